@@ -1,0 +1,87 @@
+"""The library: the loaded articles and the matcher over them, answering questions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.answers import Answer, Match
+from bot.config import Settings
+from bot.content import Article, Passage, newest_first
+from bot.matching import Matcher
+from bot.parsing import LoadResult, load_folder
+from bot.text import normalise
+
+
+class Library:
+    """Articles (newest first) with an index over their passages. Immutable once built:
+
+    a reload builds a new Library and swaps it in, so questions in flight finish on the old one.
+    """
+
+    def __init__(
+        self,
+        articles: Iterable[Article],
+        answer_threshold: float = 0.8,
+        suggest_threshold: float = 0.5,
+    ) -> None:
+        self.articles: tuple[Article, ...] = tuple(newest_first(list(articles)))
+        self._by_id = {a.id: a for a in self.articles}
+        self._passages = {p.id: p for a in self.articles for p in a.passages}
+        self.matcher = Matcher(
+            self._passages.values(),
+            answer_threshold=answer_threshold,
+            suggest_threshold=suggest_threshold,
+        )
+
+    @property
+    def passage_count(self) -> int:
+        return len(self._passages)
+
+    def article(self, article_id: str) -> Article | None:
+        return self._by_id.get(article_id)
+
+    def passage(self, passage_id: str) -> Match | None:
+        """A passage by its stable id, as a full-score match (a reader picked it)."""
+        passage = self._passages.get(passage_id)
+        if passage is None:
+            return None
+        return Match(passage, self._by_id[passage.article_id], 1.0)
+
+    def ask(self, question: str, article_id: str | None = None) -> Answer:
+        """Answer a question, optionally only from one article."""
+        result = self.matcher.match(question, article_id)
+        matches = tuple(self._match(s.passage, s.score) for s in result.matches)
+        return Answer(question, result.outcome, matches)
+
+    def find_article(self, reference: str) -> Article | None:
+        """The article a reader means by a number from /articles, an id, or a topic."""
+        reference = reference.strip()
+        if not reference:
+            return self.articles[0] if self.articles else None
+        if reference.isdigit():
+            number = int(reference)
+            return self.articles[number - 1] if 1 <= number <= len(self.articles) else None
+        if reference in self._by_id:
+            return self._by_id[reference]
+        wanted = normalise(reference)
+        for article in self.articles:
+            if wanted in normalise(article.headline):
+                return article
+        found = self.matcher.search(reference, limit=1)
+        if found and found[0].score >= self.matcher.suggest_threshold:
+            return self._by_id[found[0].passage.article_id]
+        return None
+
+    def _match(self, passage: Passage, score: float) -> Match:
+        return Match(passage, self._by_id[passage.article_id], score)
+
+
+def load_library(settings: Settings) -> tuple[Library, LoadResult]:
+    """Read SEEDS_DIR and index it; the LoadResult says what was rejected and why."""
+    loaded = load_folder(settings.seeds_dir)
+    library = Library(
+        loaded.articles,
+        answer_threshold=settings.match_answer_threshold,
+        suggest_threshold=settings.match_suggest_threshold,
+    )
+    return library, loaded

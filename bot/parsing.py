@@ -1,0 +1,337 @@
+"""Reading article digests: the three-line digest format, the Markdown form, and whole folders.
+
+Every problem is reported as a `Problem` with file, line and reason; a broken file is
+rejected on its own and never stops the others from loading.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from bot.content import CORE_VIEWPOINT, Article, Passage, Section
+
+ARTICLE_SUFFIXES = (".txt", ".md")
+GLOSSARY_NAME = "aliases.toml"
+
+# "<source>·<YYYY-MM-DD HH:MM>"; the Markdown form also accepts "|" for keyboards without "·".
+_SOURCE_RE = re.compile(
+    r"^(?P<source>.*?)\s*[·|]\s*(?P<date>\d{4}-\d{2}-\d{2})(?:[ T](?P<time>\d{1,2}:\d{2}))?\s*$"
+)
+_CORE_PREFIX_RE = re.compile(r"^\s*core\s+viewpoint\s*[-–—:]\s*", re.IGNORECASE)  # noqa: RUF001
+# "Group N:" opens a section only at the start or after the end of a sentence or citation,
+# so a "group 3:" inside a sentence stays text.
+_GROUP_RE = re.compile(r"(?:(?<=[.!?。\]”\"')])|^)\s*Group\s+(\d+)\s*:\s*")
+# A bullet starts at " - " after the end of a sentence, never at a hyphen inside a word
+# ("medium-sized") or a dash inside a sentence.
+_BULLET_SPLIT_RE = re.compile(r"(?<=[.!?。\]”\")])\s+-\s+")
+_TITLE_SPLIT_RE = re.compile(r"\s+-\s+")
+_CITATIONS_RE = re.compile(r"((?:\s*\[\s*\d+\s*\])+)\s*([.!?。]?)\s*$")
+_MD_BULLET_RE = re.compile(r"^[-*+]\s+(.*)$")
+_MD_GROUP_PREFIX_RE = re.compile(r"^Group\s+\d+\s*:\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a file was rejected (or loaded with a warning): file, 1-based line, reason."""
+
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+class ArticleError(ValueError):
+    """A file is not a usable article; `problem` says where and why."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What loading a folder gave: the articles, the rejected files, and warnings."""
+
+    articles: tuple[Article, ...]
+    rejected: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+
+    @property
+    def passage_count(self) -> int:
+        return sum(len(a.passages) for a in self.articles)
+
+
+def is_article_file(path: Path) -> bool:
+    """True for `.txt`/`.md` files that are not hidden, a README, or the glossary."""
+    name = path.name
+    return (
+        path.suffix.lower() in ARTICLE_SUFFIXES
+        and not name.startswith(".")
+        and not name.upper().startswith("README")
+        and name.lower() != GLOSSARY_NAME
+    )
+
+
+def load_folder(folder: Path) -> LoadResult:
+    """Load every article file in `folder` (not recursive), collecting rejections."""
+    if not folder.is_dir():
+        return LoadResult((), (Problem(str(folder), 0, "not a folder (check SEEDS_DIR)"),))
+    articles: list[Article] = []
+    rejected: list[Problem] = []
+    warnings: list[Problem] = []
+    seen: dict[str, str] = {}
+    for path in sorted(folder.iterdir(), key=lambda p: p.name):
+        if not path.is_file() or not is_article_file(path):
+            continue
+        try:
+            article, file_warnings = read_article(path)
+        except ArticleError as error:
+            rejected.append(error.problem)
+            continue
+        if article.id in seen:
+            rejected.append(
+                Problem(
+                    str(path),
+                    1,
+                    f"duplicate article id {article.id!r} (already in {seen[article.id]})",
+                )
+            )
+            continue
+        seen[article.id] = path.name
+        articles.append(article)
+        warnings.extend(file_warnings)
+    return LoadResult(tuple(articles), tuple(rejected), tuple(warnings))
+
+
+def read_article(path: Path) -> tuple[Article, list[Problem]]:
+    """Read and parse one article file; raises `ArticleError`."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ArticleError(Problem(str(path), 0, f"cannot read: {error.strerror}")) from None
+    return parse_article_bytes(data, path.stem, str(path))
+
+
+def parse_article_bytes(
+    data: bytes, article_id: str, filename: str
+) -> tuple[Article, list[Problem]]:
+    """Decode UTF-8 (a BOM is fine) and parse; raises `ArticleError` with the line at fault."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ArticleError(
+            Problem(filename, line, f"not UTF-8 (byte 0x{data[error.start]:02x}); save it as UTF-8")
+        ) from None
+    return parse_article(text, article_id, filename)
+
+
+def parse_article(text: str, article_id: str, filename: str) -> tuple[Article, list[Problem]]:
+    """Parse an article in either format, chosen by its first line; returns it and warnings."""
+    lines = [
+        (number, line.strip())
+        for number, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), 1)
+    ]
+    content = [(n, line) for n, line in lines if line]
+    if not content:
+        raise ArticleError(Problem(filename, 1, "empty file"))
+    parser = _MarkdownParser if content[0][1].startswith("#") else _DigestParser
+    return parser(article_id, filename).parse(lines)
+
+
+def _split_citations(raw: str) -> tuple[str, tuple[int, ...]]:
+    """'text [3][12].' -> ('text.', (3, 12)): the passage without its trailing markers."""
+    raw = raw.strip()
+    found = _CITATIONS_RE.search(raw)
+    if not found:
+        return raw, ()
+    text = raw[: found.start()].rstrip()
+    citations = tuple(int(n) for n in re.findall(r"\d+", found.group(1)))
+    if found.group(2) and not text.endswith((".", "!", "?", "。")):
+        text += found.group(2)
+    return text, citations
+
+
+def _parse_source(line: str) -> tuple[str, datetime | None] | None:
+    """'Source · 2025-05-29 14:12' -> ('Source', datetime); None when it has no date."""
+    found = _SOURCE_RE.match(line)
+    if not found:
+        return None
+    stamp = found.group("date") + " " + (found.group("time") or "00:00")
+    try:
+        published = datetime.strptime(stamp, "%Y-%m-%d %H:%M")
+    except ValueError:
+        return None
+    return found.group("source").strip(), published
+
+
+class _Parser:
+    """Shared state of the two format parsers: where we are and what went wrong."""
+
+    def __init__(self, article_id: str, filename: str) -> None:
+        self.article_id = article_id
+        self.filename = filename
+        self.warnings: list[Problem] = []
+        self.bullet_count = 0
+
+    def fail(self, line: int, reason: str) -> ArticleError:
+        return ArticleError(Problem(self.filename, line, reason))
+
+    def warn(self, line: int, reason: str) -> None:
+        self.warnings.append(Problem(self.filename, line, reason))
+
+    def bullet(self, section: str, raw: str) -> Passage:
+        self.bullet_count += 1
+        text, citations = _split_citations(raw)
+        return Passage(self.article_id, self.bullet_count, section, text, citations)
+
+    def article(
+        self,
+        headline: str,
+        source: str,
+        published: datetime | None,
+        core: Passage,
+        sections: list[Section],
+    ) -> Article:
+        return Article(
+            self.article_id, headline, source, published, core, tuple(sections), self.filename
+        )
+
+    def core(self, raw: str) -> Passage:
+        text, citations = _split_citations(raw)
+        return Passage(self.article_id, 0, CORE_VIEWPOINT, text, citations)
+
+
+class _DigestParser(_Parser):
+    """Line 1 'Core Viewpoint - ... Group 1: title - bullet [n]. - ...', headline, source."""
+
+    def parse(self, lines: list[tuple[int, str]]) -> tuple[Article, list[Problem]]:
+        content = [(n, line) for n, line in lines if line]
+        body_line, body = content[0]
+        prefix = _CORE_PREFIX_RE.match(body)
+        if not prefix:
+            raise self.fail(
+                body_line,
+                "no recognisable structure: expected 'Core Viewpoint - ...' "
+                "(digest format) or a '# headline' (Markdown)",
+            )
+        parts = _GROUP_RE.split(body[prefix.end() :])
+        core_text = parts[0].strip()
+        if not core_text:
+            raise self.fail(body_line, "the Core Viewpoint is empty")
+        core = self.core(core_text)
+        sections = []
+        for number, chunk in zip(parts[1::2], parts[2::2], strict=True):
+            pieces = _TITLE_SPLIT_RE.split(chunk.strip(), maxsplit=1)
+            title, rest = pieces[0].strip(), (pieces[1].strip() if len(pieces) > 1 else "")
+            sections.append(self._section(body_line, int(number), title, rest))
+        headline, source, published = self._trailer(content[1:])
+        return self.article(headline, source, published, core, sections), self.warnings
+
+    def _section(self, line: int, number: int, title: str, rest: str) -> Section:
+        if not title:
+            raise self.fail(line, f"Group {number} has no title")
+        raws = [r for r in _BULLET_SPLIT_RE.split(rest) if r.strip(" -")] if rest else []
+        if not raws:
+            raise self.fail(line, f"section 'Group {number}: {title}' has no bullets")
+        return Section(number, title, tuple(self.bullet(title, r.strip(" -")) for r in raws))
+
+    def _trailer(self, lines: list[tuple[int, str]]) -> tuple[str, str, datetime | None]:
+        """The headline and '<source>·<date>' lines after the body; either may be missing."""
+        headline, source, published = "", "", None
+        rest = list(lines)
+        if rest and _parse_source(rest[0][1]) is None:
+            headline = rest.pop(0)[1]
+        else:
+            self.warn(lines[0][0] if lines else 2, "no headline line; the article id stands in")
+        if rest:
+            number, line = rest.pop(0)
+            parsed = _parse_source(line)
+            if parsed:
+                source, published = parsed
+            else:
+                source = line
+                self.warn(number, "source line has no '·YYYY-MM-DD HH:MM' date")
+        else:
+            self.warn(len(lines) + 2, "no '<source>·<date>' line")
+        for number, line in rest:
+            self.warn(number, f"unexpected text after the source line ignored: {line[:40]!r}")
+        return headline, source, published
+
+
+class _MarkdownParser(_Parser):
+    """'# headline', 'Source: name · date', '## Core Viewpoint', '## section', '- bullet [n]'."""
+
+    def parse(self, lines: list[tuple[int, str]]) -> tuple[Article, list[Problem]]:
+        headline, source, published = "", "", None
+        core_parts: list[str] = []
+        core_line = 0
+        # Each section: (line, title, bullet texts); a bullet may continue on the next lines.
+        sections: list[tuple[int, str, list[str]]] = []
+        current: str | None = None  # "core", "section", or None before the first "##"
+        last_was_bullet = False
+        for number, line in lines:
+            if not line:
+                last_was_bullet = False
+                continue
+            if line.startswith("## ") or line == "##":
+                title = _MD_GROUP_PREFIX_RE.sub("", line.lstrip("#").strip())
+                if not title:
+                    raise self.fail(number, "a '##' heading without a title")
+                if title.lower() == CORE_VIEWPOINT.lower():
+                    if core_line:
+                        raise self.fail(number, "a second '## Core Viewpoint'")
+                    current, core_line = "core", number
+                else:
+                    current = "section"
+                    sections.append((number, title, []))
+                last_was_bullet = False
+            elif line.startswith("# "):
+                if headline or current:
+                    raise self.fail(number, "a second '# ' headline: one article per file")
+                headline = line[2:].strip()
+            elif current is None and line.lower().startswith("source:"):
+                parsed = _parse_source(line[len("source:") :].strip())
+                if parsed:
+                    source, published = parsed
+                else:
+                    source = line[len("source:") :].strip()
+                    self.warn(number, "source line has no '· YYYY-MM-DD HH:MM' date")
+            elif current == "core":
+                bullet = _MD_BULLET_RE.match(line)
+                core_parts.append(bullet.group(1) if bullet else line)
+            elif current == "section":
+                bullet = _MD_BULLET_RE.match(line)
+                if bullet:
+                    sections[-1][2].append(bullet.group(1))
+                    last_was_bullet = True
+                elif last_was_bullet:
+                    sections[-1][2][-1] += " " + line
+                else:
+                    raise self.fail(number, f"expected a '- ' bullet, got {line[:40]!r}")
+            else:
+                raise self.fail(
+                    number,
+                    f"unexpected text before the first '## ' section: {line[:40]!r} "
+                    "(expected '# headline' or 'Source: name · date')",
+                )
+        if not core_line:
+            raise self.fail(sections[0][0] if sections else 1, "no '## Core Viewpoint' section")
+        if not core_parts:
+            raise self.fail(core_line, "the Core Viewpoint is empty")
+        if not headline:
+            self.warn(1, "no '# headline' line; the article id stands in")
+        if not source:
+            self.warn(1, "no 'Source: name · YYYY-MM-DD HH:MM' line")
+        core = self.core(" ".join(core_parts))
+        built = []
+        for index, (number, title, raws) in enumerate(sections, 1):
+            if not raws:
+                raise self.fail(number, f"section {title!r} has no bullets")
+            built.append(Section(index, title, tuple(self.bullet(title, r) for r in raws)))
+        return self.article(headline, source, published, core, built), self.warnings

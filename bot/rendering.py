@@ -1,0 +1,239 @@
+"""Turning answers, summaries and article lists into text: Telegram HTML or plain text.
+
+One set of render functions takes a `Markup`, so the terminal and Telegram show the same
+structure. HTML escapes every piece of content or user text and uses only tags Telegram
+accepts (<b>, <i>, <blockquote>). `split_message` keeps each message within Telegram's
+4,096 characters, counted as Telegram does.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.answers import Answer, Match, Outcome
+from bot.content import Article, Passage, format_citations
+
+TELEGRAM_MESSAGE_LIMIT = 4096
+EXCERPT_LENGTH = 160
+
+
+class Markup:
+    """Plain text: nothing to escape, no formatting."""
+
+    html = False
+
+    def esc(self, text: str) -> str:
+        return text
+
+    def bold(self, text: str) -> str:
+        return text
+
+    def italic(self, text: str) -> str:
+        return text
+
+    def quote(self, text: str) -> str:
+        return "\n".join("  " + line for line in text.split("\n"))
+
+
+class HtmlMarkup(Markup):
+    """Telegram's HTML parse mode: escaped text in the few tags it accepts."""
+
+    html = True
+
+    def esc(self, text: str) -> str:
+        return html.escape(text, quote=False)
+
+    def bold(self, text: str) -> str:
+        return f"<b>{self.esc(text)}</b>"
+
+    def italic(self, text: str) -> str:
+        return f"<i>{self.esc(text)}</i>"
+
+    def quote(self, text: str) -> str:
+        return f"<blockquote>{self.esc(text)}</blockquote>"
+
+
+PLAIN = Markup()
+HTML = HtmlMarkup()
+
+UNANSWERED_TEXT = (
+    "Sorry, I couldn't find that in the articles I know. "
+    "Try /summary for an article's main points, or /articles to see what I cover."
+)
+SUGGESTED_INTRO = "I'm not sure which part you mean. The closest passages:"
+
+
+def render_answer(answer: Answer, markup: Markup = HTML) -> str:
+    """The reply to a question: the cited passage, suggestions, or a kind miss."""
+    best = answer.best
+    if answer.outcome is Outcome.ANSWERED and best is not None:
+        return render_match(best, markup)
+    if answer.outcome is Outcome.SUGGESTED and answer.matches:
+        items = [
+            f"{number}. {_label(match, answer.spans_articles, markup)}\n"
+            f"{markup.esc(_excerpt(match.passage.text))}"
+            for number, match in enumerate(answer.matches, 1)
+        ]
+        return "\n\n".join([markup.esc(SUGGESTED_INTRO), *items])
+    return markup.esc(UNANSWERED_TEXT)
+
+
+def render_match(match: Match, markup: Markup = HTML) -> str:
+    """One passage as a full answer: section, text, and its citation."""
+    return "\n\n".join(
+        [
+            markup.bold(match.passage.section),
+            markup.quote(match.passage.text),
+            render_citation(match.article, match.passage, markup),
+        ]
+    )
+
+
+def render_citation(article: Article, passage: Passage, markup: Markup = HTML) -> str:
+    """'📰 headline' then 'source · date · paragraphs 3, 12'."""
+    details = [article.source, article.published_text, format_citations(passage.citations)]
+    line = " · ".join(d for d in details if d)
+    return f"📰 {markup.italic(article.title)}" + (f"\n{markup.esc(line)}" if line else "")
+
+
+def render_summary(article: Article, markup: Markup = HTML) -> str:
+    """An article's headline, source and date, core viewpoint, and every section's bullets."""
+    byline = " · ".join(d for d in (article.source, article.published_text) if d)
+    parts = [markup.bold(article.title) + (f"\n{markup.italic(byline)}" if byline else "")]
+    core = article.core_viewpoint
+    parts.append(f"{markup.bold(core.section)}\n{markup.esc(_with_citations(core))}")
+    for number, section in enumerate(article.sections, 1):
+        bullets = "\n".join(f"• {markup.esc(_with_citations(b))}" for b in section.bullets)
+        parts.append(f"{markup.bold(f'{number}. {section.title}')}\n{bullets}")
+    return "\n\n".join(parts)
+
+
+def render_article_list(articles: Sequence[Article], markup: Markup = HTML) -> str:
+    """The numbered list (newest first) whose numbers `/summary N` takes."""
+    if not articles:
+        return markup.esc("No articles are loaded yet.")
+    lines = [markup.bold("Articles, newest first:")]
+    for number, article in enumerate(articles, 1):
+        byline = " · ".join(d for d in (article.source, article.published_text) if d)
+        suffix = f" — {markup.esc(byline)}" if byline else ""
+        lines.append(f"{number}. {markup.bold(article.title)}{suffix}")
+    lines.append(markup.esc("Send /summary N for article N."))
+    return "\n".join(lines)
+
+
+def _label(match: Match, with_headline: bool, markup: Markup) -> str:
+    label = markup.bold(match.passage.section)
+    return f"{label} — {markup.italic(match.article.title)}" if with_headline else label
+
+
+def _excerpt(text: str) -> str:
+    if len(text) <= EXCERPT_LENGTH:
+        return text
+    cut = text[:EXCERPT_LENGTH].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"
+
+
+def _with_citations(passage: Passage) -> str:
+    cited = format_citations(passage.citations)
+    return f"{passage.text} ({cited})" if cited else passage.text
+
+
+# --- splitting long messages -------------------------------------------------------------
+
+_HTML_TOKEN_RE = re.compile(r"<[^>]*>|&#?\w+;|[^<&]+|[<&]")
+_TAG_NAME_RE = re.compile(r"</?\s*([a-zA-Z][\w-]*)")
+
+
+@dataclass(frozen=True)
+class _Atom:
+    markup: str  # what goes into the message
+    width: int  # how many UTF-16 code units Telegram counts for it (0 for a tag)
+    tag: str = ""  # the tag name for tags
+    closing: bool = False
+
+
+def telegram_length(text: str, html_mode: bool = True) -> int:
+    """The length Telegram checks: UTF-16 code units of the text after entity parsing."""
+    return sum(a.width for a in _atoms(text, html_mode))
+
+
+def split_message(
+    text: str, limit: int = TELEGRAM_MESSAGE_LIMIT, html_mode: bool = True
+) -> list[str]:
+    """Split text into messages of at most `limit` (as Telegram counts), never inside a tag.
+
+    Prefers paragraph breaks, then line breaks, then spaces; tags open at a cut are closed
+    and reopened in the next message so each part is valid HTML on its own.
+    """
+    atoms = _atoms(text, html_mode)
+    parts: list[str] = []
+    start, reopen = 0, ()
+    while start < len(atoms):
+        end, stack_at_end = _cut(atoms, start, reopen, limit)
+        body = "".join(a.markup for a in atoms[start:end])
+        closing = "".join(f"</{_TAG_NAME_RE.match(t).group(1)}>" for t in reversed(stack_at_end))
+        part = "".join(reopen) + body + closing
+        if telegram_length(part, html_mode) and part.strip():
+            parts.append(part.strip())
+        start, reopen = end, stack_at_end
+        while start < len(atoms) and not atoms[start].tag and atoms[start].markup.isspace():
+            start += 1
+    return parts or [text]
+
+
+def _atoms(text: str, html_mode: bool) -> list[_Atom]:
+    if not html_mode:
+        return [_Atom(c, _utf16(c)) for c in text]
+    atoms = []
+    for token in _HTML_TOKEN_RE.findall(text):
+        if token.startswith("<") and len(token) > 1:
+            name = _TAG_NAME_RE.match(token)
+            atoms.append(
+                _Atom(token, 0, name.group(1).lower() if name else "?", token.startswith("</"))
+            )
+        elif token.startswith("&") and len(token) > 1:
+            atoms.append(_Atom(token, _utf16(html.unescape(token))))
+        else:
+            atoms.extend(_Atom(c, _utf16(c)) for c in token)
+    return atoms
+
+
+def _cut(
+    atoms: list[_Atom], start: int, reopen: tuple[str, ...], limit: int
+) -> tuple[int, tuple[str, ...]]:
+    """Where the message starting at `start` ends, and the tags still open there."""
+    stack = list(reopen)
+    width = 0
+    # Best cut so far for each kind of break: 3 paragraph, 2 line, 1 space.
+    best: dict[int, tuple[int, tuple[str, ...]]] = {}
+    index = start
+    while index < len(atoms):
+        atom = atoms[index]
+        if atom.tag:
+            if atom.closing:
+                if stack:
+                    stack.pop()
+            elif not atom.markup.endswith("/>"):
+                stack.append(atom.markup)
+            index += 1
+            continue
+        if width + atom.width > limit:
+            for kind in (3, 2, 1):
+                if kind in best:
+                    return best[kind]
+            return max(index, start + 1), tuple(stack)  # no break at all: hard cut
+        width += atom.width
+        index += 1
+        if atom.markup == "\n":
+            kind = 3 if index >= 2 and atoms[index - 2].markup == "\n" else 2
+            best[kind] = (index, tuple(stack))
+        elif atom.markup == " ":
+            best[1] = (index, tuple(stack))
+    return len(atoms), tuple(stack)
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2

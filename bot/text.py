@@ -1,0 +1,89 @@
+"""Text normalisation shared by the index and the questions, so both meet on the same terms.
+
+normalise -> words -> terms: NFKC and lowercase, possessive 's dropped, Latin words and
+numbers kept whole (6.513, open-source), hyphenated words also joined ("opensource"),
+stopwords out, a light stem (suffix strip, then the first 6 letters), CJK runs as
+character bigrams because Chinese has no spaces to split on.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+STEM_LENGTH = 6
+
+STOPWORDS = frozenset(
+    """
+    a about above after again against all also am an and any are aren as at be because been
+    before being below between both but by can cannot could couldn did didn do does doesn doing
+    don down during each either else ever every few for from further get gets got had has hasn
+    have haven having he her here hers herself him himself his how however i if in into is isn
+    it its itself just least less let like ll many may me might more most much must my myself
+    neither no nor not now of off often on once one only or other others otherwise our ours
+    ourselves out over own per perhaps quite rather re really s same shall she should so some
+    such than that the their theirs them themselves then there these they this those though
+    through thus to too under until up upon us ve very was wasn we were weren what whatever
+    when where whether which while who whom whose why will with within without won would
+    wouldn yet you your yours yourself yourselves
+    article articles say says said tell tells told explain describe mention mentions mentioned
+    according know knows please thing things anything something kind way ways
+    """.split()
+)
+
+# Ordered longest first: the first suffix that leaves a stem of 3+ letters is stripped.
+_SUFFIXES = (
+    "izations", "isations", "ization", "isation", "ational", "fulness", "iveness",
+    "ations", "ation", "ements", "ement", "ments", "ment", "ities", "ity", "ness",
+    "ings", "ing", "izes", "ises", "ized", "ised", "ize", "ise", "ies", "ied",
+    "ers", "er", "ed", "es", "ly", "al", "s",
+)  # fmt: skip
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORD_RE = re.compile(rf"[{_CJK}]+|[a-z0-9]+(?:[.\-'][a-z0-9]+)*")
+_CJK_RE = re.compile(rf"[{_CJK}]")
+_POSSESSIVE_RE = re.compile(r"(?<=[a-z])'s\b")
+
+
+def normalise(text: str) -> str:
+    """NFKC, lowercase, typographic apostrophes made plain, possessive 's dropped."""
+    text = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'").replace("`", "'")
+    return _POSSESSIVE_RE.sub("", text)
+
+
+def stem(word: str) -> str:
+    """A light stem: computing/computational/compute meet; -ise/-ize spellings meet."""
+    if word[0].isdigit():
+        return word
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    return word[:STEM_LENGTH]
+
+
+def words(text: str) -> list[str]:
+    """The content words of already-normalised text, unstemmed, CJK runs kept whole."""
+    found = []
+    for word in _WORD_RE.findall(text):
+        word = word.strip(".'-")
+        if word and word not in STOPWORDS and not (len(word) == 1 and word.isascii()):
+            found.append(word)
+    return found
+
+
+def word_terms(word: str) -> list[str]:
+    """The index terms of one content word: its stem, or CJK bigrams, plus joined hyphenations."""
+    if _CJK_RE.match(word):
+        if len(word) == 1:
+            return [word]
+        return [word[i : i + 2] for i in range(len(word) - 1)]
+    if "-" in word:
+        parts = [p for p in word.split("-") if p and p not in STOPWORDS]
+        return [stem(word.replace("-", "")), *(stem(p) for p in parts)]
+    return [stem(word)]
+
+
+def terms(text: str) -> list[str]:
+    """Normalise and tokenise text into index terms, in order, with repeats."""
+    return [t for word in words(normalise(text)) for t in word_terms(word)]
