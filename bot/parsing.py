@@ -21,9 +21,11 @@ _SOURCE_RE = re.compile(
     r"^(?P<source>.*?)\s*[·|]\s*(?P<date>\d{4}-\d{2}-\d{2})(?:[ T](?P<time>\d{1,2}:\d{2}))?\s*$"
 )
 _CORE_PREFIX_RE = re.compile(r"^\s*core\s+viewpoint\s*[-–—:]\s*", re.IGNORECASE)  # noqa: RUF001
-# "Group N:" opens a section only at the start or after the end of a sentence or citation,
-# so a "group 3:" inside a sentence stays text.
-_GROUP_RE = re.compile(r"(?:(?<=[.!?。\]”\"')])|^)\s*Group\s+(\d+)\s*:\s*")
+# "Group N:" opens a section after the end of a sentence or citation, or when it is the next
+# number (a section without bullets ends in its title, not a full stop); a "Group 7:" quoted
+# mid-sentence stays text.
+_GROUP_RE = re.compile(r"(?<!\S)Group\s+(\d+)\s*:\s*")
+_SENTENCE_END_RE = re.compile(r"(?:^|[.!?。\]”\"')])\s*$")
 # A bullet starts at " - " after the end of a sentence, never at a hyphen inside a word
 # ("medium-sized") or a dash inside a sentence.
 _BULLET_SPLIT_RE = re.compile(r"(?<=[.!?。\]”\")])\s+-\s+")
@@ -140,8 +142,26 @@ def parse_article(text: str, article_id: str, filename: str) -> tuple[Article, l
     content = [(n, line) for n, line in lines if line]
     if not content:
         raise ArticleError(Problem(filename, 1, "empty file"))
-    parser = _MarkdownParser if content[0][1].startswith("#") else _DigestParser
+    first = content[0][1]
+    markdown = first.startswith("#") or first.lower().startswith("source:")
+    parser = _MarkdownParser if markdown else _DigestParser
     return parser(article_id, filename).parse(lines)
+
+
+def _split_groups(body: str) -> list[str]:
+    """'core Group 1: a Group 2: b' -> ['core', '1', 'a', '2', 'b'], like re.split."""
+    parts: list[str] = []
+    start, last_number = 0, None
+    for found in _GROUP_RE.finditer(body):
+        number = int(found.group(1))
+        before = body[start : found.start()]
+        if _SENTENCE_END_RE.search(before) or (
+            last_number is not None and number == last_number + 1
+        ):
+            parts.extend([before, found.group(1)])
+            start, last_number = found.end(), number
+    parts.append(body[start:])
+    return parts
 
 
 def _split_citations(raw: str) -> tuple[str, tuple[int, ...]]:
@@ -220,7 +240,7 @@ class _DigestParser(_Parser):
                 "no recognisable structure: expected 'Core Viewpoint - ...' "
                 "(digest format) or a '# headline' (Markdown)",
             )
-        parts = _GROUP_RE.split(body[prefix.end() :])
+        parts = _split_groups(body[prefix.end() :])
         core_text = parts[0].strip()
         if not core_text:
             raise self.fail(body_line, "the Core Viewpoint is empty")
