@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import (
+    DEFAULT_ANSWER_THRESHOLD,
+    DEFAULT_BASE_URL,
+    DEFAULT_SUGGEST_THRESHOLD,
+    ConfigError,
+    Settings,
+    load_settings,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_defaults_without_environment_or_file(tmp_path: Path) -> None:
+    settings = load_settings({}, env_file=tmp_path / "missing.env")
+    assert settings == Settings()
+    assert settings.telegram_bot_token is None
+    assert settings.telegram_base_url == DEFAULT_BASE_URL
+    assert settings.seeds_dir == Path("seeds")
+    assert settings.database_path == Path("data/bot.sqlite3")
+    assert settings.match_answer_threshold == DEFAULT_ANSWER_THRESHOLD
+    assert settings.match_suggest_threshold == DEFAULT_SUGGEST_THRESHOLD
+    assert settings.admin_user_ids == frozenset()
+    assert settings.log_level == "INFO"
+
+
+def test_reads_every_variable(tmp_path: Path) -> None:
+    settings = load_settings(
+        {
+            "TELEGRAM_BOT_TOKEN": "123456:ABC-def_ghi",
+            "TELEGRAM_BASE_URL": "http://127.0.0.1:8081/bot",
+            "TELEGRAM_BASE_FILE_URL": "http://127.0.0.1:8081/file/bot",
+            "ADMIN_USER_IDS": " 42, 7 ,",
+            "SEEDS_DIR": "content",
+            "DATABASE_PATH": "/var/lib/bot/log.sqlite3",
+            "MATCH_ANSWER_THRESHOLD": "0.7",
+            "MATCH_SUGGEST_THRESHOLD": "0.4",
+            "LOG_LEVEL": "debug",
+        },
+        env_file=None,
+    )
+    assert settings.telegram_bot_token == "123456:ABC-def_ghi"
+    assert settings.telegram_base_url == "http://127.0.0.1:8081/bot"
+    assert settings.telegram_base_file_url == "http://127.0.0.1:8081/file/bot"
+    assert settings.admin_user_ids == frozenset({42, 7})
+    assert settings.is_admin(42) and not settings.is_admin(43) and not settings.is_admin(None)
+    assert settings.seeds_dir == Path("content")
+    assert settings.database_path == Path("/var/lib/bot/log.sqlite3")
+    assert (settings.match_answer_threshold, settings.match_suggest_threshold) == (0.7, 0.4)
+    assert settings.log_level == "DEBUG"
+
+
+def test_settings_are_frozen() -> None:
+    with pytest.raises(AttributeError):
+        Settings().log_level = "DEBUG"  # type: ignore[misc]
+
+
+def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("SEEDS_DIR=from_file\nLOG_LEVEL=WARNING\n# a comment\n", encoding="utf-8")
+    settings = load_settings({"LOG_LEVEL": "ERROR"}, env_file=env_file)
+    assert settings.seeds_dir == Path("from_file")
+    assert settings.log_level == "ERROR"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ADMIN_USER_IDS", "42,alice"),
+        ("MATCH_ANSWER_THRESHOLD", "high"),
+        ("MATCH_ANSWER_THRESHOLD", "1.5"),
+        ("MATCH_SUGGEST_THRESHOLD", "-0.1"),
+        ("LOG_LEVEL", "LOUD"),
+        ("TELEGRAM_BOT_TOKEN", "not a token"),
+        ("TELEGRAM_BASE_URL", "api.telegram.org/bot"),
+    ],
+)
+def test_bad_value_names_the_variable_in_one_line(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings({name: value}, env_file=None)
+    message = str(raised.value)
+    assert message.startswith(f"{name}: ")
+    assert "\n" not in message
+
+
+def test_suggest_threshold_above_answer_threshold_is_refused() -> None:
+    with pytest.raises(ConfigError, match="MATCH_SUGGEST_THRESHOLD"):
+        load_settings(
+            {"MATCH_ANSWER_THRESHOLD": "0.5", "MATCH_SUGGEST_THRESHOLD": "0.6"}, env_file=None
+        )
+
+
+def test_env_example_lists_every_setting_with_a_comment() -> None:
+    example = (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+    names = [line.split("=", 1)[0] for line in example if line and not line.startswith("#")]
+    expected = {
+        "TELEGRAM_BOT_TOKEN",
+        "TELEGRAM_BASE_URL",
+        "TELEGRAM_BASE_FILE_URL",
+        "ADMIN_USER_IDS",
+        "SEEDS_DIR",
+        "DATABASE_PATH",
+        "MATCH_ANSWER_THRESHOLD",
+        "MATCH_SUGGEST_THRESHOLD",
+        "LOG_LEVEL",
+    }
+    assert set(names) == expected
+    for name in names:
+        index = next(i for i, line in enumerate(example) if line.startswith(f"{name}="))
+        assert any(example[j].startswith("#") for j in range(max(0, index - 3), index)), name
+    # The example file itself is a valid configuration.
+    load_settings({}, env_file=ROOT / ".env.example")
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+    for line in example:
+        if line and not line.startswith("#"):
+            assert f"`{line.split('=', 1)[0]}`" in readme

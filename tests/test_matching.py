@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.content import Passage
+from bot.library import Library
+from bot.matching import Matcher, Outcome
+from bot.text import normalise, terms
+from tests.conftest import SEED_ID
+
+
+@pytest.mark.parametrize(
+    ("question", "passage_number"),
+    [
+        ("How many customers does Alibaba Cloud serve?", 4),
+        ("alibaba cloud revenue 2024", 4),
+        ("Double Eleven peak loads", 3),
+        ("What is Huawei's strategy?", 5),
+        ("open source models monetization", 7),
+        ("who will control the ecosystem", 8),
+        ("Tencent capital expenditure", 6),
+        ("deepseek computing power", 1),
+        ("Alibaba Clould customers", 4),  # a typo
+    ],
+)
+def test_answers_the_right_passage(library: Library, question: str, passage_number: int) -> None:
+    answer = library.ask(question)
+    assert answer.outcome is Outcome.ANSWERED
+    assert answer.best is not None
+    assert answer.best.passage.id == f"{SEED_ID}#{passage_number}"
+    assert 0.0 <= answer.best.score <= 1.0
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What's the weather in Paris?",
+        "How do I bake sourdough bread?",
+        "Who won the football world cup?",
+        "stock price of Apple",
+        "hello",
+        "the",
+        "",
+        "   ",
+        "?!",
+        "😀😀😀",
+    ],
+)
+def test_off_topic_and_empty_questions_are_unanswered(library: Library, question: str) -> None:
+    answer = library.ask(question)
+    assert answer.outcome is Outcome.UNANSWERED
+    assert answer.matches == ()
+
+
+def test_answer_lists_runners_up_best_first(library: Library) -> None:
+    answer = library.ask("Tencent capital expenditure")
+    scores = [m.score for m in answer.matches]
+    assert 1 <= len(answer.matches) <= 3
+    assert scores == sorted(scores, reverse=True)
+    assert all(s >= library.matcher.suggest_threshold for s in scores)
+
+
+def test_mid_scores_are_suggested_with_up_to_three_candidates() -> None:
+    passages = [
+        Passage("a", 0, "Core Viewpoint", "Solar panels are getting cheaper every year.", ()),
+        Passage("a", 1, "Costs", "Battery storage prices fell sharply in Europe.", (1,)),
+    ]
+    matcher = Matcher(passages, answer_threshold=0.99, suggest_threshold=0.2)
+    result = matcher.match("cheaper solar panels")
+    assert result.outcome is Outcome.SUGGESTED
+    assert 1 <= len(result.matches) <= 3
+    assert result.matches[0].passage.number == 0
+
+
+def test_scope_to_one_article() -> None:
+    passages = [
+        Passage("a", 0, "Core Viewpoint", "Alibaba Cloud serves four million customers.", ()),
+        Passage("b", 0, "Core Viewpoint", "Alibaba Cloud serves customers in Europe.", ()),
+    ]
+    matcher = Matcher(passages)
+    assert {s.passage.article_id for s in matcher.search("alibaba cloud customers")} == {"a", "b"}
+    scoped = matcher.search("alibaba cloud customers", article_id="b")
+    assert [s.passage.article_id for s in scoped] == ["b"]
+
+
+def test_empty_index_answers_nothing() -> None:
+    assert Matcher([]).match("anything at all").outcome is Outcome.UNANSWERED
+
+
+def test_normalisation_meets_question_and_passage() -> None:
+    assert normalise("Ｔｅｎｃｅｎｔ’s") == "tencent"  # NFKC, case, possessive
+    assert terms("computing") == terms("computational") == terms("compute")
+    assert terms("optimise") == terms("optimize")
+    assert terms("opensource")[0] in terms("open-source")  # joined, then stemmed
+    assert "6.513" in terms("$6.513 billion")
+    assert terms("the of and what") == []
+    assert terms("阿里云") == ["阿里", "里云"]

@@ -1,0 +1,54 @@
+"""The README's promises: its examples parse, and CI runs exactly its commands."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bot.parsing import load_folder, parse_article
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def code_blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README, flags=re.DOTALL)
+
+
+def test_markdown_example_parses() -> None:
+    (example,) = code_blocks("markdown")
+    article, warnings = parse_article(example, "example", "example.md")
+    assert warnings == []
+    assert article.headline == "Alibaba Cloud's quarter"
+    assert article.source == "21st Century Business Herald"
+    assert [s.title for s in article.sections] == ["Revenue", "Outlook"]
+    assert [p.citations for p in article.passages] == [(1, 2), (3,), (4, 5), (6,)]
+    assert article.passages[2].text.endswith("with triple-digit growth.")
+
+
+def test_quick_start_is_what_ci_runs() -> None:
+    commands = [block.strip() for block in code_blocks("sh")[:2]]
+    run, test = commands
+    install = "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]'"
+    assert run == f"{install} && .venv/bin/python -m bot chat"
+    assert test == f"{install} && .venv/bin/python -m pytest"
+    assert test in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_seed_is_bundled_unchanged() -> None:
+    shared = ROOT.parent / "shared" / "seeds" / "000_4859508c0bdee28a.txt"
+    bundled = ROOT / "seeds" / "000_4859508c0bdee28a.txt"
+    assert bundled.is_file()
+    if shared.is_file():
+        assert bundled.read_bytes() == shared.read_bytes()
+
+
+def test_rejection_example_matches_real_messages(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("Just some notes.\n", encoding="utf-8")
+    (tmp_path / "draft.md").write_text(
+        "# Draft\nSource: X · 2025-01-01\n\n## Core Viewpoint\nA view [1].\n\n## Outlook\n",
+        encoding="utf-8",
+    )
+    rejected = {Path(p.file).name: f"{p.line}: {p.reason}" for p in load_folder(tmp_path).rejected}
+    for name, message in rejected.items():
+        assert f"{name}:{message}" in README
