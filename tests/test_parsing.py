@@ -547,6 +547,17 @@ def test_markdown_missing_headline_warns(tmp_path: Path) -> None:
     assert any("headline" in r for r in reasons), reasons
 
 
+def test_markdown_starting_with_source_line_is_markdown(tmp_path: Path) -> None:
+    text = MARKDOWN.split("\n", 1)[1].lstrip("\n")  # drop the '# headline' line
+    assert text.startswith("Source:")
+    write(tmp_path, "m.txt", text)
+    article, result = load_one(tmp_path)
+    assert article.headline == ""
+    assert article.published is not None
+    assert len(article.passages) == 4
+    assert [w.reason for w in result.warnings if "headline" in w.reason.lower()]
+
+
 # --- 6. whole-folder result -----------------------------------------------------------------
 
 
