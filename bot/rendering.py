@@ -176,7 +176,8 @@ def split_message(
         body = "".join(a.markup for a in atoms[start:end])
         closing = "".join(f"</{_TAG_NAME_RE.match(t).group(1)}>" for t in reversed(stack_at_end))
         part = "".join(reopen) + body + closing
-        if telegram_length(part, html_mode) and part.strip():
+        # A part of tags and whitespace only would be an empty message, which Telegram refuses.
+        if "".join(a.markup for a in atoms[start:end] if not a.tag).strip():
             parts.append(part.strip())
         start, reopen = end, stack_at_end
         while start < len(atoms) and not atoms[start].tag and atoms[start].markup.isspace():
@@ -236,4 +237,4 @@ def _cut(
 
 
 def _utf16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
