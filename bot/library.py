@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
 
 from bot.answers import Answer, Match
 from bot.config import Settings
 from bot.content import Article, Passage, newest_first
+from bot.glossary import Glossary, load_glossary
 from bot.matching import Matcher
-from bot.parsing import LoadResult, load_folder
+from bot.parsing import GLOSSARY_NAME, ArticleError, LoadResult, Problem, load_folder
 from bot.text import normalise
 
 
@@ -23,14 +26,17 @@ class Library:
         articles: Iterable[Article],
         answer_threshold: float = 0.8,
         suggest_threshold: float = 0.5,
+        glossary: Glossary | None = None,
     ) -> None:
         self.articles: tuple[Article, ...] = tuple(newest_first(list(articles)))
+        self.glossary = glossary or Glossary()
         self._by_id = {a.id: a for a in self.articles}
         self._passages = {p.id: p for a in self.articles for p in a.passages}
         self.matcher = Matcher(
             self._passages.values(),
             answer_threshold=answer_threshold,
             suggest_threshold=suggest_threshold,
+            glossary=self.glossary,
         )
 
     @property
@@ -47,9 +53,11 @@ class Library:
             return None
         return Match(passage, self._by_id[passage.article_id], 1.0)
 
-    def ask(self, question: str, article_id: str | None = None) -> Answer:
-        """Answer a question, optionally only from one article."""
-        result = self.matcher.match(question, article_id)
+    def ask(
+        self, question: str, article_id: str | None = None, prefer_article: str | None = None
+    ) -> Answer:
+        """Answer a question: only from `article_id` if given; `prefer_article` wins ties."""
+        result = self.matcher.match(question, article_id, prefer_article)
         matches = tuple(self._match(s.passage, s.score) for s in result.matches)
         return Answer(question, result.outcome, matches)
 
@@ -76,12 +84,48 @@ class Library:
         return Match(passage, self._by_id[passage.article_id], score)
 
 
-def load_library(settings: Settings) -> tuple[Library, LoadResult]:
-    """Read SEEDS_DIR and index it; the LoadResult says what was rejected and why."""
+def load_library(settings: Settings, previous: Library | None = None) -> tuple[Library, LoadResult]:
+    """Read SEEDS_DIR and its glossary and index them.
+
+    With `previous` (a reload), nothing good is lost: a file that now fails keeps its last
+    good version, a broken glossary keeps the previous one, and a folder that yields no
+    article at all keeps the previous articles.
+    """
     loaded = load_folder(settings.seeds_dir)
+    rejected = list(loaded.rejected)
+    warnings = list(loaded.warnings)
+    articles = list(loaded.articles)
+    glossary = previous.glossary if previous else Glossary()
+    try:
+        glossary = load_glossary(settings.seeds_dir / GLOSSARY_NAME)
+    except ArticleError as error:
+        rejected.append(error.problem)
+    if previous is not None:
+        articles = _keep_last_good(articles, rejected, previous, warnings)
     library = Library(
-        loaded.articles,
+        articles,
         answer_threshold=settings.match_answer_threshold,
         suggest_threshold=settings.match_suggest_threshold,
+        glossary=glossary,
     )
-    return library, loaded
+    return library, replace(
+        loaded, articles=library.articles, rejected=tuple(rejected), warnings=tuple(warnings)
+    )
+
+
+def _keep_last_good(
+    articles: list[Article], rejected: list[Problem], previous: Library, warnings: list[Problem]
+) -> list[Article]:
+    if not articles and previous.articles:
+        warnings.append(
+            Problem("", 0, f"no article loaded; keeping the {len(previous.articles)} loaded before")
+        )
+        return list(previous.articles)
+    loaded_ids = {a.id for a in articles}
+    for problem in rejected:
+        kept = previous.article(Path(problem.file).stem)
+        if kept is not None and kept.id not in loaded_ids:
+            articles.append(kept)
+            loaded_ids.add(kept.id)
+            warnings.append(Problem(problem.file, 0, "kept its last good version"))
+    return articles

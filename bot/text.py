@@ -28,6 +28,20 @@ STOPWORDS = frozenset(
     wouldn yet you your yours yourself yourselves
     article articles say says said tell tells told explain describe mention mentions mentioned
     according know knows please thing things anything something kind way ways
+    happen happens happened role play plays played use uses used using give gives given
+    giving make makes made making change changes changed doing done lot lots differently
+    decide decides decided anyone someone
+    """.split()
+)
+
+# Chinese function words and question words: a CJK run is split at them, so what is left
+# are the content words (the glossary has already turned known terms into English).
+CHINESE_STOPWORDS = frozenset(
+    """
+    的 了 是 在 和 与 及 或 有 吗 呢 吧 啊 么 呀 嘛 什么 怎么 怎样 怎么样 如何 为什么 为何 哪 哪里
+    哪些 哪个 多少 几 这 那 这个 那个 这些 那些 这篇 那篇 文章 一个 请 请问 还 对 又 也 都 就 被
+    把 给 让 从 到 会 能 可以 需要 要 很 非常 谁 是否 有没有 是不是 什么样 有什么 关系 告诉 我 你
+    他 她 它 我们 你们 他们 吗 呢 一下 介绍 说 讲 提到 根据 关于 大量 目前 现在
     """.split()
 )
 
@@ -43,6 +57,9 @@ _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORD_RE = re.compile(rf"[{_CJK}]+|[a-z0-9]+(?:[.\-'][a-z0-9]+)*")
 _CJK_RE = re.compile(rf"[{_CJK}]")
 _POSSESSIVE_RE = re.compile(r"(?<=[a-z])'s\b")
+_CHINESE_STOP_RE = re.compile(
+    "|".join(re.escape(w) for w in sorted(CHINESE_STOPWORDS, key=len, reverse=True))
+)
 
 
 def normalise(text: str) -> str:
@@ -63,9 +80,12 @@ def stem(word: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """The content words of already-normalised text, unstemmed, CJK runs kept whole."""
+    """The content words of already-normalised text, unstemmed; CJK runs split at stopwords."""
     found = []
     for word in _WORD_RE.findall(text):
+        if _CJK_RE.match(word):
+            found.extend(piece for piece in _CHINESE_STOP_RE.split(word) if piece)
+            continue
         word = word.strip(".'-")
         if word and word not in STOPWORDS and not (len(word) == 1 and word.isascii()):
             found.append(word)

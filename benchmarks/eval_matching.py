@@ -1,0 +1,152 @@
+"""Answer quality on the evaluation set: the bot's matcher against the baselines, in one run.
+
+    .venv/bin/pip install -e '.[dev,bench]'
+    .venv/bin/python benchmarks/eval_matching.py            # seed, then seed + 1,000 articles
+    .venv/bin/python benchmarks/eval_matching.py --articles 0
+
+Questions: tests/data/eval_questions.jsonl (the held-out third was written before any
+tuning and is never tuned on). Methods, over the same passages:
+- ours: `Library.ask` with the bundled glossary and the default thresholds;
+- wratio: `rapidfuzz.process.extractOne(q, passages, scorer=fuzz.WRatio,
+  processor=utils.default_process)`, answering when its score clears a cut;
+- bm25: `rank_bm25.BM25Okapi` over lowercased words with stopwords removed, answering
+  when its top score clears a cut.
+A baseline's cut is its lowest score that answers none of the *tune* split's off-topic
+questions (its best threshold, measured in the same run), so every method is held to
+"never answer off-topic" as the bot is. With synthetic articles loaded beside the seed, an
+answer from a synthetic article counts as wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from rapidfuzz import fuzz, process, utils
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.config import load_settings  # noqa: E402
+from bot.evaluation import EvalQuestion, Method, evaluate, format_table, load_questions  # noqa: E402
+from bot.library import Library, load_library  # noqa: E402
+from bot.text import STOPWORDS  # noqa: E402
+
+QUESTIONS = ROOT / "tests" / "data" / "eval_questions.jsonl"
+MAKE_CORPUS = ROOT.parent / "shared" / "tools" / "make_corpus.py"
+
+
+def ours(library: Library) -> Method:
+    def ask(question: str) -> tuple[str, list[str]]:
+        answer = library.ask(question)
+        return answer.outcome.value, [m.passage.id for m in answer.matches]
+
+    return ask
+
+
+def calibrated(
+    score_top: Callable[[str], tuple[float, str] | None], tune_off_topic: list[str]
+) -> tuple[Method, float]:
+    """A baseline that answers when its top score beats every tune off-topic question's."""
+    off_scores = [found[0] for q in tune_off_topic if (found := score_top(q))]
+    cut = max(off_scores, default=0.0)
+
+    def ask(question: str) -> tuple[str, list[str]]:
+        found = score_top(question)
+        if found is None or found[0] <= cut:
+            return "unanswered", []
+        return "answered", [found[1]]
+
+    return ask, cut
+
+
+def wratio_top(library: Library) -> Callable[[str], tuple[float, str] | None]:
+    passages = list(library.matcher.passages)
+    texts = [p.text for p in passages]
+
+    def top(question: str) -> tuple[float, str] | None:
+        found = process.extractOne(
+            question, texts, scorer=fuzz.WRatio, processor=utils.default_process
+        )
+        return (found[1], passages[found[2]].id) if found else None
+
+    return top
+
+
+def bm25_top(library: Library) -> Callable[[str], tuple[float, str] | None]:
+    from rank_bm25 import BM25Okapi
+
+    passages = list(library.matcher.passages)
+
+    def tokens(text: str) -> list[str]:
+        return [w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS]
+
+    index = BM25Okapi([tokens(p.text) for p in passages])
+
+    def top(question: str) -> tuple[float, str] | None:
+        words = tokens(question)
+        if not words:
+            return None
+        scores = index.get_scores(words)
+        best = max(range(len(scores)), key=scores.__getitem__)
+        return (float(scores[best]), passages[best].id) if scores[best] > 0 else None
+
+    return top
+
+
+def run(seeds_dir: Path, questions: list[EvalQuestion], label: str) -> None:
+    started = time.perf_counter()
+    settings = load_settings({"SEEDS_DIR": str(seeds_dir)}, env_file=None)
+    library, _ = load_library(settings)
+    tune_off = [q.question for q in questions if q.split == "tune" and q.expected is None]
+    print(f"\n## {label}: {len(library.articles)} articles, {library.passage_count} passages")
+    print(f"(loaded and indexed in {time.perf_counter() - started:.1f} s)\n")
+    results = {"ours": evaluate(ours(library), questions)}
+    cuts = {}
+    for name, top in (("wratio", wratio_top(library)), ("bm25", bm25_top(library))):
+        method, cuts[name] = calibrated(top, tune_off)
+        results[name] = evaluate(method, questions)
+    print(format_table(results))
+    print(
+        f"\nThresholds: ours answer >= {settings.match_answer_threshold}, suggest >= "
+        f"{settings.match_suggest_threshold}; wratio answers above {cuts['wratio']:.1f}; "
+        f"bm25 above {cuts['bm25']:.2f}."
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--articles", type=int, default=1000, help="synthetic articles (0: none)")
+    parser.add_argument("--seed", type=int, default=1, help="make_corpus.py's --seed")
+    args = parser.parse_args()
+    questions = load_questions(QUESTIONS)
+    answerable = sum(q.expected is not None for q in questions)
+    held_out = sum(q.split == "heldout" for q in questions)
+    print(
+        f"# Matching evaluation: {len(questions)} questions ({answerable} answerable, "
+        f"{len(questions) - answerable} off-topic; {held_out} held out)"
+    )
+    run(ROOT / "seeds", questions, "The seed alone")
+    if args.articles:
+        with tempfile.TemporaryDirectory() as folder:
+            corpus = Path(folder)
+            subprocess.run(
+                [sys.executable, str(MAKE_CORPUS), str(corpus), "--articles", str(args.articles),
+                 "--seed", str(args.seed)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            for path in (ROOT / "seeds").iterdir():
+                if path.is_file():
+                    (corpus / path.name).write_bytes(path.read_bytes())
+            run(corpus, questions, f"The seed + {args.articles:,} synthetic articles")
+
+
+if __name__ == "__main__":
+    main()

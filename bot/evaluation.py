@@ -1,0 +1,101 @@
+"""Scoring a matcher on the evaluation set (`tests/data/eval_questions.jsonl`).
+
+Shared by `benchmarks/eval_matching.py` (which compares methods) and the test that holds
+the matcher to its targets. A method is any function from a question to an outcome and
+its passage ids, best first, so baselines are scored exactly like the bot.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+Method = Callable[[str], tuple[str, list[str]]]
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    question: str
+    expected: str | None  # the passage id that answers it; None for off-topic questions
+    kind: str  # paraphrase, keyword, typo, alias, chinese, offtopic
+    lang: str  # en or zh
+    split: str  # heldout (never tuned on) or tune
+
+
+@dataclass
+class Tally:
+    """Counts for one subset of questions."""
+
+    answerable: int = 0
+    answered_right: int = 0
+    answered_wrong: int = 0
+    suggested_right: int = 0  # suggested, with the right passage among the candidates
+    off_topic: int = 0
+    off_topic_answered: int = 0
+    off_topic_suggested: int = 0
+
+    def add(self, question: EvalQuestion, outcome: str, passage_ids: list[str]) -> None:
+        if question.expected is None:
+            self.off_topic += 1
+            self.off_topic_answered += outcome == "answered"
+            self.off_topic_suggested += outcome == "suggested"
+            return
+        self.answerable += 1
+        if outcome == "answered":
+            right = bool(passage_ids) and passage_ids[0] == question.expected
+            self.answered_right += right
+            self.answered_wrong += not right
+        elif outcome == "suggested":
+            self.suggested_right += question.expected in passage_ids
+
+    @property
+    def accuracy(self) -> float:
+        """Share of answerable questions answered with the right passage."""
+        return self.answered_right / self.answerable if self.answerable else 0.0
+
+
+def load_questions(path: Path) -> list[EvalQuestion]:
+    """Read the JSON-lines evaluation set."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return [EvalQuestion(**row) for row in rows]
+
+
+SUBSETS: dict[str, Callable[[EvalQuestion], bool]] = {
+    "whole set": lambda q: True,
+    "whole, English": lambda q: q.lang == "en",
+    "whole, Chinese": lambda q: q.lang == "zh",
+    "held-out": lambda q: q.split == "heldout",
+    "held-out, English": lambda q: q.split == "heldout" and q.lang == "en",
+    "held-out, Chinese": lambda q: q.split == "heldout" and q.lang == "zh",
+}
+
+
+def evaluate(method: Method, questions: Iterable[EvalQuestion]) -> dict[str, Tally]:
+    """Run every question through `method` and tally each subset."""
+    tallies = {name: Tally() for name in SUBSETS}
+    for question in questions:
+        outcome, passage_ids = method(question.question)
+        for name, belongs in SUBSETS.items():
+            if belongs(question):
+                tallies[name].add(question, outcome, passage_ids)
+    return tallies
+
+
+def format_table(results: dict[str, dict[str, Tally]]) -> str:
+    """A Markdown table: one row per method and subset."""
+    lines = [
+        "| method | subset | answered right | suggested with the right passage "
+        "| answered wrong | off-topic answered | off-topic suggested |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for method, tallies in results.items():
+        for subset, t in tallies.items():
+            lines.append(
+                f"| {method} | {subset} | {t.answered_right}/{t.answerable} "
+                f"({100 * t.accuracy:.0f}%) | {t.suggested_right}/{t.answerable} "
+                f"| {t.answered_wrong} | {t.off_topic_answered}/{t.off_topic} "
+                f"| {t.off_topic_suggested}/{t.off_topic} |"
+            )
+    return "\n".join(lines)
