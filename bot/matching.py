@@ -15,7 +15,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import chain
 
+import numpy as np
 from rapidfuzz import fuzz, process, utils
 
 from bot.content import CORE_VIEWPOINT, Passage
@@ -32,6 +34,7 @@ TYPO_MIN_LENGTH = 4
 TYPO_MIN_RATIO = 80
 # ...which then earns this share of the credit an exact word would.
 TYPO_CREDIT = 0.8
+CORRECTION_CACHE_SIZE = 10_000
 # Passages of different articles whose scores are this close are "alike": the reader is
 # asked to choose (unless one is from the conversation's current article, which wins).
 TIE_MARGIN = 0.03
@@ -67,7 +70,12 @@ class _QueryTerm:
 
 
 class Matcher:
-    """An index over passages that scores questions against them."""
+    """An index over passages that scores questions against them.
+
+    Postings are numpy arrays so that scoring a question is a few vectorised additions
+    over the passages that share its terms, whatever the corpus size; only a capped set
+    of candidates goes through the (slower) fuzzy rerank.
+    """
 
     def __init__(
         self,
@@ -81,9 +89,13 @@ class Matcher:
         self.glossary = glossary or Glossary()
         self.passages: list[Passage] = list(passages)
         self._content: list[str] = []  # each passage's content words, for the fuzzy rerank
-        self._postings: dict[str, list[int]] = defaultdict(list)
-        self._vocabulary: dict[str, str] = {}  # surface word -> its term, for typo correction
+        # Each article's passages are contiguous: (first index, end index) per article.
+        self._article_span: dict[str, tuple[int, int]] = {}
+        postings: dict[str, list[int]] = defaultdict(list)
+        surface_words: set[str] = set()
         for index, passage in enumerate(self.passages):
+            first, _ = self._article_span.get(passage.article_id, (index, index))
+            self._article_span[passage.article_id] = (first, index + 1)
             text = passage.text
             if passage.number == 0:
                 # "summary", "main point" and the like reach the core viewpoint through the
@@ -92,52 +104,71 @@ class Matcher:
             passage_words = words(normalise(text))
             # rapidfuzz 3 does no preprocessing by itself: do it once here, not per question.
             self._content.append(utils.default_process(" ".join(passage_words)))
-            passage_terms: set[str] = set()
-            for word in passage_words:
-                word_term = word_terms(word)
-                passage_terms.update(word_term)
-                if len(word_term) == 1 and word.isascii():
-                    self._vocabulary.setdefault(word, word_term[0])
-            for term in passage_terms:
-                self._postings[term].append(index)
+            distinct = set(passage_words)
+            surface_words.update(distinct)
+            for term in set(chain.from_iterable(map(word_terms, distinct))):
+                postings[term].append(index)
         count = len(self.passages)
+        self._postings = {term: np.array(docs, dtype=np.int32) for term, docs in postings.items()}
         # BM25's IDF: always positive, rare terms weigh most.
         self._idf = {
             term: math.log(1 + (count - len(docs) + 0.5) / (len(docs) + 0.5))
-            for term, docs in self._postings.items()
+            for term, docs in postings.items()
         }
         self._max_idf = max(self._idf.values(), default=1.0)
+        # Surface word -> its term, for typo correction (Latin words with a single term).
+        self._vocabulary = {
+            word: terms[0]
+            for word in sorted(surface_words)
+            if word.isascii() and len(terms := word_terms(word)) == 1
+        }
         self._vocabulary_words = list(self._vocabulary)
+        self._corrections: dict[str, str | None] = {}  # misspelt word -> term, memoised
 
     def question_words(self, question: str) -> list[str]:
         """The question's content words after normalisation and the glossary."""
         return words(self.glossary.apply(normalise(question)))
 
     def search(
-        self, question: str, article_id: str | None = None, limit: int = 3
+        self,
+        question: str,
+        article_id: str | None = None,
+        limit: int = 3,
+        prefer_article: str | None = None,
     ) -> list[ScoredPassage]:
-        """The best `limit` passages for the question, best first, scores in [0, 1]."""
+        """The best `limit` passages for the question, best first, scores in [0, 1].
+
+        `article_id` keeps only that article's passages; `prefer_article` makes sure the
+        best of that article's passages are reranked even when many others score alike.
+        """
         question_words = self.question_words(question)
         query = self._query_terms(question_words)
         total_weight = sum(q.weight for q in query)
-        if not total_weight:
+        if not total_weight or not self.passages:
             return []
-        coverage: dict[int, float] = defaultdict(float)
+        coverage = np.zeros(len(self.passages), dtype=np.float64)
         for q in query:
             if q.credit:
-                for index in self._postings[q.term]:
-                    coverage[index] += q.weight * q.credit
+                # A term's postings hold each passage once, so plain fancy-index += is exact.
+                coverage[self._postings[q.term]] += q.weight * q.credit
         if article_id is not None:
-            coverage = {
-                i: c for i, c in coverage.items() if self.passages[i].article_id == article_id
-            }
-        candidates = sorted(coverage, key=coverage.__getitem__, reverse=True)[:RERANK_CANDIDATES]
+            first, end = self._article_span.get(article_id, (0, 0))
+            candidates = first + _top_indices(coverage[first:end], RERANK_CANDIDATES)
+        else:
+            candidates = _top_indices(coverage, RERANK_CANDIDATES)
+            if prefer_article in self._article_span:
+                first, end = self._article_span[prefer_article]
+                preferred = first + _top_indices(coverage[first:end], 3)
+                candidates = np.union1d(candidates, preferred)
         question_text = utils.default_process(" ".join(question_words))
         scored = []
-        for index in candidates:
+        # Plain floats: arithmetic and round() on numpy scalars cost several times more.
+        for index, covered in zip(candidates.tolist(), coverage[candidates].tolist(), strict=True):
+            if covered <= 0:
+                continue
             content = self._content[index]
             score = (
-                COVERAGE_WEIGHT * coverage[index] / total_weight
+                COVERAGE_WEIGHT * covered / total_weight
                 + TOKEN_SET_WEIGHT * fuzz.token_set_ratio(question_text, content) / 100
                 + PARTIAL_WEIGHT * fuzz.partial_ratio(question_text, content) / 100
             )
@@ -153,7 +184,7 @@ class Matcher:
         `article_id` scopes the question to one article; `prefer_article` (the conversation's
         current article) wins ties. Alike scores from different articles are suggested.
         """
-        ranked = self.search(question, article_id, limit=RERANK_CANDIDATES)
+        ranked = self.search(question, article_id, RERANK_CANDIDATES, prefer_article)
         plausible = [s for s in ranked if s.score >= self.suggest_threshold]
         if not plausible:
             return MatchResult(Outcome.UNANSWERED, ())
@@ -199,14 +230,17 @@ class Matcher:
         """The index term of the indexed word nearest to a misspelt one, if near enough."""
         if len(word) < TYPO_MIN_LENGTH or not word.isalpha() or not word.isascii():
             return None
+        if word in self._corrections:
+            return self._corrections[word]
+        # Vocabulary words are already normalised (lowercase, no punctuation), and so is
+        # `word`: no processor needed, which saves re-processing the vocabulary every call.
         best = process.extractOne(
-            word,
-            self._vocabulary_words,
-            scorer=fuzz.ratio,
-            processor=utils.default_process,
-            score_cutoff=TYPO_MIN_RATIO,
+            word, self._vocabulary_words, scorer=fuzz.ratio, score_cutoff=TYPO_MIN_RATIO
         )
-        return self._vocabulary[best[0]] if best else None
+        if len(self._corrections) >= CORRECTION_CACHE_SIZE:
+            self._corrections.clear()
+        self._corrections[word] = self._vocabulary[best[0]] if best else None
+        return self._corrections[word]
 
 
 def _one_per_article(ranked: list[ScoredPassage]) -> list[ScoredPassage]:
@@ -218,3 +252,10 @@ def _one_per_article(ranked: list[ScoredPassage]) -> list[ScoredPassage]:
             seen.add(scored.passage.article_id)
             best.append(scored)
     return best
+
+
+def _top_indices(values: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the `count` largest values (unordered), without sorting them all."""
+    if len(values) <= count:
+        return np.arange(len(values))
+    return np.argpartition(-values, count - 1, kind="introselect")[:count]

@@ -25,12 +25,13 @@ _CORE_PREFIX_RE = re.compile(r"^\s*core\s+viewpoint\s*[-–—:]\s*", re.IGNOREC
 # number (a section without bullets ends in its title, not a full stop); a "Group 7:" quoted
 # mid-sentence stays text.
 _GROUP_RE = re.compile(r"(?<!\S)Group\s+(\d+)\s*:\s*")
-_SENTENCE_END_RE = re.compile(r"(?:^|[.!?。\]”\"')])\s*$")
+_SENTENCE_ENDS = (".", "!", "?", "。")
+# What may end the text before "Group N:" (empty: the start of the body).
+_GROUP_OPENERS = {"", *_SENTENCE_ENDS, "]", "”", '"', "'", ")"}
 # A bullet starts at " - " after the end of a sentence, never at a hyphen inside a word
 # ("medium-sized") or a dash inside a sentence.
 _BULLET_SPLIT_RE = re.compile(r"(?<=[.!?。\]”\")])\s+-\s+")
 _TITLE_SPLIT_RE = re.compile(r"\s+-\s+")
-_CITATIONS_RE = re.compile(r"((?:\s*\[\s*\d+\s*\])+)\s*([.!?。]?)\s*$")
 _MD_BULLET_RE = re.compile(r"^[-*+]\s+(.*)$")
 _MD_GROUP_PREFIX_RE = re.compile(r"^Group\s+\d+\s*:\s*", re.IGNORECASE)
 
@@ -155,9 +156,8 @@ def _split_groups(body: str) -> list[str]:
     for found in _GROUP_RE.finditer(body):
         number = int(found.group(1))
         before = body[start : found.start()]
-        if _SENTENCE_END_RE.search(before) or (
-            last_number is not None and number == last_number + 1
-        ):
+        after_sentence = before.rstrip()[-1:] in _GROUP_OPENERS
+        if after_sentence or (last_number is not None and number == last_number + 1):
             parts.extend([before, found.group(1)])
             start, last_number = found.end(), number
     parts.append(body[start:])
@@ -167,14 +167,23 @@ def _split_groups(body: str) -> list[str]:
 def _split_citations(raw: str) -> tuple[str, tuple[int, ...]]:
     """'text [3][12].' -> ('text.', (3, 12)): the passage without its trailing markers."""
     raw = raw.strip()
-    found = _CITATIONS_RE.search(raw)
-    if not found:
+    text, punctuation = raw, ""
+    if text[-1:] in _SENTENCE_ENDS:
+        text, punctuation = text[:-1].rstrip(), text[-1]
+    # Read markers from the end, right to left (a regex anchored at $ would rescan the text).
+    citations: list[int] = []
+    while text.endswith("]"):
+        opening = text.rfind("[")
+        inner = text[opening + 1 : -1].strip()
+        if opening < 0 or not (inner.isascii() and inner.isdigit()):
+            break
+        citations.append(int(inner))
+        text = text[:opening].rstrip()
+    if not citations:
         return raw, ()
-    text = raw[: found.start()].rstrip()
-    citations = tuple(int(n) for n in re.findall(r"\d+", found.group(1)))
-    if found.group(2) and not text.endswith((".", "!", "?", "。")):
-        text += found.group(2)
-    return text, citations
+    if punctuation and not text.endswith(_SENTENCE_ENDS):
+        text += punctuation
+    return text, tuple(reversed(citations))
 
 
 def _parse_source(line: str) -> tuple[str, datetime | None] | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 STEM_LENGTH = 6
 
@@ -54,7 +55,7 @@ _SUFFIXES = (
 )  # fmt: skip
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_WORD_RE = re.compile(rf"[{_CJK}]+|[a-z0-9]+(?:[.\-'][a-z0-9]+)*")
+_WORD_RE = re.compile(rf"([{_CJK}]+)|([a-z0-9]+(?:[.\-'][a-z0-9]+)*)")
 _CJK_RE = re.compile(rf"[{_CJK}]")
 _POSSESSIVE_RE = re.compile(r"(?<=[a-z])'s\b")
 _CHINESE_STOP_RE = re.compile(
@@ -82,26 +83,31 @@ def stem(word: str) -> str:
 def words(text: str) -> list[str]:
     """The content words of already-normalised text, unstemmed; CJK runs split at stopwords."""
     found = []
-    for word in _WORD_RE.findall(text):
-        if _CJK_RE.match(word):
-            found.extend(piece for piece in _CHINESE_STOP_RE.split(word) if piece)
+    for chinese, latin in _WORD_RE.findall(text):
+        if chinese:
+            found.extend(piece for piece in _CHINESE_STOP_RE.split(chinese) if piece)
             continue
-        word = word.strip(".'-")
-        if word and word not in STOPWORDS and not (len(word) == 1 and word.isascii()):
+        word = latin.strip(".'-")
+        if len(word) > 1 and word not in STOPWORDS:
             found.append(word)
     return found
 
 
-def word_terms(word: str) -> list[str]:
-    """The index terms of one content word: its stem, or CJK bigrams, plus joined hyphenations."""
+@lru_cache(maxsize=200_000)
+def word_terms(word: str) -> tuple[str, ...]:
+    """The index terms of one content word: its stem, or CJK bigrams, plus joined hyphenations.
+
+    Memoised: a corpus repeats its words, and stemming each occurrence anew dominated
+    index building.
+    """
     if _CJK_RE.match(word):
         if len(word) == 1:
-            return [word]
-        return [word[i : i + 2] for i in range(len(word) - 1)]
+            return (word,)
+        return tuple(word[i : i + 2] for i in range(len(word) - 1))
     if "-" in word:
         parts = [p for p in word.split("-") if p and p not in STOPWORDS]
-        return [stem(word.replace("-", "")), *(stem(p) for p in parts)]
-    return [stem(word)]
+        return (stem(word.replace("-", "")), *(stem(p) for p in parts))
+    return (stem(word),)
 
 
 def terms(text: str) -> list[str]:
