@@ -35,6 +35,8 @@ TYPO_MIN_RATIO = 80
 # ...which then earns this share of the credit an exact word would.
 TYPO_CREDIT = 0.8
 CORRECTION_CACHE_SIZE = 10_000
+# A word the index does not know weighs this share of the rarest indexed term's IDF.
+UNKNOWN_WEIGHT = 0.6
 # Passages of different articles whose scores are this close are "alike": the reader is
 # asked to choose (unless one is from the conversation's current article, which wins).
 TIE_MARGIN = 0.03
@@ -223,7 +225,7 @@ class Matcher:
                     corrected, _QueryTerm(corrected, self._idf[corrected], TYPO_CREDIT)
                 )
             else:
-                query.setdefault(word, _QueryTerm(word, self._max_idf, 0.0))
+                query.setdefault(word, _QueryTerm(word, UNKNOWN_WEIGHT * self._max_idf, 0.0))
         return list(query.values())
 
     def _correct(self, word: str) -> str | None:

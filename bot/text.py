@@ -32,6 +32,12 @@ STOPWORDS = frozenset(
     happen happens happened role play plays played use uses used using give gives given
     giving make makes made making change changes changed doing done lot lots differently
     decide decides decided anyone someone
+    want wants wanted bring brings brought run runs ran going go goes went plan plans planning
+    planned matter matters put puts try tries trying seem seems seemed look looks looking
+    mean means meant think thinks thought take takes took keep keeps kept come comes came
+    become becomes became actually currently basically exactly also else even ever far
+    whole big small new old good bad right left next last first second part parts
+    piece story report news reader readers author writer
     """.split()
 )
 
