@@ -24,6 +24,10 @@ DEFAULT_BASE_FILE_URL = "https://api.telegram.org/file/bot"
 DEFAULT_ANSWER_THRESHOLD = 0.65
 DEFAULT_SUGGEST_THRESHOLD = 0.5
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+# How the query log stores reader ids: a keyed hash, as given, or not at all (see README).
+QUERY_LOG_USER_MODES = ("hash", "raw", "off")
+# A shorter key would make the hash of a numeric Telegram id guessable by brute force.
+MIN_SALT_LENGTH = 16
 
 
 class ConfigError(ValueError):
@@ -43,6 +47,10 @@ class Settings:
     match_answer_threshold: float = DEFAULT_ANSWER_THRESHOLD
     match_suggest_threshold: float = DEFAULT_SUGGEST_THRESHOLD
     log_level: str = "INFO"
+    query_log_users: str = "hash"
+    query_log_salt: str | None = None
+    query_log_retention_days: int = 90
+    query_log_max_pending: int = 10_000
 
     def is_admin(self, user_id: int | None) -> bool:
         """True when the numeric Telegram user id is one of the configured admins."""
@@ -90,6 +98,10 @@ def load_settings(
         match_answer_threshold=answer,
         match_suggest_threshold=suggest,
         log_level=parse("LOG_LEVEL", _log_level, "INFO"),
+        query_log_users=parse("QUERY_LOG_USERS", _user_mode, "hash"),
+        query_log_salt=parse("QUERY_LOG_SALT", _salt, None),
+        query_log_retention_days=parse("QUERY_LOG_RETENTION_DAYS", _positive_int, 90),
+        query_log_max_pending=parse("QUERY_LOG_MAX_PENDING", _positive_int, 10_000),
     )
 
 
@@ -135,6 +147,25 @@ def _log_level(raw: str) -> str:
     if level not in LOG_LEVELS:
         raise ValueError(f"{raw!r} is not one of {', '.join(LOG_LEVELS)}")
     return level
+
+
+def _user_mode(raw: str) -> str:
+    mode = raw.lower()
+    if mode not in QUERY_LOG_USER_MODES:
+        raise ValueError(f"{raw!r} is not one of {', '.join(QUERY_LOG_USER_MODES)}")
+    return mode
+
+
+def _salt(raw: str) -> str:
+    if len(raw) < MIN_SALT_LENGTH:
+        raise ValueError(f"must be at least {MIN_SALT_LENGTH} characters (a long random string)")
+    return raw
+
+
+def _positive_int(raw: str) -> int:
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{raw!r} is not a whole number of at least 1")
+    return int(raw)
 
 
 def configure_logging(settings: Settings) -> None:

@@ -108,6 +108,10 @@ def test_env_example_lists_every_setting_with_a_comment() -> None:
         "MATCH_ANSWER_THRESHOLD",
         "MATCH_SUGGEST_THRESHOLD",
         "LOG_LEVEL",
+        "QUERY_LOG_USERS",
+        "QUERY_LOG_SALT",
+        "QUERY_LOG_RETENTION_DAYS",
+        "QUERY_LOG_MAX_PENDING",
     }
     assert set(names) == expected
     for name in names:

@@ -29,7 +29,7 @@ def test_markdown_example_parses() -> None:
 def test_quick_start_is_what_ci_runs() -> None:
     commands = [block.strip() for block in code_blocks("sh")[:2]]
     run, test = commands
-    install = "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]'"
+    install = "python3 -m venv .venv && .venv/bin/pip install -e '.[dev,charts]'"
     assert run == f"{install} && .venv/bin/python -m bot chat"
     assert test == f"{install} && .venv/bin/python -m pytest"
     assert test in (ROOT / ".ci" / "run").read_text(encoding="utf-8")

@@ -1,0 +1,287 @@
+"""Statistics over the query log: what readers ask, what the articles cannot answer yet.
+
+The window is whole UTC calendar days: `days=7` is today and the six days before, so the
+per-day series has exactly `days` entries. `Stats.to_json()` keys are stable and documented
+in the README ("Query log and privacy"); rates are null when there is nothing to divide by.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+import aiosqlite
+
+from bot.text import normalise
+
+OUTCOME_NAMES = ("answered", "suggested", "unanswered")
+TOP = 10
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A question (or passage id) and how often it came up."""
+
+    text: str
+    count: int
+
+
+@dataclass(frozen=True)
+class UnhelpfulAnswer:
+    """A passage given as an answer, with its unhelpful and total votes."""
+
+    passage_id: str
+    unhelpful: int
+    votes: int
+
+
+@dataclass(frozen=True)
+class Day:
+    """Questions on one UTC day, by outcome."""
+
+    date: str
+    answered: int = 0
+    suggested: int = 0
+    unanswered: int = 0
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Every figure `python -m bot stats` shows, for one window."""
+
+    days: int
+    since: str
+    until: str
+    questions: int
+    outcomes: dict[str, int]
+    distinct_users: int
+    top_questions: tuple[Counted, ...]
+    top_unanswered: tuple[Counted, ...]
+    top_passages: tuple[Counted, ...]
+    votes: int
+    helpful: int
+    unhelpful_answers: tuple[UnhelpfulAnswer, ...]
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    dropped_rows: int
+    per_day: tuple[Day, ...]
+
+    def rate(self, outcome: str) -> float | None:
+        """The share of questions with this outcome, or None without questions."""
+        return _ratio(self.outcomes.get(outcome, 0), self.questions)
+
+    @property
+    def helpful_rate(self) -> float | None:
+        return _ratio(self.helpful, self.votes)
+
+    def with_extra_dropped(self, rows: int) -> Stats:
+        """The same figures with rows dropped in memory (not yet in the database) added."""
+        return replace(self, dropped_rows=self.dropped_rows + rows) if rows else self
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable JSON form (README "Query log and privacy" documents each key)."""
+        return {
+            "days": self.days,
+            "since": self.since,
+            "until": self.until,
+            "questions": self.questions,
+            "outcomes": {name: self.outcomes.get(name, 0) for name in OUTCOME_NAMES},
+            "rates": {name: _round(self.rate(name)) for name in OUTCOME_NAMES},
+            "distinct_users": self.distinct_users,
+            "top_questions": [{"question": c.text, "count": c.count} for c in self.top_questions],
+            "top_unanswered": [{"question": c.text, "count": c.count} for c in self.top_unanswered],
+            "top_passages": [{"passage_id": c.text, "count": c.count} for c in self.top_passages],
+            "feedback": {
+                "votes": self.votes,
+                "helpful": self.helpful,
+                "helpful_rate": _round(self.helpful_rate),
+            },
+            "unhelpful_answers": [
+                {"passage_id": a.passage_id, "unhelpful": a.unhelpful, "votes": a.votes}
+                for a in self.unhelpful_answers
+            ],
+            "latency_ms": {"p50": self.latency_p50_ms, "p95": self.latency_p95_ms},
+            "dropped_rows": self.dropped_rows,
+            "per_day": [
+                {
+                    "date": d.date,
+                    "answered": d.answered,
+                    "suggested": d.suggested,
+                    "unanswered": d.unanswered,
+                }
+                for d in self.per_day
+            ],
+        }
+
+
+def window_start(until: datetime, days: int) -> datetime:
+    """Midnight UTC at the start of a window of `days` calendar days ending with `until`."""
+    first = until.astimezone(UTC).date() - timedelta(days=days - 1)
+    return datetime.combine(first, time(0), tzinfo=UTC)
+
+
+def question_key(question: str) -> str:
+    """How questions are grouped: NFKC, lower case, punctuation and extra spaces gone."""
+    return " ".join(_WORD.findall(normalise(question)))
+
+
+async def compute_stats(db: aiosqlite.Connection, until: datetime, days: int) -> Stats:
+    """Read every figure of the window ending at `until` from the log's tables."""
+    since = window_start(until, days)
+    start = _iso(since)
+    outcomes = dict(
+        await _rows(db, "SELECT outcome, COUNT(*) FROM queries WHERE ts >= ? GROUP BY 1", start)
+    )
+    users = await _rows(db, "SELECT COUNT(DISTINCT user_ref) FROM queries WHERE ts >= ?", start)
+    asked = await _rows(
+        db, "SELECT question, outcome, COUNT(*) FROM queries WHERE ts >= ? GROUP BY 1, 2", start
+    )
+    passages = await _rows(
+        db,
+        "SELECT passage_id, COUNT(*) AS n FROM queries WHERE ts >= ? AND outcome = 'answered' "
+        "AND passage_id IS NOT NULL GROUP BY 1 ORDER BY n DESC, passage_id LIMIT ?",
+        start,
+        TOP,
+    )
+    votes = await _rows(
+        db, "SELECT COUNT(*), COALESCE(SUM(helpful), 0) FROM feedback WHERE ts >= ?", start
+    )
+    unhelpful = await _rows(
+        db,
+        "SELECT q.passage_id, SUM(f.helpful = 0) AS bad, COUNT(*) FROM feedback f "
+        "JOIN queries q ON q.id = f.query_id WHERE f.ts >= ? AND q.passage_id IS NOT NULL "
+        "GROUP BY 1 HAVING bad > 0 ORDER BY bad DESC, COUNT(*) DESC, 1 LIMIT ?",
+        start,
+        TOP,
+    )
+    latencies = [
+        row[0]
+        for row in await _rows(
+            db,
+            "SELECT latency_ms FROM queries WHERE ts >= ? AND latency_ms IS NOT NULL "
+            "ORDER BY latency_ms",
+            start,
+        )
+    ]
+    dropped = await _rows(db, "SELECT COALESCE(SUM(rows), 0) FROM dropped WHERE ts >= ?", start)
+    daily = await _rows(
+        db,
+        "SELECT substr(ts, 1, 10), outcome, COUNT(*) FROM queries WHERE ts >= ? GROUP BY 1, 2",
+        start,
+    )
+    return Stats(
+        days=days,
+        since=start,
+        until=_iso(until),
+        questions=sum(outcomes.values()),
+        outcomes={name: int(outcomes.get(name, 0)) for name in OUTCOME_NAMES},
+        distinct_users=int(users[0][0]),
+        top_questions=_top_questions(asked),
+        top_unanswered=_top_questions([r for r in asked if r[1] == "unanswered"]),
+        top_passages=tuple(Counted(str(p), int(n)) for p, n in passages),
+        votes=int(votes[0][0]),
+        helpful=int(votes[0][1]),
+        unhelpful_answers=tuple(UnhelpfulAnswer(str(p), int(b), int(n)) for p, b, n in unhelpful),
+        latency_p50_ms=_percentile(latencies, 0.50),
+        latency_p95_ms=_percentile(latencies, 0.95),
+        dropped_rows=int(dropped[0][0]),
+        per_day=_per_day(daily, since, days),
+    )
+
+
+def _top_questions(rows: list[Any]) -> tuple[Counted, ...]:
+    """The TOP most asked question groups, each shown in its most common spelling."""
+    totals: Counter[str] = Counter()
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    for question, _outcome, count in rows:
+        key = question_key(question)
+        if not key:  # a blank line is not a question anyone asked
+            continue
+        totals[key] += count
+        spellings[key][" ".join(question.split())] += count
+    ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:TOP]
+    return tuple(Counted(_spelling(spellings[key]), total) for key, total in ranked)
+
+
+def _spelling(counts: Counter[str]) -> str:
+    return min(counts.items(), key=lambda item: (-item[1], item[0]))[0]
+
+
+def _per_day(rows: list[Any], since: datetime, days: int) -> tuple[Day, ...]:
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    for date, outcome, count in rows:
+        counts[date][outcome] = int(count)
+    series = []
+    for offset in range(days):
+        date = (since + timedelta(days=offset)).date().isoformat()
+        day = counts.get(date, {})
+        series.append(Day(date, *(day.get(name, 0) for name in OUTCOME_NAMES)))
+    return tuple(series)
+
+
+def _percentile(sorted_values: list[float], share: float) -> float | None:
+    """Nearest-rank percentile of an ascending list (None when empty)."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(share * len(sorted_values)))
+    return round(float(sorted_values[rank - 1]), 3)
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+async def _rows(db: aiosqlite.Connection, sql: str, *params: Any) -> list[Any]:
+    return list(await db.execute_fetchall(sql, params))
+
+
+def render_stats(stats: Stats) -> str:
+    """The figures as plain text, for the terminal and for an admin's chat."""
+    first, last = stats.per_day[0].date, stats.per_day[-1].date
+    lines = [
+        f"Last {stats.days} day(s), {first} to {last} (UTC): {stats.questions} questions "
+        f"from {stats.distinct_users} reader(s)",
+        "  " + " · ".join(
+            f"{name} {_percent(stats.rate(name))} ({stats.outcomes[name]})"
+            for name in OUTCOME_NAMES
+        ),
+        f"  answer latency: p50 {_ms(stats.latency_p50_ms)}, p95 {_ms(stats.latency_p95_ms)}",
+        f"  helpful: {_percent(stats.helpful_rate)} of {stats.votes} vote(s)",
+        f"  dropped log rows: {stats.dropped_rows}",
+    ]  # fmt: skip
+    sections = (
+        ("Most asked", [f"{c.count:>5}  {c.text}" for c in stats.top_questions]),
+        (
+            "Content gaps (most asked, unanswered)",
+            [f"{c.count:>5}  {c.text}" for c in stats.top_unanswered],
+        ),
+        ("Most cited passages", [f"{c.count:>5}  {c.text}" for c in stats.top_passages]),
+        (
+            "Answers most often marked unhelpful",
+            [f"{a.unhelpful:>5}  of {a.votes}  {a.passage_id}" for a in stats.unhelpful_answers],
+        ),
+    )
+    for title, rows in sections:
+        lines += ["", f"{title}:", *(rows or ["  (none)"])]
+    return "\n".join(lines)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} ms"
