@@ -1,15 +1,19 @@
-"""The command line: `python -m bot [run|ask|chat|check]`.
+"""The command line: `python -m bot [run|ask|chat|check|stats|forget]`.
 
-`ask` and `chat` answer from the terminal with no token; `check` validates the content
-folder; `run` (the default) starts the Telegram bot.
+`ask` and `chat` answer from the terminal with no token (and log each question with
+via=cli unless `--no-log`); `check` validates the content folder; `stats` and `forget` read
+and prune the query log; `run` (the default) starts the Telegram bot.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from bot.config import ConfigError, Settings, configure_logging, load_settings
@@ -18,11 +22,20 @@ from bot.library import Library, load_library
 from bot.matching import Outcome
 from bot.parsing import LoadResult
 from bot.rendering import PLAIN, render_answer, render_article_list, render_match, render_summary
+from bot.stats import render_stats
+from bot.storage import (
+    BackgroundQueryLog,
+    QueryLog,
+    SchemaTooNewError,
+    StorageError,
+    answer_fields,
+)
 
 NO_TOKEN_MESSAGE = (
     "TELEGRAM_BOT_TOKEN is not set: put it in .env (see .env.example) or the environment; "
     "`python -m bot chat` works without one."
 )
+CLI_DRAIN_TIMEOUT = 1.0  # seconds close() retries a failing query log before giving up
 CHAT_HELP = """Ask any question about the articles, in English or Chinese.
   /summary [N|topic]  the current article's core viewpoint and sections (or article N)
   /articles           the articles, newest first
@@ -41,9 +54,24 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="+", help="the question, or - to read stdin")
     ask.add_argument("--json", action="store_true", help="one JSON object a line")
     ask.add_argument("--article", metavar="ID", help="answer only from this article")
-    commands.add_parser("chat", help="a conversation in the terminal")
+    ask.add_argument("--no-log", action="store_true", help="do not write the query log")
+    chat = commands.add_parser("chat", help="a conversation in the terminal")
+    chat.add_argument("--no-log", action="store_true", help="do not write the query log")
     commands.add_parser("check", help="validate SEEDS_DIR; exit 1 if a file is rejected")
+    stats = commands.add_parser("stats", help="what readers asked, from the query log")
+    stats.add_argument("--days", type=_days, default=30, help="the window (default 30)")
+    stats.add_argument("--json", action="store_true", help="one JSON object (keys in README)")
+    stats.add_argument("--chart", metavar="FILE.png", type=Path, help="write the daily chart")
+    stats.add_argument("--export", metavar="FILE.csv", type=Path, help="write the window's rows")
+    forget = commands.add_parser("forget", help="delete every logged row of one user")
+    forget.add_argument("user_id", type=int, metavar="USER_ID", help="numeric Telegram user id")
     return parser
+
+
+def _days(raw: str) -> int:
+    if not raw.isdigit() or int(raw) < 1:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number of days of at least 1")
+    return int(raw)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,11 +91,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(settings)
     if command == "check":
         return check(settings)
+    if command == "stats":
+        return asyncio.run(stats(settings, args.days, args.json, args.chart, args.export))
+    if command == "forget":
+        return asyncio.run(forget(settings, args.user_id))
     library, loaded = load_library(settings)
     report_problems(loaded, sys.stderr)
-    if command == "ask":
-        return ask(library, " ".join(args.question), args.json, args.article)
-    return chat(library, sys.stdin, sys.stdout)
+    log = None if args.no_log else open_cli_log(settings)
+    try:
+        if command == "ask":
+            return ask(library, " ".join(args.question), args.json, args.article, log)
+        return chat(library, sys.stdin, sys.stdout, log)
+    finally:
+        if log is not None:
+            log.close()
+
+
+def open_cli_log(settings: Settings) -> BackgroundQueryLog | None:
+    """The query log for ask/chat; a refused database only costs the log, not the answers."""
+    try:
+        # A terminal user waits for close(): give a locked database a moment, not minutes.
+        return BackgroundQueryLog.open(settings, drain_timeout=CLI_DRAIN_TIMEOUT)
+    except SchemaTooNewError as error:
+        print(f"warning: not logging questions: {error}", file=sys.stderr)
+        return None
 
 
 def run(settings: Settings) -> int:
@@ -83,7 +130,13 @@ def run(settings: Settings) -> int:
     return 2
 
 
-def ask(library: Library, question: str, as_json: bool, article_id: str | None) -> int:
+def ask(
+    library: Library,
+    question: str,
+    as_json: bool,
+    article_id: str | None,
+    log: BackgroundQueryLog | None = None,
+) -> int:
     """Answer one question, or one a line from stdin when the question is '-'."""
     if article_id is not None and library.article(article_id) is None:
         print(
@@ -91,22 +144,32 @@ def ask(library: Library, question: str, as_json: bool, article_id: str | None) 
         )
         return 2
     if question != "-":
-        _print_answer(library, question, as_json, article_id)
+        _print_answer(library, question, as_json, article_id, log)
         return 0
     # Other tools drive this: one line out for every line in, flushed, whatever the bytes.
     if hasattr(sys.stdin, "reconfigure"):
         sys.stdin.reconfigure(encoding="utf-8", errors="replace", newline="\n")
     for line in sys.stdin:
-        _print_answer(library, line.rstrip("\r\n"), as_json, article_id)
+        _print_answer(library, line.rstrip("\r\n"), as_json, article_id, log)
     return 0
 
 
-def _print_answer(library: Library, question: str, as_json: bool, article_id: str | None) -> None:
+def _print_answer(
+    library: Library,
+    question: str,
+    as_json: bool,
+    article_id: str | None,
+    log: BackgroundQueryLog | None,
+) -> None:
+    started = time.perf_counter()
     answer = library.ask(question, article_id)
+    latency_ms = (time.perf_counter() - started) * 1000
     if as_json:
         print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
     else:
         print(render_answer(answer, PLAIN) + "\n", flush=True)
+    if log is not None:  # after the reply is out; queuing the row never waits for the disk
+        log.record_query(via="cli", latency_ms=round(latency_ms, 3), **answer_fields(answer))
 
 
 def check(settings: Settings) -> int:
@@ -136,9 +199,68 @@ def report_problems(loaded: LoadResult, stream: TextIO) -> None:
         print(f"warning {problem}", file=stream)
 
 
-def chat(library: Library, stdin: TextIO, stdout: TextIO) -> int:
+async def stats(
+    settings: Settings, days: int, as_json: bool, chart: Path | None, export: Path | None
+) -> int:
+    """Print the query log's figures; optionally write the chart and the rows as CSV."""
+    from bot.charts import ChartsUnavailableError, questions_chart
+
+    try:
+        log = await QueryLog.open(settings)
+    except StorageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        figures = await log.stats(days)
+        exported = await log.export_csv(export, days) if export else None
+    except StorageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await log.close()
+    if as_json:
+        print(json.dumps(figures.to_json(), ensure_ascii=False))
+    else:
+        print(render_stats(figures))
+    if exported is not None:
+        print(f"wrote {exported} rows to {export}", file=sys.stderr)
+    if chart is not None:
+        try:
+            chart.write_bytes(questions_chart(figures.per_day))
+        except ChartsUnavailableError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        print(f"wrote the chart to {chart}", file=sys.stderr)
+    return 0
+
+
+async def forget(settings: Settings, user_id: int) -> int:
+    """Delete every row of one user from the query log and say how many went."""
+    try:
+        log = await QueryLog.open(settings)
+    except StorageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        result = await log.forget(user_id)
+    except StorageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await log.close()
+    print(
+        f"deleted {result.total} rows of user {user_id}: {result.queries} queries, "
+        f"{result.feedback} votes, {result.admin_actions} admin actions, "
+        f"{result.reloads} reloads"
+    )
+    return 0
+
+
+def chat(
+    library: Library, stdin: TextIO, stdout: TextIO, log: BackgroundQueryLog | None = None
+) -> int:
     """A terminal conversation that keeps the current article and pending suggestions."""
-    session = ChatSession(library)
+    session = ChatSession(library, log)
     interactive = stdin.isatty()
     print(
         f"{len(library.articles)} article(s), {library.passage_count} passages loaded. "
@@ -163,8 +285,9 @@ def chat(library: Library, stdin: TextIO, stdout: TextIO) -> int:
 class ChatSession:
     """The terminal conversation's state: the current article and the last suggestions."""
 
-    def __init__(self, library: Library) -> None:
+    def __init__(self, library: Library, log: BackgroundQueryLog | None = None) -> None:
         self.library = library
+        self.log = log
         self.current: Article | None = None
         self.suggestions: list[str] = []
 
@@ -186,7 +309,11 @@ class ChatSession:
                 return render_match(match, PLAIN)
         if text.startswith("/"):
             return f"Unknown command {command}. {CHAT_HELP}"
+        started = time.perf_counter()
         answer = self.library.ask(text)
+        if self.log is not None:
+            latency_ms = round((time.perf_counter() - started) * 1000, 3)
+            self.log.record_query(via="cli", latency_ms=latency_ms, **answer_fields(answer))
         self.suggestions = (
             [m.passage.id for m in answer.matches] if answer.outcome is Outcome.SUGGESTED else []
         )
