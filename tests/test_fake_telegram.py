@@ -1,0 +1,827 @@
+"""The fake Telegram server, driven by the real python-telegram-bot stack: valid calls succeed
+and are recorded with parsed parameters, and each of Telegram's rules raises PTB's real
+exception with Telegram's description."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import struct
+import threading
+import urllib.error
+import urllib.request
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from typing import Any
+
+import pytest
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    ReplyParameters,
+    Update,
+)
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import CallbackQueryHandler, ChatMemberHandler, CommandHandler, InlineQueryHandler
+from telegram.request import HTTPXRequest
+
+from tests.fake_telegram import Call, FakeTelegram
+
+USER = 42
+GROUP = -4000123
+KEYBOARD = InlineKeyboardMarkup([[InlineKeyboardButton("More", callback_data="more:1")]])
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as server:
+        yield server
+
+
+def make_bot(fake: FakeTelegram, token: str | None = None) -> Bot:
+    """A real PTB Bot on the fake. TLS verification is off only because building httpx's
+    default TLS context costs ~50 ms per client, and the fake speaks plain HTTP anyway."""
+    return Bot(
+        token or fake.token,
+        base_url=fake.base_url,
+        base_file_url=fake.base_file_url,
+        request=HTTPXRequest(httpx_kwargs={"verify": False}),
+        get_updates_request=HTTPXRequest(httpx_kwargs={"verify": False}),
+    )
+
+
+@pytest.fixture
+async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
+    async with make_bot(fake) as client:
+        yield client
+
+
+def png(width: int, height: int) -> bytes:
+    """A valid greyscale PNG of the given size."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    pixels = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(pixels))
+        + chunk(b"IEND", b"")
+    )
+
+
+async def rejected(
+    fake: FakeTelegram, request: Awaitable[Any], error: type[TelegramError], description: str
+) -> Call:
+    """Assert the request raises PTB's `error` for Telegram's `description`; the call."""
+    with pytest.raises(error) as raised:
+        await request
+    call = fake.calls[-1]
+    assert (call.ok, call.description) == (False, description)
+    # PTB's own rewriting of a description ("Bad Request: x" -> "X").
+    assert raised.value.message == TelegramError(description).message
+    return call
+
+
+async def drain(bot: Bot) -> tuple[Update, ...]:
+    """The pending updates, confirmed (as PTB's Updater does with the next offset)."""
+    updates = await bot.get_updates(timeout=0)
+    if updates:
+        await bot.get_updates(offset=updates[-1].update_id + 1, timeout=0)
+    return updates
+
+
+# ---------------------------------------------------------------------- identity, tokens
+
+
+async def test_get_me_reports_the_configured_identity() -> None:
+    with FakeTelegram(bot_id=555, username="other_bot", can_read_all_group_messages=True) as fake:
+        async with make_bot(fake) as bot:
+            me = await bot.get_me()
+    assert (me.id, me.username, me.is_bot) == (555, "other_bot", True)
+    assert (me.can_join_groups, me.can_read_all_group_messages, me.supports_inline_queries) == (
+        True,
+        True,
+        True,
+    )
+    assert [call.method for call in fake.calls] == ["getMe", "getMe"]  # initialize + get_me
+    assert fake.calls[0].params == {} and fake.calls[0].status == 200
+
+
+async def test_default_identity_is_the_digest_test_bot(bot: Bot) -> None:
+    assert (bot.username, bot.bot.can_read_all_group_messages) == ("digest_test_bot", False)
+    assert bot.bot.supports_inline_queries is True
+
+
+async def test_a_wrong_token_is_unauthorized(fake: FakeTelegram) -> None:
+    wrong = make_bot(fake, "123:not-the-token")
+    with pytest.raises(InvalidToken):
+        await wrong.initialize()
+    await wrong.shutdown()
+    call = fake.calls[-1]
+    assert (call.method, call.status, call.description) == ("getMe", 401, "Unauthorized")
+    assert call.token == "123:not-the-token"
+
+
+async def test_an_unknown_method_is_not_found(fake: FakeTelegram, bot: Bot) -> None:
+    with pytest.raises(EndPointNotFound):
+        await bot.do_api_request("sendTelepathy", api_kwargs={"chat_id": USER})
+    assert (fake.calls[-1].method, fake.calls[-1].status) == ("sendTelepathy", 404)
+    assert fake.calls[-1].response == {"ok": False, "error_code": 404, "description": "Not Found"}
+
+
+# ---------------------------------------------------------------------- sendMessage
+
+
+async def test_send_message_is_recorded_with_parsed_params(fake: FakeTelegram, bot: Bot) -> None:
+    question = fake.private_message(USER, "What is BM25?")
+    sent = await bot.send_message(
+        USER,
+        "<b>BM25</b> &amp; friends 😀",
+        parse_mode="HTML",
+        reply_markup=KEYBOARD,
+        disable_notification=True,
+        reply_parameters=ReplyParameters(question["message_id"]),
+    )
+    call = fake.calls_to("sendMessage")[-1]
+    assert call.params == {
+        "chat_id": USER,
+        "text": "<b>BM25</b> &amp; friends 😀",
+        "parse_mode": "HTML",
+        "disable_notification": True,
+        "reply_markup": {"inline_keyboard": [[{"text": "More", "callback_data": "more:1"}]]},
+        "reply_parameters": {"message_id": question["message_id"]},
+    }
+    assert call.raw_params["chat_id"] == "42" and call.raw_params["disable_notification"] == "true"
+    assert sent.text == "BM25 & friends 😀"
+    assert sent.reply_markup == KEYBOARD
+    assert sent.reply_to_message is not None
+    assert sent.reply_to_message.text == "What is BM25?"
+    assert sent.from_user is not None and sent.from_user.id == fake.bot_id
+    assert fake.bot_messages(USER)[-1]["text"] == "BM25 & friends 😀"
+
+
+async def test_a_numeric_text_stays_a_string(fake: FakeTelegram, bot: Bot) -> None:
+    fake.private_message(USER, "hi")
+    await bot.send_message(USER, "42")
+    assert fake.calls_to("sendMessage")[-1].params["text"] == "42"
+
+
+async def test_message_ids_increase_per_chat(fake: FakeTelegram, bot: Bot) -> None:
+    fake.private_message(USER, "hi")  # message 1 in chat 42
+    fake.private_message(43, "hi")  # message 1 in chat 43
+    ids = [(await bot.send_message(chat, "x")).message_id for chat in (USER, USER, 43)]
+    assert ids == [2, 3, 2]
+
+
+@pytest.mark.parametrize(
+    ("text", "parse_mode", "visible"),
+    [
+        ("x" * 4096, None, "x" * 4096),
+        ("😀" * 2048, None, "😀" * 2048),  # 4,096 UTF-16 units
+        ("<b>" + "x" * 4096 + "</b>", "HTML", "x" * 4096),  # counted after parsing
+        ("  padded\n", None, "padded"),  # Telegram strips surrounding whitespace
+        ("a > b &lt; c", "HTML", "a > b < c"),
+        ("<b>not markup</b>", None, "<b>not markup</b>"),
+    ],
+)
+async def test_valid_texts_are_accepted(
+    fake: FakeTelegram, bot: Bot, text: str, parse_mode: str | None, visible: str
+) -> None:
+    fake.private_message(USER, "hi")
+    sent = await bot.send_message(USER, text, parse_mode=parse_mode)
+    assert sent.text == visible
+    assert fake.calls_to("sendMessage")[-1].params["text"] == text
+
+
+@pytest.mark.parametrize(
+    ("text", "parse_mode", "description"),
+    [
+        ("", None, "Bad Request: message text is empty"),
+        (" \n\t ", None, "Bad Request: message text is empty"),
+        ("<b> </b>", "HTML", "Bad Request: message text is empty"),
+        ("x" * 4097, None, "Bad Request: message is too long"),
+        ("😀" * 2049, None, "Bad Request: message is too long"),  # 2,049 chars, 4,098 units
+        (
+            "<b>bold",
+            "HTML",
+            "Bad Request: can't parse entities: "
+            'Can\'t find end tag corresponding to start tag "b"',
+        ),
+        (
+            "fish & chips",
+            "HTML",
+            "Bad Request: can't parse entities: Unescaped '&' at byte offset 5",
+        ),
+        ("x", "Pig", "Bad Request: unsupported parse_mode"),
+    ],
+)
+async def test_invalid_texts_are_bad_requests(
+    fake: FakeTelegram, bot: Bot, text: str, parse_mode: str | None, description: str
+) -> None:
+    fake.private_message(USER, "hi")
+    await rejected(
+        fake, bot.send_message(USER, text, parse_mode=parse_mode), BadRequest, description
+    )
+    assert fake.bot_messages(USER) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "valid"),
+    [("a" * 64, True), ("ж" * 32, True), ("a" * 65, False), ("ж" * 33, False)],  # ж: 2 bytes
+)
+async def test_callback_data_is_limited_to_64_bytes(
+    fake: FakeTelegram, bot: Bot, data: str, valid: bool
+) -> None:
+    fake.private_message(USER, "hi")
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("b", callback_data=data)]])
+    if valid:
+        sent = await bot.send_message(USER, "pick", reply_markup=markup)
+        assert sent.reply_markup == markup
+    else:
+        await rejected(
+            fake,
+            bot.send_message(USER, "pick", reply_markup=markup),
+            BadRequest,
+            "Bad Request: BUTTON_DATA_INVALID",
+        )
+
+
+async def test_inline_buttons_need_an_action(fake: FakeTelegram, bot: Bot) -> None:
+    fake.private_message(USER, "hi")
+    await rejected(
+        fake,
+        bot.send_message(USER, "x", reply_markup={"inline_keyboard": [[{"text": "bare"}]]}),
+        BadRequest,
+        "Bad Request: can't parse inline keyboard button: "
+        "Text buttons are unallowed in the inline keyboard",
+    )
+
+
+async def test_unknown_and_unreachable_chats(fake: FakeTelegram, bot: Bot) -> None:
+    await rejected(fake, bot.send_message(999, "x"), BadRequest, "Bad Request: chat not found")
+    fake.group_message(GROUP, 7, "/help")  # user 7 is known, but never wrote in private
+    await rejected(
+        fake,
+        bot.send_message(7, "x"),
+        Forbidden,
+        "Forbidden: bot can't initiate conversation with a user",
+    )
+    fake.add_user(8, started=False)
+    await rejected(
+        fake,
+        bot.send_message(8, "x"),
+        Forbidden,
+        "Forbidden: bot can't initiate conversation with a user",
+    )
+    fake.add_user(9, first_name="Nine")  # started the bot, e.g. through a webhook
+    assert (await bot.send_message(9, "x")).chat.first_name == "Nine"
+    fake.private_message(USER, "hi")
+    fake.block_user(USER)
+    await rejected(
+        fake, bot.send_message(USER, "x"), Forbidden, "Forbidden: bot was blocked by the user"
+    )
+    fake.my_chat_member(GROUP, 7, "kicked", "member")
+    await rejected(
+        fake,
+        bot.send_chat_action(GROUP, "typing"),
+        Forbidden,
+        "Forbidden: bot was kicked from the group chat",
+    )
+
+
+async def test_a_migrated_group_raises_chat_migrated(fake: FakeTelegram, bot: Bot) -> None:
+    fake.group_message(GROUP, 7, "/start")
+    fake.migrate(GROUP, -1009876543210)
+    with pytest.raises(ChatMigrated) as raised:
+        await bot.send_message(GROUP, "x")
+    assert raised.value.new_chat_id == -1009876543210
+    assert fake.calls[-1].response["parameters"] == {"migrate_to_chat_id": -1009876543210}
+    sent = await bot.send_message(-1009876543210, "x")
+    assert sent.chat.type == "supergroup"
+
+
+async def test_replying_to_a_missing_message(fake: FakeTelegram, bot: Bot) -> None:
+    fake.private_message(USER, "hi")
+    await rejected(
+        fake,
+        bot.send_message(USER, "x", reply_parameters=ReplyParameters(999)),
+        BadRequest,
+        "Bad Request: message to be replied not found",
+    )
+    sent = await bot.send_message(
+        USER, "x", reply_parameters=ReplyParameters(999, allow_sending_without_reply=True)
+    )
+    assert sent.reply_to_message is None
+
+
+# ---------------------------------------------------------------------- edits and callbacks
+
+
+async def test_edit_message_text(fake: FakeTelegram, bot: Bot) -> None:
+    question = fake.private_message(USER, "hi")
+    sent = await bot.send_message(USER, "<b>Page 1</b>", parse_mode="HTML", reply_markup=KEYBOARD)
+    edited = await bot.edit_message_text(
+        "Page 2", USER, sent.message_id, parse_mode="HTML", reply_markup=KEYBOARD
+    )
+    assert isinstance(edited, type(sent)) and edited.text == "Page 2"
+    assert edited.edit_date is not None
+    assert fake.message(USER, sent.message_id)["text"] == "Page 2"
+    not_modified = (
+        "Bad Request: message is not modified: specified new message content and reply markup "
+        "are exactly the same as a current content and reply markup of the message"
+    )
+    same = bot.edit_message_text(
+        "Page 2", USER, sent.message_id, parse_mode="HTML", reply_markup=KEYBOARD
+    )
+    await rejected(fake, same, BadRequest, not_modified)
+    # Plain "Page 2" has the same text and no entities: still not modified.
+    await rejected(
+        fake,
+        bot.edit_message_text("Page 2", USER, sent.message_id, reply_markup=KEYBOARD),
+        BadRequest,
+        not_modified,
+    )
+    # Bold is a different content; dropping the keyboard is a different markup.
+    bold = bot.edit_message_text(
+        "<b>Page 2</b>", USER, sent.message_id, parse_mode="HTML", reply_markup=KEYBOARD
+    )
+    assert (await bold).text == "Page 2"
+    bare = await bot.edit_message_text("<b>Page 2</b>", USER, sent.message_id, parse_mode="HTML")
+    assert bare.reply_markup is None
+    assert "reply_markup" not in fake.message(USER, sent.message_id)
+    await rejected(
+        fake,
+        bot.edit_message_text("x", USER, question["message_id"]),
+        BadRequest,
+        "Bad Request: message can't be edited",
+    )
+    await rejected(
+        fake,
+        bot.edit_message_text("x", USER, 999),
+        BadRequest,
+        "Bad Request: message to edit not found",
+    )
+    await rejected(
+        fake,
+        bot.edit_message_text(" ", USER, sent.message_id),
+        BadRequest,
+        "Bad Request: message text is empty",
+    )
+
+
+async def test_editing_a_photo_message_text(fake: FakeTelegram, bot: Bot) -> None:
+    fake.private_message(USER, "hi")
+    photo = await bot.send_photo(USER, png(4, 3))
+    await rejected(
+        fake,
+        bot.edit_message_text("x", USER, photo.message_id),
+        BadRequest,
+        "Bad Request: there is no text in the message to edit",
+    )
+
+
+async def test_callback_queries_are_answered_once(fake: FakeTelegram, bot: Bot) -> None:
+    fake.private_message(USER, "hi")
+    sent = await bot.send_message(USER, "pick", reply_markup=KEYBOARD)
+    query = fake.callback_query(USER, fake.calls_to("sendMessage")[-1].result, "more:1")
+    _, update = await drain(bot)
+    assert update.callback_query is not None
+    assert update.callback_query.id == query["id"]
+    assert update.callback_query.data == "more:1"
+    assert update.callback_query.message is not None
+    assert update.callback_query.message.message_id == sent.message_id
+    assert CallbackQueryHandler(print, pattern="^more:").check_update(update)
+    assert await bot.answer_callback_query(query["id"], text="Loading") is True
+    assert fake.calls[-1].params == {"callback_query_id": query["id"], "text": "Loading"}
+    too_old = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+    await rejected(fake, bot.answer_callback_query(query["id"]), BadRequest, too_old)
+    await rejected(fake, bot.answer_callback_query("123"), BadRequest, too_old)
+
+
+async def test_a_user_cannot_press_a_button_that_is_not_there(fake: FakeTelegram, bot: Bot) -> None:
+    fake.private_message(USER, "hi")
+    await bot.send_message(USER, "pick", reply_markup=KEYBOARD)
+    message = fake.bot_messages(USER)[-1]
+    with pytest.raises(ValueError, match="more:1"):
+        fake.callback_query(USER, message, "more:2")
+
+
+# ---------------------------------------------------------------------- rate limits
+
+
+async def test_armed_429s_raise_retry_after(
+    fake: FakeTelegram, bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    fake.private_message(USER, "hi")
+    fake.fail_next("sendMessage", 429, retry_after=3, times=2)
+    for _ in range(2):
+        with pytest.raises(RetryAfter) as raised:
+            await bot.send_message(USER, "x")
+        assert raised.value.retry_after == dt.timedelta(seconds=3)
+    assert (await bot.send_message(USER, "x")).text == "x"
+    calls = fake.calls_to("sendMessage")
+    assert [call.status for call in calls] == [429, 429, 200]
+    assert calls[0].response == {
+        "ok": False,
+        "error_code": 429,
+        "description": "Too Many Requests: retry after 3",
+        "parameters": {"retry_after": 3},
+    }
+
+
+async def test_other_armed_failures(fake: FakeTelegram, bot: Bot) -> None:
+    fake.private_message(USER, "hi")
+    fake.fail_next("sendChatAction", 403, "Forbidden: bot was blocked by the user")
+    await rejected(
+        fake,
+        bot.send_chat_action(USER, "typing"),
+        Forbidden,
+        "Forbidden: bot was blocked by the user",
+    )
+    assert await bot.send_chat_action(USER, "typing") is True
+    await rejected(
+        fake,
+        bot.send_chat_action(USER, "dancing"),
+        BadRequest,
+        "Bad Request: wrong parameter action in request",
+    )
+
+
+# ---------------------------------------------------------------------- getUpdates
+
+
+async def test_get_updates_honours_offset_and_limit(fake: FakeTelegram, bot: Bot) -> None:
+    for text in ("one", "two", "three"):
+        fake.private_message(USER, text)
+    updates = await bot.get_updates(timeout=0)
+    assert [u.message.text for u in updates if u.message] == ["one", "two", "three"]
+    ids = [u.update_id for u in updates]
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    again = await bot.get_updates(timeout=0)  # unconfirmed updates come again
+    assert [u.update_id for u in again] == ids
+    assert [u.update_id for u in await bot.get_updates(offset=ids[1], timeout=0)] == ids[1:]
+    assert [u.update_id for u in await bot.get_updates(limit=1, timeout=0)] == ids[1:2]
+    assert await bot.get_updates(offset=ids[2] + 1, timeout=0) == ()
+    assert fake.pending_updates == []
+    assert fake.calls_to("getUpdates")[-1].params == {"offset": ids[2] + 1, "timeout": 0}
+
+
+async def test_long_polling_returns_as_soon_as_an_update_is_queued(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    poll = asyncio.create_task(bot.get_updates(timeout=30))
+    await asyncio.to_thread(fake.wait_until_polling, 5)
+    assert not poll.done()
+    fake.private_message(USER, "wake up")
+    # A hang guard, not a timing assertion: a server that slept 30 s would fail here.
+    updates = await asyncio.wait_for(poll, 5)
+    assert [u.message.text for u in updates if u.message] == ["wake up"]
+
+
+async def test_allowed_updates_filter_and_reset(fake: FakeTelegram, bot: Bot) -> None:
+    fake.private_message(USER, "hi")
+    await bot.send_message(USER, "pick", reply_markup=KEYBOARD)
+    fake.callback_query(USER, fake.bot_messages(USER)[-1], "more:1")
+    updates = await bot.get_updates(timeout=0, allowed_updates=["callback_query"])
+    assert [u.callback_query is not None for u in updates] == [True]
+    fake.private_message(USER, "again")
+    assert await bot.get_updates(offset=updates[-1].update_id + 1, timeout=0) == ()
+    fake.private_message(USER, "back")
+    updates = await bot.get_updates(timeout=0, allowed_updates=[])  # [] means the default set
+    assert [u.message.text for u in updates if u.message] == ["back"]
+
+
+async def test_a_second_poller_terminates_the_first(fake: FakeTelegram, bot: Bot) -> None:
+    first = asyncio.create_task(bot.get_updates(timeout=30))
+    await asyncio.to_thread(fake.wait_until_polling, 5)
+    async with make_bot(fake) as second:
+        assert await second.get_updates(timeout=0) == ()
+    with pytest.raises(Conflict, match="terminated by other getUpdates request"):
+        await asyncio.wait_for(first, 5)
+
+
+async def test_webhooks_block_polling(fake: FakeTelegram, bot: Bot) -> None:
+    fake.private_message(USER, "queued")
+    assert await bot.set_webhook("https://example.com/hook") is True
+    assert (await bot.get_webhook_info()).url == "https://example.com/hook"
+    assert fake.webhook_url == "https://example.com/hook"
+    await rejected(
+        fake,
+        bot.get_updates(timeout=0),
+        Conflict,
+        "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
+        "delete the webhook first",
+    )
+    await rejected(
+        fake,
+        bot.set_webhook("http://example.com/hook"),
+        BadRequest,
+        "Bad Request: bad webhook: An HTTPS URL must be provided for webhook",
+    )
+    assert (await bot.get_webhook_info()).pending_update_count == 1
+    assert await bot.delete_webhook(drop_pending_updates=True) is True
+    assert fake.webhook_url == ""
+    assert await bot.get_updates(timeout=0) == ()
+
+
+# ---------------------------------------------------------------------- files
+
+
+async def test_send_photo_uploads_multipart(fake: FakeTelegram, bot: Bot) -> None:
+    fake.private_message(USER, "hi")
+    image = png(640, 480)
+    sent = await bot.send_photo(USER, image, caption="<b>Chart</b>", parse_mode="HTML")
+    call = fake.calls_to("sendPhoto")[-1]
+    assert call.files["photo"].data == image
+    assert call.params == {"chat_id": USER, "caption": "<b>Chart</b>", "parse_mode": "HTML"}
+    assert sent.caption == "Chart"
+    assert (sent.photo[-1].width, sent.photo[-1].height) == (640, 480)
+    again = await bot.send_photo(USER, sent.photo[-1].file_id)  # by file_id, no upload
+    assert again.photo[-1].file_id == sent.photo[-1].file_id
+    assert fake.calls_to("sendPhoto")[-1].files == {}
+
+
+@pytest.mark.parametrize(
+    ("data", "description"),
+    [
+        (b"not an image", "Bad Request: IMAGE_PROCESS_FAILED"),
+        (png(10, 400), "Bad Request: PHOTO_INVALID_DIMENSIONS"),  # ratio over 20
+        (png(1, 1), "Bad Request: message caption is too long"),
+    ],
+)
+async def test_invalid_photos(fake: FakeTelegram, bot: Bot, data: bytes, description: str) -> None:
+    fake.private_message(USER, "hi")
+    caption = "x" * 1025 if "caption" in description else None
+    await rejected(fake, bot.send_photo(USER, data, caption=caption), BadRequest, description)
+
+
+async def test_send_document_round_trips(fake: FakeTelegram, bot: Bot) -> None:
+    fake.private_message(USER, "hi")
+    sent = await bot.send_document(USER, b"# Notes\n", filename="notes.md", caption="Your file")
+    upload = fake.calls_to("sendDocument")[-1].files["document"]
+    assert (upload.filename, upload.data) == ("notes.md", b"# Notes\n")
+    assert sent.document is not None and sent.document.file_name == "notes.md"
+    assert sent.caption == "Your file"
+    file = await bot.get_file(sent.document.file_id)
+    assert bytes(await file.download_as_bytearray()) == b"# Notes\n"
+    await rejected(
+        fake,
+        bot.send_document(USER, b"", filename="empty.txt"),
+        BadRequest,
+        "Bad Request: file must be non-empty",
+    )
+
+
+async def test_get_file_and_download(fake: FakeTelegram, bot: Bot) -> None:
+    file_id = fake.add_file(b"digest body", "digest.md", "text/markdown")
+    file = await bot.get_file(file_id)
+    assert file.file_path is not None and file.file_path.startswith(fake.base_file_url)
+    assert file.file_size == len(b"digest body")
+    assert bytes(await file.download_as_bytearray()) == b"digest body"
+    assert fake.downloads == [fake.file(file_id).file_path]
+    await rejected(fake, bot.get_file("nope"), BadRequest, "Bad Request: invalid file_id")
+    big = fake.add_file(b"x", "big.pdf", file_size=21 * 1024 * 1024)
+    await rejected(fake, bot.get_file(big), BadRequest, "Bad Request: file is too big")
+
+
+# ---------------------------------------------------------------------- commands, chats
+
+
+async def test_set_my_commands_for_chats(fake: FakeTelegram, bot: Bot) -> None:
+    commands = [BotCommand("ask", "Ask a question"), BotCommand("reload", "Reload")]
+    await rejected(
+        fake,
+        bot.set_my_commands(commands, scope=BotCommandScopeChat(USER)),
+        BadRequest,
+        "Bad Request: chat not found",
+    )
+    fake.private_message(USER, "hi")  # now Telegram knows the chat
+    assert await bot.set_my_commands(commands, scope=BotCommandScopeChat(USER)) is True
+    assert fake.calls[-1].params["scope"] == {"type": "chat", "chat_id": USER}
+    expected = [
+        {"command": "ask", "description": "Ask a question"},
+        {"command": "reload", "description": "Reload"},
+    ]
+    assert fake.my_commands({"type": "chat", "chat_id": USER}) == expected
+    assert fake.my_commands() == []  # the default scope is separate
+    await bot.set_my_commands(commands[:1], scope=BotCommandScopeAllPrivateChats())
+    assert fake.my_commands({"type": "all_private_chats"}) == expected[:1]
+    got = await bot.get_my_commands(scope=BotCommandScopeChat(USER))
+    assert [c.command for c in got] == ["ask", "reload"]
+    assert await bot.delete_my_commands(scope=BotCommandScopeChat(USER)) is True
+    assert fake.my_commands({"type": "chat", "chat_id": USER}) == []
+    await rejected(
+        fake,
+        bot.set_my_commands([BotCommand("Ask", "Upper case")]),
+        BadRequest,
+        "Bad Request: BOT_COMMAND_INVALID",
+    )
+
+
+async def test_get_chat_and_delete_message(fake: FakeTelegram, bot: Bot) -> None:
+    fake.private_message(USER, "hi", first_name="Ada", username="ada")
+    chat = await bot.get_chat(USER)
+    assert (chat.id, chat.type, chat.first_name, chat.username) == (USER, "private", "Ada", "ada")
+    await rejected(fake, bot.get_chat(999), BadRequest, "Bad Request: chat not found")
+    sent = await bot.send_message(USER, "bye")
+    assert await bot.delete_message(USER, sent.message_id) is True
+    assert fake.bot_messages(USER) == []
+    await rejected(
+        fake,
+        bot.delete_message(USER, sent.message_id),
+        BadRequest,
+        "Bad Request: message to delete not found",
+    )
+
+
+# ---------------------------------------------------------------------- injected updates
+
+
+async def test_commands_get_utf16_entities_for_command_handler(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    fake.private_message(USER, "/ask 😀 what is @digest_test_bot for?")
+    fake.group_message(GROUP, 7, "/ask@digest_test_bot 😀 @someone")
+    private, group = await drain(bot)
+    assert private.message is not None and group.message is not None
+    assert [(e.type, e.offset, e.length) for e in private.message.entities] == [
+        ("bot_command", 0, 4),
+        ("mention", 16, 16),  # after the emoji's 2 UTF-16 units
+    ]
+    assert [(e.type, e.offset, e.length) for e in group.message.entities] == [
+        ("bot_command", 0, 20),
+        ("mention", 24, 8),
+    ]
+    handler = CommandHandler("ask", print)
+    assert handler.check_update(private) and handler.check_update(group)
+    assert group.message.chat.type == "group" and group.message.chat.id == GROUP
+
+
+async def test_privacy_mode_hides_ordinary_group_messages(fake: FakeTelegram, bot: Bot) -> None:
+    fake.group_message(GROUP, 7, "just chatting")
+    fake.group_message(GROUP, 7, "/ask@another_bot x")
+    assert fake.pending_updates == []
+    fake.group_message(GROUP, 7, "/ask x")
+    answer = await bot.send_message(GROUP, "answer")
+    reply = fake.group_message(GROUP, 7, "thanks", reply_to_message=answer.message_id)
+    texts = [u.message.text for u in await drain(bot) if u.message]
+    assert texts == ["/ask x", "thanks"]
+    assert reply["reply_to_message"]["from"]["id"] == fake.bot_id
+    with FakeTelegram(can_read_all_group_messages=True) as reader:
+        reader.group_message(GROUP, 7, "just chatting")
+        assert [u["message"]["text"] for u in reader.pending_updates] == ["just chatting"]
+
+
+async def test_edited_messages_and_documents(fake: FakeTelegram, bot: Bot) -> None:
+    original = fake.private_message(USER, "/ask typo")
+    fake.edited_message(original, "/ask fixed")
+    file_id = fake.add_file(b"%PDF-1.7", "report.pdf", "application/pdf")
+    fake.document_message(USER, file_id, caption="read this")
+    _, edited, document = await drain(bot)
+    assert edited.edited_message is not None and edited.edited_message.text == "/ask fixed"
+    assert edited.edited_message.edit_date is not None
+    assert edited.edited_message.message_id == original["message_id"]
+    assert document.message is not None and document.message.document is not None
+    assert (document.message.document.file_name, document.message.document.file_size) == (
+        "report.pdf",
+        8,
+    )
+    assert document.message.caption == "read this"
+    file = await bot.get_file(document.message.document.file_id)
+    assert bytes(await file.download_as_bytearray()) == b"%PDF-1.7"
+
+
+async def test_inline_queries_and_chosen_results(fake: FakeTelegram, bot: Bot) -> None:
+    query = fake.inline_query(USER, "bm25")
+    (update,) = await drain(bot)
+    assert update.inline_query is not None and update.inline_query.query == "bm25"
+    assert InlineQueryHandler(print).check_update(update)
+    result = InlineQueryResultArticle(
+        "r1",
+        "BM25",
+        InputTextMessageContent("<b>BM25</b>", parse_mode="HTML"),
+        reply_markup=KEYBOARD,
+    )
+    assert await bot.answer_inline_query(query["id"], [result]) is True
+    assert fake.calls[-1].params["results"][0]["id"] == "r1"
+    await rejected(
+        fake,
+        bot.answer_inline_query(query["id"], [result]),
+        BadRequest,
+        "Bad Request: query is too old and response timeout expired or query ID is invalid",
+    )
+    chosen = fake.chosen_inline_result(USER, "r1", "bm25")
+    (update,) = await drain(bot)
+    assert update.chosen_inline_result is not None
+    assert update.chosen_inline_result.inline_message_id == chosen["inline_message_id"]
+    inline_id = chosen["inline_message_id"]
+    assert await bot.edit_message_text("Done", inline_message_id=inline_id) is True
+    with pytest.raises(ValueError, match="r2"):
+        fake.chosen_inline_result(USER, "r2", "bm25")
+
+
+async def test_bot_added_to_a_group_and_migrated(fake: FakeTelegram, bot: Bot) -> None:
+    fake.my_chat_member(GROUP, 7, "member", "left", title="Readers")
+    old, new = fake.migrate(GROUP, user_id=7)
+    added, to_message, from_message = await drain(bot)
+    assert added.my_chat_member is not None
+    assert added.my_chat_member.new_chat_member.status == "member"
+    assert added.my_chat_member.new_chat_member.user.id == fake.bot_id
+    assert added.my_chat_member.chat.title == "Readers"
+    assert ChatMemberHandler(print).check_update(added)
+    assert to_message.message is not None and from_message.message is not None
+    assert to_message.message.migrate_to_chat_id == new["chat"]["id"] == old["migrate_to_chat_id"]
+    assert from_message.message.migrate_from_chat_id == GROUP
+    assert from_message.message.chat.type == "supergroup"
+    assert fake.bot_status(new["chat"]["id"]) == "member"
+
+
+# ---------------------------------------------------------------------- waiting, sync use
+
+
+def _post(url: str, body: bytes, content_type: str) -> dict[str, Any]:
+    request = urllib.request.Request(url, body, {"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return json.loads(error.read())
+
+
+def test_sync_tests_can_wait_for_calls(fake: FakeTelegram) -> None:
+    fake.private_message(USER, "hi")
+    url = f"{fake.base_url}{fake.token}/sendMessage"
+    body = json.dumps({"chat_id": USER, "text": "from a thread"}).encode()
+    thread = threading.Thread(target=_post, args=(url, body, "application/json"))
+    thread.start()
+    call = fake.wait_for(lambda c: c.method == "sendMessage" and c.params["chat_id"] == USER)
+    thread.join()
+    assert call.result["text"] == "from a thread"
+    assert fake.wait_for_call("sendMessage", chat_id=USER) == call
+    mark = fake.mark()
+    with pytest.raises(TimeoutError, match="sendMessage"):
+        fake.wait_for_call("sendMessage", timeout=0.05, after=mark)
+
+
+def test_form_and_query_string_requests(fake: FakeTelegram) -> None:
+    with urllib.request.urlopen(f"{fake.base_url}{fake.token}/getMe?x=1", timeout=5) as answer:
+        assert json.loads(answer.read())["result"]["username"] == "digest_test_bot"
+    answer = _post(
+        f"{fake.base_url}{fake.token}/sendmessage",  # method names are case-insensitive
+        b"chat_id=999&text=hi",
+        "application/x-www-form-urlencoded",
+    )
+    assert answer == {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
+    assert fake.calls[-1].method == "sendMessage"
+    assert fake.calls[-1].params == {"chat_id": 999, "text": "hi"}
+
+
+async def test_async_tests_can_wait_for_calls(fake: FakeTelegram, bot: Bot) -> None:
+    fake.private_message(USER, "hi")
+    sending = asyncio.create_task(bot.send_message(USER, "async"))
+    call = await fake.wait_for_call_async("sendMessage", chat_id=USER)
+    assert call.result["text"] == "async"
+    await sending
+    with pytest.raises(TimeoutError):
+        await fake.wait_for_async(lambda c: c.method == "sendPhoto", timeout=0.05)
+
+
+def test_stop_ends_a_waiting_long_poll(fake: FakeTelegram) -> None:
+    url = f"{fake.base_url}{fake.token}/getUpdates"
+    answers: list[object] = []
+
+    def poll() -> None:
+        try:
+            answers.append(_post(url, b"timeout=30", "application/x-www-form-urlencoded"))
+        except OSError as error:
+            answers.append(error)
+
+    thread = threading.Thread(target=poll)
+    thread.start()
+    fake.wait_until_polling(5)
+    fake.stop()
+    thread.join(5)
+    assert not thread.is_alive()
+    assert len(answers) == 1  # an empty answer or a closed connection, not a hang
