@@ -716,7 +716,10 @@ class FakeTelegram:
         first_name: str | None = None,
         username: str | None = None,
     ) -> JSON:
-        """A user writes in a group (negative id; ``-100…`` is a supergroup); returns it.
+        """A user writes in a group; returns the message.
+
+        The chat is a supergroup when its id is -10**12 or below (-1001234567890, as
+        Telegram numbers them), else a basic group, unless `chat_type` says otherwise.
 
         Delivered only if the bot would see it: with privacy mode on (the default,
         ``can_read_all_group_messages=False``) that is commands not addressed to another
