@@ -636,10 +636,13 @@ class QueryLog:
         except Exception as error:  # the writer owns retries; the read goes on without them
             logger.debug("query log: waiting rows not written before a read: %s", error)
 
-    async def flush(self) -> None:
-        """Wait until every row queued so far is written (tests and the benchmark use it)."""
+    async def flush(self) -> bool:
+        """Wait until the buffer is empty; False at once if the database is failing."""
         while self._buffer and self._writer is not None and not self._writer.done():
+            if self._health.failing:
+                return False
             await asyncio.sleep(0.001)
+        return not self._buffer
 
     async def close(self) -> None:
         """Drain the buffer (retrying up to `drain_timeout` if failing), then disconnect."""

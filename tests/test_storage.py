@@ -281,6 +281,7 @@ async def test_parent_is_a_file_replies_go_on_then_rows_arrive(
     for _ in range(5):
         assert reply(log, library, "Alibaba Cloud customers").outcome is Outcome.ANSWERED
     assert (log.pending, log.dropped) == (3, 2)
+    assert await log.flush() is False  # no waiting on a database that cannot be written
     await until(lambda: len(clock.sleeps) >= 6, "six failed retries")
     assert len(warnings_about(caplog, "cannot write")) == 1
     assert clock.sleeps[:4] == [0.1, 0.2, 0.4, 0.8]  # backoff doubles...
@@ -372,7 +373,7 @@ async def test_file_removed_under_the_open_connection(
         leftover.unlink()
     folder.rmdir()
     assert reply(log, library, "Huawei strategy").outcome is Outcome.ANSWERED
-    await log.flush()
+    assert await log.flush()
     await log.close()
     # Without the check the row would have gone into the unlinked file and been lost.
     assert rows(path, "SELECT question FROM queries") == [("Huawei strategy",)]
