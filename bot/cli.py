@@ -118,16 +118,14 @@ def open_cli_log(settings: Settings) -> BackgroundQueryLog | None:
 
 
 def run(settings: Settings) -> int:
-    """Start the Telegram bot."""
+    """Start the Telegram bot (polling, or a webhook when WEBHOOK_URL is set)."""
     if not settings.telegram_bot_token:
         print(NO_TOKEN_MESSAGE, file=sys.stderr)
         return 2
-    print(
-        "The Telegram front end is not part of this version yet; "
-        "`python -m bot chat` and `python -m bot ask` answer in the terminal.",
-        file=sys.stderr,
-    )
-    return 2
+    # Imported here: the terminal commands must work without loading the Telegram stack.
+    from bot.app import run as run_telegram
+
+    return run_telegram(settings)
 
 
 def ask(
@@ -310,7 +308,8 @@ class ChatSession:
         if text.startswith("/"):
             return f"Unknown command {command}. {CHAT_HELP}"
         started = time.perf_counter()
-        answer = self.library.ask(text)
+        current = self.current.id if self.current else None
+        answer = self.library.ask(text, prefer_article=current)
         if self.log is not None:
             latency_ms = round((time.perf_counter() - started) * 1000, 3)
             self.log.record_query(via="cli", latency_ms=latency_ms, **answer_fields(answer))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,10 @@ class Settings:
     query_log_salt: str | None = None
     query_log_retention_days: int = 90
     query_log_max_pending: int = 10_000
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    webhook_secret: str | None = None
 
     def is_admin(self, user_id: int | None) -> bool:
         """True when the numeric Telegram user id is one of the configured admins."""
@@ -88,6 +93,13 @@ def load_settings(
             f"MATCH_SUGGEST_THRESHOLD: {suggest} is above MATCH_ANSWER_THRESHOLD ({answer}); "
             "it must be lower or equal"
         )
+    webhook_url = parse("WEBHOOK_URL", _https_url, None)
+    webhook_secret = parse("WEBHOOK_SECRET", _webhook_secret, None)
+    if webhook_url and not webhook_secret:
+        raise ConfigError(
+            "WEBHOOK_SECRET: required with WEBHOOK_URL (1-256 characters of A-Z a-z 0-9 _ -), "
+            "so that only Telegram can post updates"
+        )
     return Settings(
         telegram_bot_token=parse("TELEGRAM_BOT_TOKEN", _token, None),
         telegram_base_url=parse("TELEGRAM_BASE_URL", _url, DEFAULT_BASE_URL),
@@ -102,7 +114,29 @@ def load_settings(
         query_log_salt=parse("QUERY_LOG_SALT", _salt, None),
         query_log_retention_days=parse("QUERY_LOG_RETENTION_DAYS", _positive_int, 90),
         query_log_max_pending=parse("QUERY_LOG_MAX_PENDING", _positive_int, 10_000),
+        webhook_url=webhook_url,
+        webhook_listen=get("WEBHOOK_LISTEN") or "0.0.0.0",
+        webhook_port=parse("WEBHOOK_PORT", _port, 8443),
+        webhook_secret=webhook_secret,
     )
+
+
+def _https_url(raw: str) -> str:
+    if not raw.startswith("https://"):
+        raise ValueError(f"{raw!r} is not an https:// URL (Telegram only posts to HTTPS)")
+    return raw
+
+
+def _webhook_secret(raw: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", raw):
+        raise ValueError("must be 1-256 characters of A-Z a-z 0-9 _ -")
+    return raw
+
+
+def _port(raw: str) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise ValueError(f"{raw!r} is not a port number (1-65535)")
+    return int(raw)
 
 
 def _unit_float(raw: str) -> float:

@@ -112,6 +112,10 @@ def test_env_example_lists_every_setting_with_a_comment() -> None:
         "QUERY_LOG_SALT",
         "QUERY_LOG_RETENTION_DAYS",
         "QUERY_LOG_MAX_PENDING",
+        "WEBHOOK_URL",
+        "WEBHOOK_LISTEN",
+        "WEBHOOK_PORT",
+        "WEBHOOK_SECRET",
     }
     assert set(names) == expected
     for name in names:
@@ -127,3 +131,36 @@ def test_readme_documents_every_setting() -> None:
     for line in example:
         if line and not line.startswith("#"):
             assert f"`{line.split('=', 1)[0]}`" in readme
+
+
+def test_webhook_settings() -> None:
+    settings = load_settings(
+        {
+            "WEBHOOK_URL": "https://bot.example.org/telegram/hook",
+            "WEBHOOK_SECRET": "s3cret_-token",
+            "WEBHOOK_PORT": "8080",
+            "WEBHOOK_LISTEN": "127.0.0.1",
+        },
+        env_file=None,
+    )
+    assert settings.webhook_url == "https://bot.example.org/telegram/hook"
+    assert (settings.webhook_listen, settings.webhook_port) == ("127.0.0.1", 8080)
+    assert settings.webhook_secret == "s3cret_-token"
+    assert load_settings({}, env_file=None).webhook_url is None
+
+
+@pytest.mark.parametrize(
+    ("values", "name"),
+    [
+        ({"WEBHOOK_URL": "https://bot.example.org/hook"}, "WEBHOOK_SECRET"),
+        ({"WEBHOOK_URL": "http://bot.example.org/hook", "WEBHOOK_SECRET": "x"}, "WEBHOOK_URL"),
+        ({"WEBHOOK_URL": "https://b.example/h", "WEBHOOK_SECRET": "has space"}, "WEBHOOK_SECRET"),
+        ({"WEBHOOK_URL": "https://b.example/h", "WEBHOOK_SECRET": "x" * 257}, "WEBHOOK_SECRET"),
+        ({"WEBHOOK_PORT": "99999"}, "WEBHOOK_PORT"),
+    ],
+)
+def test_webhook_mode_refuses_to_start_without_a_valid_secret(
+    values: dict[str, str], name: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"^{name}: "):
+        load_settings(values, env_file=None)

@@ -1,0 +1,45 @@
+"""The global error handler: log with the update's ids, tell a private user, keep running."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import ContextTypes
+
+logger = logging.getLogger(__name__)
+
+SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the exception; a reader who blocked the bot (Forbidden) is only noted."""
+    error = context.error
+    ids = _update_ids(update)
+    if isinstance(error, Forbidden):
+        logger.info("forbidden (the reader blocked the bot?) %s: %s", ids, error)
+        return
+    logger.error("error while handling %s", ids, exc_info=error)
+    if (
+        isinstance(update, Update)
+        and update.effective_chat is not None
+        and update.effective_chat.type == ChatType.PRIVATE
+    ):
+        try:
+            await context.bot.send_message(update.effective_chat.id, SORRY)
+        except TelegramError as send_error:
+            logger.warning("could not tell the reader about the error: %s", send_error)
+
+
+def _update_ids(update: object) -> str:
+    if not isinstance(update, Update):
+        return "a non-update event"
+    chat = update.effective_chat
+    user = update.effective_user
+    message = update.effective_message
+    return (
+        f"update {update.update_id} (chat {chat.id if chat else '-'}, "
+        f"user {user.id if user else '-'}, message {message.message_id if message else '-'})"
+    )

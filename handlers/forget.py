@@ -1,0 +1,71 @@
+"""/forget: a reader deletes everything logged about them, after confirming with a button."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
+
+from handlers.common import query_log_of, reply
+
+logger = logging.getLogger(__name__)
+
+CONFIRM = "forget:yes"
+CANCEL = "forget:no"
+
+
+async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ask for confirmation before deleting the reader's rows (private chats only)."""
+    message = update.effective_message
+    if message is None:
+        return
+    if message.chat.type != ChatType.PRIVATE:
+        await reply(update, "Send /forget to me in a private chat.")
+        return
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("Delete my data", callback_data=CONFIRM),
+                InlineKeyboardButton("Cancel", callback_data=CANCEL),
+            ]
+        ]
+    )
+    await message.reply_text(
+        "This deletes every question, vote and admin action logged for you. Delete?",
+        reply_markup=keyboard,
+    )
+
+
+async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Delete on confirmation and say what was deleted; every press is answered."""
+    query = update.callback_query
+    if query is None:
+        return
+    if query.data != CONFIRM:
+        await query.answer("Nothing was deleted.")
+        await query.edit_message_text("Cancelled: nothing was deleted.")
+        return
+    log = query_log_of(context)
+    try:
+        if log is None:
+            raise RuntimeError("the query log is not open")
+        result = await log.forget(query.from_user.id)
+    except Exception:
+        logger.exception("forget failed")
+        await query.answer("Nothing was deleted; please try again later.", show_alert=True)
+        return
+    await query.answer("Deleted.")
+    await query.edit_message_text(
+        f"Deleted: {result.queries} question(s), {result.feedback} vote(s), "
+        f"{result.admin_actions + result.reloads} admin record(s). Nothing about you is left "
+        "in the query log."
+    )
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("forget", forget, filters=filters.UpdateType.MESSAGE),
+        CallbackQueryHandler(forget_button, pattern=r"^forget:"),
+    ]

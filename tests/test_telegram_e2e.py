@@ -1,0 +1,382 @@
+"""End to end: `python -m bot run` as a subprocess, talking HTTP to the fake Bot API.
+
+The real python-telegram-bot stack runs (run_polling owns its event loop, so it cannot run
+inside the test's loop); the fake is as strict as Telegram, so a reply with HTML Telegram
+cannot parse, an empty or too-long text, or a bad callback_data fails the scenario.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, SEED_ID, SEEDS
+from tests.fake_telegram import Call, FakeTelegram
+from tests.telegram_html import parse_telegram_html
+
+ADMIN = 42
+READER = 1001
+OTHER_READER = 1002
+GROUP = -100500
+BOT = "digest_test_bot"
+
+
+class RunningBot:
+    """A `python -m bot run` subprocess and the fake it talks to."""
+
+    def __init__(self, fake: FakeTelegram, folder: Path, **env: str) -> None:
+        self.fake = fake
+        self.folder = folder
+        self.seeds = folder / "seeds"
+        self.database = folder / "data" / "log.sqlite3"
+        self.output_path = folder / "bot.log"
+        if not self.seeds.exists():
+            shutil.copytree(SEEDS, self.seeds)
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+        environment.update(
+            TELEGRAM_BOT_TOKEN=fake.token,
+            TELEGRAM_BASE_URL=fake.base_url,
+            TELEGRAM_BASE_FILE_URL=fake.base_file_url,
+            ADMIN_USER_IDS=str(ADMIN),
+            SEEDS_DIR=str(self.seeds),
+            DATABASE_PATH=str(self.database),
+            PYTHONPATH=str(ROOT),
+            **env,
+        )
+        self._output = self.output_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            cwd=folder,  # no .env there: only the environment above counts
+            env=environment,
+            stdout=self._output,
+            stderr=subprocess.STDOUT,
+        )
+        fake.wait_until_polling(timeout=60)
+
+    def reply_to(self, inject: Callable[[], object], chat_id: int, timeout: float = 15.0) -> Call:
+        """Run `inject()` and wait for the bot's next sendMessage to `chat_id`."""
+        mark = self.fake.mark()
+        inject()
+        return self.fake.wait_for_call("sendMessage", timeout, after=mark, chat_id=chat_id)
+
+    def silent_after(self, inject: Callable[[], object], chat_id: int) -> None:
+        """Run `inject()`, let the bot take the update, and check it sent nothing to the chat."""
+        mark = self.fake.mark()
+        inject()
+        self.fake.wait_until_confirmed(timeout=15)
+        # One more round trip: the bot handles an update before confirming the next batch.
+        self.reply_to(lambda: self.fake.private_message(OTHER_READER, "/help"), OTHER_READER)
+        sent = [c for c in self.fake.calls[mark:] if c.params.get("chat_id") == chat_id]
+        assert sent == []
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout=30)
+        finally:
+            self._output.close()
+
+    @property
+    def output(self) -> str:
+        if not self._output.closed:
+            self._output.flush()
+        return self.output_path.read_text(encoding="utf-8", errors="replace")
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeTelegram]:
+    # Privacy mode off: every group message is delivered, so the bot itself must ignore
+    # what is not for it (with privacy on Telegram would filter some of it out).
+    server = FakeTelegram(username=BOT, can_read_all_group_messages=True).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def bot(fake: FakeTelegram, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
+    running = RunningBot(fake, tmp_path_factory.mktemp("bot"), LOG_LEVEL="INFO")
+    yield running
+    running.stop()
+
+
+def text_of(call: Call) -> str:
+    """The visible text of a sendMessage (the fake has already validated its HTML)."""
+    return parse_telegram_html(call.params["text"])
+
+
+def test_private_question_gets_a_cited_answer(bot: RunningBot) -> None:
+    call = bot.reply_to(
+        lambda: bot.fake.private_message(READER, "How many customers does Alibaba Cloud serve?"),
+        READER,
+    )
+    text = text_of(call)
+    assert "Historical Context and Cloud Computing" in text
+    assert "serving 4 million customers" in text
+    assert "全球“All in AI” 中国科技巨头生态“攻守”" in text
+    assert "2 1 Shi Ji Jing Ji Bao Dao · 2025-05-29 14:12 · paragraph 7" in text
+    assert call.params.get("parse_mode") == "HTML"
+
+
+def test_off_topic_question_is_refused_kindly(bot: RunningBot) -> None:
+    call = bot.reply_to(
+        lambda: bot.fake.private_message(READER, "How do I bake sourdough bread?"), READER
+    )
+    text = text_of(call)
+    assert "couldn't find" in text and "/summary" in text and "/articles" in text
+
+
+def test_summary_with_bot_name_in_a_group_replies_to_the_asker(bot: RunningBot) -> None:
+    asked: dict = {}
+
+    def inject() -> None:
+        asked.update(bot.fake.group_message(GROUP, READER, f"/summary@{BOT}"))
+
+    call = bot.reply_to(inject, GROUP)
+    text = text_of(call)
+    assert text.startswith("全球“All in AI”")
+    assert "Core Viewpoint" in text and "4. Market Dynamics and Challenges" in text
+    assert call.params["reply_parameters"]["message_id"] == asked["message_id"]
+
+
+def test_summary_by_number_and_topic(bot: RunningBot) -> None:
+    by_number = bot.reply_to(lambda: bot.fake.group_message(GROUP, READER, "/summary 1"), GROUP)
+    assert "Core Viewpoint" in text_of(by_number)
+    missing = bot.reply_to(lambda: bot.fake.group_message(GROUP, READER, "/summary 9"), GROUP)
+    assert "No article matches" in text_of(missing)
+
+
+def test_group_chatter_without_mention_is_ignored(bot: RunningBot) -> None:
+    bot.silent_after(
+        lambda: bot.fake.group_message(GROUP, READER, "Alibaba Cloud has many customers"), GROUP
+    )
+
+
+def test_command_for_another_bot_is_ignored(bot: RunningBot) -> None:
+    bot.silent_after(lambda: bot.fake.group_message(GROUP, READER, "/summary@otherbot"), GROUP)
+
+
+def test_ask_with_bot_name_in_a_group(bot: RunningBot) -> None:
+    call = bot.reply_to(
+        lambda: bot.fake.group_message(GROUP, READER, f"/ask@{BOT} Huawei strategy"), GROUP
+    )
+    assert "Competitive Strategies of Major Players" in text_of(call)
+    assert "reply_parameters" in call.params
+
+
+def test_mention_in_a_group_is_answered(bot: RunningBot) -> None:
+    call = bot.reply_to(
+        lambda: bot.fake.group_message(GROUP, READER, f"@{BOT} Tencent capital expenditure"),
+        GROUP,
+    )
+    assert "Tencent's recent capital expenditures" in text_of(call)
+
+
+def test_reply_to_the_bot_is_a_question(bot: RunningBot) -> None:
+    first = bot.reply_to(lambda: bot.fake.group_message(GROUP, READER, "/articles"), GROUP)
+    bot_message_id = first.result["message_id"]
+    call = bot.reply_to(
+        lambda: bot.fake.group_message(
+            GROUP, READER, "open source models monetization", reply_to_message=bot_message_id
+        ),
+        GROUP,
+    )
+    assert "Market Dynamics and Challenges" in text_of(call)
+
+
+def test_articles_help_and_privacy(bot: RunningBot) -> None:
+    articles = text_of(bot.reply_to(lambda: bot.fake.private_message(READER, "/articles"), READER))
+    assert "1. 全球“All in AI”" in articles and "/summary N" in articles
+    help_text = text_of(bot.reply_to(lambda: bot.fake.private_message(READER, "/help"), READER))
+    assert help_text.count("What about ") == 3
+    assert "/summary" in help_text and "privacy mode" in help_text
+    privacy = text_of(bot.reply_to(lambda: bot.fake.private_message(READER, "/privacy"), READER))
+    assert "90 days" in privacy and "/forget" in privacy
+
+
+def test_user_text_is_escaped(bot: RunningBot) -> None:
+    nasty = "<b>bold</b> & <script>alert(1)</script> Alibaba Cloud </i>"
+    call = bot.reply_to(lambda: bot.fake.private_message(READER, f"/ask {nasty}"), READER)
+    assert "<script>" not in call.params["text"]
+    text_of(call)  # valid Telegram HTML
+
+
+def test_long_message_and_emoji_only(bot: RunningBot) -> None:
+    long_question = ("Alibaba Cloud customers " * 200)[:4000]
+    call = bot.reply_to(lambda: bot.fake.private_message(READER, long_question), READER)
+    assert "Alibaba Cloud" in text_of(call)
+    emoji = bot.reply_to(lambda: bot.fake.private_message(READER, "😀🎉🔥"), READER)
+    assert "couldn't find" in text_of(emoji)
+
+
+def test_edited_message_gets_no_second_answer_and_no_crash(bot: RunningBot) -> None:
+    asked: dict = {}
+    bot.reply_to(lambda: asked.update(bot.fake.private_message(READER, "Huawei strategy")), READER)
+    original = asked
+    mark = bot.fake.mark()
+    bot.fake.edited_message(original, "Tencent capital expenditure")
+    bot.fake.wait_until_confirmed(timeout=15)
+    bot.reply_to(lambda: bot.fake.private_message(OTHER_READER, "/help"), OTHER_READER)
+    after_edit = [c for c in bot.fake.calls[mark:] if c.params.get("chat_id") == READER]
+    assert after_edit == []
+
+
+def test_a_429_on_the_next_send_is_waited_out(bot: RunningBot) -> None:
+    bot.fake.fail_next("sendMessage", 429, retry_after=1)
+    mark = bot.fake.mark()
+    bot.fake.private_message(READER, "Huawei strategy")
+    delivered = bot.fake.wait_for_call("sendMessage", 20, after=mark, chat_id=READER)
+    refused = [c for c in bot.fake.calls[mark:] if c.method == "sendMessage" and not c.ok]
+    assert len(refused) == 1 and "retry after" in (refused[0].description or "").lower()
+    assert "Competitive Strategies of Major Players" in text_of(delivered)
+
+
+def test_admin_reload_and_a_broken_file(bot: RunningBot) -> None:
+    ok = text_of(bot.reply_to(lambda: bot.fake.private_message(ADMIN, "/reload"), ADMIN))
+    assert "Reloaded: 1 article(s), 9 passages" in ok
+    (bot.seeds / "broken.txt").write_text("just some notes\n", encoding="utf-8")
+    (bot.seeds / f"{SEED_ID}.txt").write_text("now broken too\n", encoding="utf-8")
+    try:
+        report = text_of(bot.reply_to(lambda: bot.fake.private_message(ADMIN, "/reload"), ADMIN))
+        assert "broken.txt:1: no recognisable structure" in report
+        assert "Reloaded: 1 article(s)" in report  # the seed keeps its last good version
+        answer = bot.reply_to(lambda: bot.fake.private_message(READER, "Huawei strategy"), READER)
+        assert "Competitive Strategies" in text_of(answer)
+    finally:
+        (bot.seeds / "broken.txt").unlink()
+        shutil.copy(SEEDS / f"{SEED_ID}.txt", bot.seeds / f"{SEED_ID}.txt")
+
+
+def test_non_admin_is_refused(bot: RunningBot) -> None:
+    for command in ("/reload", "/stats"):
+        refusal = bot.reply_to(lambda c=command: bot.fake.private_message(READER, c), READER)
+        assert "only the bot's admins" in text_of(refusal)
+
+
+def test_admin_stats_text_and_chart(bot: RunningBot) -> None:
+    mark = bot.fake.mark()
+    bot.fake.private_message(ADMIN, "/stats 7")
+    text = bot.fake.wait_for_call("sendMessage", 20, after=mark, chat_id=ADMIN)
+    assert "Last 7 day(s)" in text_of(text) and "questions" in text_of(text)
+    photo = bot.fake.wait_for_call("sendPhoto", 30, after=mark, chat_id=ADMIN)
+    assert photo.ok
+
+
+def test_command_menus_are_set(bot: RunningBot) -> None:
+    scopes = [c.params.get("scope", {}).get("type") for c in bot.fake.calls_to("setMyCommands")]
+    assert "all_private_chats" in scopes and "all_group_chats" in scopes
+    # The admin's menu waited for the admin's first message ("chat not found" before).
+    admin_menus = [
+        c for c in bot.fake.calls_to("setMyCommands")
+        if c.params.get("scope", {}).get("chat_id") == ADMIN and c.ok
+    ]  # fmt: skip
+    assert admin_menus
+    commands = {c["command"] for c in admin_menus[-1].params["commands"]}
+    assert {"reload", "stats", "summary"} <= commands
+
+
+def test_debug_logs_never_show_the_token_and_sigterm_drains_the_log(tmp_path: Path) -> None:
+    fake = FakeTelegram(username=BOT).start()
+    try:
+        running = RunningBot(fake, tmp_path, LOG_LEVEL="DEBUG")
+        for question in ("Huawei strategy", "How do I bake bread?", "Alibaba Cloud"):
+            running.reply_to(lambda q=question: fake.private_message(READER, q), READER)
+        started = time.monotonic()
+        assert running.stop(signal.SIGTERM) == 0
+        assert time.monotonic() - started < 30
+    finally:
+        fake.stop()
+    output = running.output
+    assert "DEBUG" in output  # the level took effect...
+    assert fake.token not in output  # ...and the token never reached the log
+    assert fake.token.split(":")[1] not in output
+    with sqlite3.connect(running.database) as db:
+        rows = db.execute("SELECT via, question, outcome FROM queries ORDER BY ts").fetchall()
+    assert [r[1] for r in rows] == ["Huawei strategy", "How do I bake bread?", "Alibaba Cloud"]
+    assert [r[2] for r in rows] == ["answered", "unanswered", "answered"]
+    assert {r[0] for r in rows} == {"private"}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_webhook_mode_serves_updates_with_the_secret(tmp_path: Path) -> None:
+    import json
+    import urllib.error
+    import urllib.request
+
+    fake = FakeTelegram(username=BOT).start()
+    port = free_port()
+    secret = "hook_secret-123"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+    environment.update(
+        TELEGRAM_BOT_TOKEN=fake.token,
+        TELEGRAM_BASE_URL=fake.base_url,
+        TELEGRAM_BASE_FILE_URL=fake.base_file_url,
+        SEEDS_DIR=str(SEEDS),
+        DATABASE_PATH=str(tmp_path / "log.sqlite3"),
+        WEBHOOK_URL="https://bot.example.org/telegram/hook",
+        WEBHOOK_LISTEN="127.0.0.1",
+        WEBHOOK_PORT=str(port),
+        WEBHOOK_SECRET=secret,
+        PYTHONPATH=str(ROOT),
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        registered = fake.wait_for_call("setWebhook", 60)
+        assert registered.params["url"] == "https://bot.example.org/telegram/hook"
+        assert registered.params["secret_token"] == secret
+        # Built by the fake (which also opens the private chat); posted like Telegram would.
+        update = {"update_id": 1, "message": fake.private_message(READER, "Huawei strategy")}
+
+        def post(token: str) -> int:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/telegram/hook",
+                data=json.dumps(update).encode(),
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Telegram-Bot-Api-Secret-Token": token,
+                },
+            )
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    with urllib.request.urlopen(request, timeout=10) as response:
+                        return response.status
+                except urllib.error.HTTPError as error:
+                    return error.code
+                except OSError:  # the webhook server is not listening yet
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+
+        assert post("wrong-secret") == 403
+        assert post(secret) == 200
+        answer = fake.wait_for_call("sendMessage", 20, chat_id=READER)
+        assert "Competitive Strategies of Major Players" in text_of(answer)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        fake.stop()
