@@ -284,6 +284,22 @@ def test_command_menus_are_set(bot: RunningBot) -> None:
     assert {"reload", "stats", "summary"} <= commands
 
 
+def test_forget_deletes_the_readers_rows_after_confirmation(bot: RunningBot) -> None:
+    reader = 2024
+    bot.reply_to(lambda: bot.fake.private_message(reader, "Huawei strategy"), reader)
+    prompt = bot.reply_to(lambda: bot.fake.private_message(reader, "/forget"), reader)
+    buttons = prompt.params["reply_markup"]["inline_keyboard"][0]
+    assert [b["text"] for b in buttons] == ["Delete my data", "Cancel"]
+    mark = bot.fake.mark()
+    bot.fake.callback_query(reader, prompt.result, buttons[0]["callback_data"])
+    edited = bot.fake.wait_for_call("editMessageText", 15, after=mark, chat_id=reader)
+    answered = bot.fake.wait_for_call("answerCallbackQuery", 15, after=mark)
+    assert answered.ok
+    assert "Deleted: 1 question(s)" in parse_telegram_html(edited.params["text"])
+    in_group = bot.reply_to(lambda: bot.fake.group_message(GROUP, reader, "/forget"), GROUP)
+    assert "private chat" in text_of(in_group)
+
+
 def test_debug_logs_never_show_the_token_and_sigterm_drains_the_log(tmp_path: Path) -> None:
     fake = FakeTelegram(username=BOT).start()
     try:
