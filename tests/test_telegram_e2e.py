@@ -14,83 +14,24 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT, SEED_ID, SEEDS
-from tests.fake_telegram import Call, FakeTelegram
+from tests.fake_telegram import FakeTelegram
+from tests.telegram_harness import (
+    ADMIN,
+    BOT,
+    GROUP,
+    OTHER_READER,
+    READER,
+    RunningBot,
+    free_port,
+    text_of,
+)
 from tests.telegram_html import parse_telegram_html
-
-ADMIN = 42
-READER = 1001
-OTHER_READER = 1002
-GROUP = -100500
-BOT = "digest_test_bot"
-
-
-class RunningBot:
-    """A `python -m bot run` subprocess and the fake it talks to."""
-
-    def __init__(self, fake: FakeTelegram, folder: Path, **env: str) -> None:
-        self.fake = fake
-        self.folder = folder
-        self.seeds = folder / "seeds"
-        self.database = folder / "data" / "log.sqlite3"
-        self.output_path = folder / "bot.log"
-        if not self.seeds.exists():
-            shutil.copytree(SEEDS, self.seeds)
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
-        environment.update(
-            TELEGRAM_BOT_TOKEN=fake.token,
-            TELEGRAM_BASE_URL=fake.base_url,
-            TELEGRAM_BASE_FILE_URL=fake.base_file_url,
-            ADMIN_USER_IDS=str(ADMIN),
-            SEEDS_DIR=str(self.seeds),
-            DATABASE_PATH=str(self.database),
-            PYTHONPATH=str(ROOT),
-            **env,
-        )
-        self._output = self.output_path.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
-            cwd=folder,  # no .env there: only the environment above counts
-            env=environment,
-            stdout=self._output,
-            stderr=subprocess.STDOUT,
-        )
-        fake.wait_until_polling(timeout=60)
-
-    def reply_to(self, inject: Callable[[], object], chat_id: int, timeout: float = 15.0) -> Call:
-        """Run `inject()` and wait for the bot's next sendMessage to `chat_id`."""
-        mark = self.fake.mark()
-        inject()
-        return self.fake.wait_for_call("sendMessage", timeout, after=mark, chat_id=chat_id)
-
-    def silent_after(self, inject: Callable[[], object], chat_id: int) -> None:
-        """Run `inject()`, let the bot take the update, and check it sent nothing to the chat."""
-        mark = self.fake.mark()
-        inject()
-        self.fake.wait_until_confirmed(timeout=15)
-        # One more round trip: the bot handles an update before confirming the next batch.
-        self.reply_to(lambda: self.fake.private_message(OTHER_READER, "/help"), OTHER_READER)
-        sent = [c for c in self.fake.calls[mark:] if c.params.get("chat_id") == chat_id]
-        assert sent == []
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        try:
-            return self.process.wait(timeout=30)
-        finally:
-            self._output.close()
-
-    @property
-    def output(self) -> str:
-        if not self._output.closed:
-            self._output.flush()
-        return self.output_path.read_text(encoding="utf-8", errors="replace")
 
 
 @pytest.fixture(scope="module")
@@ -107,11 +48,6 @@ def bot(fake: FakeTelegram, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     running = RunningBot(fake, tmp_path_factory.mktemp("bot"), LOG_LEVEL="INFO")
     yield running
     running.stop()
-
-
-def text_of(call: Call) -> str:
-    """The visible text of a sendMessage (the fake has already validated its HTML)."""
-    return parse_telegram_html(call.params["text"])
 
 
 def test_private_question_gets_a_cited_answer(bot: RunningBot) -> None:
@@ -320,14 +256,6 @@ def test_debug_logs_never_show_the_token_and_sigterm_drains_the_log(tmp_path: Pa
     assert [r[1] for r in rows] == ["Huawei strategy", "How do I bake bread?", "Alibaba Cloud"]
     assert [r[2] for r in rows] == ["answered", "unanswered", "answered"]
     assert {r[0] for r in rows} == {"private"}
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_webhook_mode_serves_updates_with_the_secret(tmp_path: Path) -> None:

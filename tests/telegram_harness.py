@@ -1,0 +1,101 @@
+"""The end-to-end harness: `python -m bot run` as a subprocess against the fake Bot API.
+
+Shared by the tests/test_telegram_*.py modules. `RunningBot` starts the bot with its own
+copy of the seeds and its own query log, and waits until it polls; `reply_to` injects an
+update and waits for the bot's answer.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import ROOT, SEEDS
+from tests.fake_telegram import Call, FakeTelegram
+from tests.telegram_html import parse_telegram_html
+
+ADMIN = 42
+READER = 1001
+OTHER_READER = 1002
+GROUP = -100500
+BOT = "digest_test_bot"
+
+
+class RunningBot:
+    """A `python -m bot run` subprocess and the fake it talks to."""
+
+    def __init__(self, fake: FakeTelegram, folder: Path, **env: str) -> None:
+        self.fake = fake
+        self.folder = folder
+        self.seeds = folder / "seeds"
+        self.database = folder / "data" / "log.sqlite3"
+        self.output_path = folder / "bot.log"
+        if not self.seeds.exists():
+            shutil.copytree(SEEDS, self.seeds)
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+        environment.update(
+            TELEGRAM_BOT_TOKEN=fake.token,
+            TELEGRAM_BASE_URL=fake.base_url,
+            TELEGRAM_BASE_FILE_URL=fake.base_file_url,
+            ADMIN_USER_IDS=str(ADMIN),
+            SEEDS_DIR=str(self.seeds),
+            DATABASE_PATH=str(self.database),
+            PYTHONPATH=str(ROOT),
+            **env,
+        )
+        self._output = self.output_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            cwd=folder,  # no .env there: only the environment above counts
+            env=environment,
+            stdout=self._output,
+            stderr=subprocess.STDOUT,
+        )
+        fake.wait_until_polling(timeout=60)
+
+    def reply_to(self, inject: Callable[[], object], chat_id: int, timeout: float = 15.0) -> Call:
+        """Run `inject()` and wait for the bot's next sendMessage to `chat_id`."""
+        mark = self.fake.mark()
+        inject()
+        return self.fake.wait_for_call("sendMessage", timeout, after=mark, chat_id=chat_id)
+
+    def silent_after(self, inject: Callable[[], object], chat_id: int) -> None:
+        """Run `inject()`, let the bot take the update, and check it sent nothing to the chat."""
+        mark = self.fake.mark()
+        inject()
+        self.fake.wait_until_confirmed(timeout=15)
+        # One more round trip: the bot handles an update before confirming the next batch.
+        self.reply_to(lambda: self.fake.private_message(OTHER_READER, "/help"), OTHER_READER)
+        sent = [c for c in self.fake.calls[mark:] if c.params.get("chat_id") == chat_id]
+        assert sent == []
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout=30)
+        finally:
+            self._output.close()
+
+    @property
+    def output(self) -> str:
+        if not self._output.closed:
+            self._output.flush()
+        return self.output_path.read_text(encoding="utf-8", errors="replace")
+
+
+def text_of(call: Call) -> str:
+    """The visible text of a sendMessage (the fake has already validated its HTML)."""
+    return parse_telegram_html(call.params["text"])
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
