@@ -14,13 +14,22 @@ from urllib.parse import urlsplit
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    Defaults,
+    PersistenceInput,
+    PicklePersistence,
+)
 
 import handlers
 from bot.config import Settings
 from bot.library import load_library
+from bot.limits import Cooldown, QuestionLimiter
 from bot.storage import QueryLog
-from handlers.common import LIBRARY, QUERY_LOG, SETTINGS
+from handlers.common import LIBRARY, QUERY_LOG, QUESTION_LIMITER, SETTINGS, SUMMARY_COOLDOWN
 from handlers.menus import set_command_menus
 
 logger = logging.getLogger(__name__)
@@ -73,7 +82,8 @@ def build_application(settings: Settings) -> Application:
     """The Application with its defaults, rate limiter, lifecycle hooks and handlers."""
     if not settings.telegram_bot_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is required to build the Telegram application")
-    application = (
+    settings.persistence_path.parent.mkdir(parents=True, exist_ok=True)
+    builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_base_url)
@@ -84,14 +94,30 @@ def build_application(settings: Settings) -> Application:
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        # Waits out Telegram's RetryAfter and retries; a send that timed out is not retried
-        # (it may have been delivered).
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        # Only chat_data persists (current article, question -> answer for edits): the
+        # library and the query log in bot_data are rebuilt at every start.
+        .persistence(
+            PicklePersistence(
+                settings.persistence_path,
+                store_data=PersistenceInput(
+                    bot_data=False, chat_data=True, user_data=False, callback_data=False
+                ),
+                update_interval=30,
+            )
+        )
         .post_init(post_init)
         .post_shutdown(post_shutdown)
-        .build()
     )
+    if settings.telegram_rate_limiter:
+        # Waits out Telegram's RetryAfter and retries; a send that timed out is not retried
+        # (it may have been delivered).
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    application = builder.build()
     application.bot_data[SETTINGS] = settings
+    application.bot_data[QUESTION_LIMITER] = QuestionLimiter(
+        settings.questions_per_window, settings.question_window_seconds
+    )
+    application.bot_data[SUMMARY_COOLDOWN] = Cooldown(settings.summary_cooldown_seconds)
     handlers.register(application)
     return application
 

@@ -56,6 +56,11 @@ class Settings:
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
     webhook_secret: str | None = None
+    questions_per_window: int = 5
+    question_window_seconds: float = 10.0
+    summary_cooldown_seconds: float = 30.0
+    persistence_path: Path = Path("data/bot-state.pickle")
+    telegram_rate_limiter: bool = True
 
     def is_admin(self, user_id: int | None) -> bool:
         """True when the numeric Telegram user id is one of the configured admins."""
@@ -118,6 +123,11 @@ def load_settings(
         webhook_listen=get("WEBHOOK_LISTEN") or "0.0.0.0",
         webhook_port=parse("WEBHOOK_PORT", _port, 8443),
         webhook_secret=webhook_secret,
+        questions_per_window=parse("QUESTIONS_PER_WINDOW", _positive_int, 5),
+        question_window_seconds=parse("QUESTION_WINDOW_SECONDS", _positive_float, 10.0),
+        summary_cooldown_seconds=parse("SUMMARY_COOLDOWN_SECONDS", _non_negative_float, 30.0),
+        persistence_path=Path(get("PERSISTENCE_PATH") or "data/bot-state.pickle"),
+        telegram_rate_limiter=parse("TELEGRAM_RATE_LIMITER", _on_off, True),
     )
 
 
@@ -137,6 +147,30 @@ def _port(raw: str) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= 65535:
         raise ValueError(f"{raw!r} is not a port number (1-65535)")
     return int(raw)
+
+
+def _positive_float(raw: str) -> float:
+    value = _non_negative_float(raw)
+    if value == 0:
+        raise ValueError(f"{raw!r} must be above 0")
+    return value
+
+
+def _non_negative_float(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a number of seconds") from None
+    if not 0 <= value < float("inf"):
+        raise ValueError(f"{raw!r} is not a number of seconds of 0 or more")
+    return value
+
+
+def _on_off(raw: str) -> bool:
+    value = raw.lower()
+    if value not in ("on", "off"):
+        raise ValueError(f"{raw!r} is not on or off")
+    return value == "on"
 
 
 def _unit_float(raw: str) -> float:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 
 from bot.answers import Answer, Match
+from bot.callbacks import article_key, passage_key
 from bot.config import Settings
 from bot.content import Article, Passage, newest_first
 from bot.glossary import Glossary, load_glossary
@@ -60,6 +62,24 @@ class Library:
         result = self.matcher.match(question, article_id, prefer_article)
         matches = tuple(self._match(s.passage, s.score) for s in result.matches)
         return Answer(question, result.outcome, matches)
+
+    def passage_by_key(self, key: str) -> Match | None:
+        """A passage by the short key its buttons carry (see bot.callbacks)."""
+        passage_id = self._passage_keys.get(key)
+        return self.passage(passage_id) if passage_id else None
+
+    def article_by_key(self, key: str) -> Article | None:
+        """An article by the short key its buttons carry."""
+        return self._article_keys.get(key)
+
+    @cached_property
+    def _passage_keys(self) -> dict[str, str]:
+        # Built on the first button press, not at load: most libraries never need it.
+        return {passage_key(p): p.id for p in self._passages.values()}
+
+    @cached_property
+    def _article_keys(self) -> dict[str, Article]:
+        return {article_key(a): a for a in self.articles}
 
     def find_article(self, reference: str) -> Article | None:
         """The article a reader means by a number from /articles, an id, or a topic."""

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import admin, articles, ask, errors, forget, menus, start, summary
+from handlers import (
+    admin,
+    articles,
+    ask,
+    buttons,
+    errors,
+    forget,
+    groups,
+    menus,
+    start,
+    summary,
+)
 
 
 def register(application: Application) -> None:
     """Add every feature's handlers and the error handler."""
     # Group -1 sees every update first and never stops it (it only sets admin menus).
     application.add_handlers(menus.handlers(), group=-1)
-    for feature in (start, summary, articles, admin, forget, ask):
+    for feature in (start, summary, articles, admin, forget, buttons, groups, ask):
         application.add_handlers(feature.handlers())
     application.add_error_handler(errors.on_error)

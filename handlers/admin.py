@@ -19,6 +19,7 @@ from handlers.common import (
     record_admin_action,
     reply,
     settings_of,
+    typing_indicator,
 )
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,8 @@ async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await _allowed(update, context, "reload"):
         return
     previous = library_of(context)
-    library, loaded = await asyncio.to_thread(load_library, settings_of(context), previous)
+    async with typing_indicator(update, context):
+        library, loaded = await asyncio.to_thread(load_library, settings_of(context), previous)
     # One assignment: questions already running keep the library they started with.
     context.bot_data[LIBRARY] = library
     user = update.effective_user
@@ -83,7 +85,8 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, "The query log is not open.")
         return
     try:
-        figures = await log.stats(int(raw))
+        async with typing_indicator(update, context):
+            figures = await log.stats(int(raw))
     except Exception:
         logger.exception("stats failed")
         await reply(update, "The query log cannot be read right now; see the bot's log.")

@@ -1,23 +1,33 @@
-"""Questions: any text in private, /ask anywhere, replies to the bot and mentions in groups."""
+"""Questions: any text in private, /ask anywhere, replies to the bot and mentions in groups;
+an edited question updates its answer."""
 
 from __future__ import annotations
 
 import html
+import re
 
-from telegram import MessageEntity, Update
+from telegram import Message, MessageEntity, Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from handlers.common import answer_question, is_group, reply
+from handlers.common import ANSWERS, answer_question, reply
 
-VIA_PRIVATE = "private"
-VIA_GROUP = "group"
+_ASK_COMMAND_RE = re.compile(r"^/ask(@\w+)?(\s+|$)", re.IGNORECASE)
+
+
+def question_in(message: Message, bot_username: str) -> str:
+    """The question a message asks: its text without `/ask[@bot]` and `@bot` mentions."""
+    text = message.text or ""
+    text = _ASK_COMMAND_RE.sub("", text, count=1)
+    if bot_username:
+        text = re.sub(rf"@{re.escape(bot_username)}\b", " ", text, flags=re.IGNORECASE)
+    return " ".join(text.split())
 
 
 async def ask_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """In a private chat any text is a question."""
     message = update.effective_message
     if message is not None and message.text:
-        await answer_question(update, context, message.text, VIA_PRIVATE)
+        await answer_question(update, context, message.text)
 
 
 async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -31,8 +41,7 @@ async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             "serve?</code>",
         )
         return
-    via = VIA_GROUP if is_group(update.effective_chat) else VIA_PRIVATE
-    await answer_question(update, context, question, via)
+    await answer_question(update, context, question)
 
 
 async def ask_in_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -41,17 +50,26 @@ async def ask_in_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if message is None or not message.text:
         return
     replied = message.reply_to_message
-    if replied is not None and replied.from_user and replied.from_user.id == context.bot.id:
-        await answer_question(update, context, message.text, VIA_GROUP)
-        return
+    to_bot = replied is not None and replied.from_user and replied.from_user.id == context.bot.id
     mention = f"@{context.bot.username}".lower()
-    entities = message.parse_entities([MessageEntity.MENTION])
-    if any(text.lower() == mention for text in entities.values()):
-        question = message.text
-        for text in entities.values():
-            question = question.replace(text, " ")
-        if question.strip():
-            await answer_question(update, context, question.strip(), VIA_GROUP)
+    mentions = message.parse_entities([MessageEntity.MENTION]).values()
+    if to_bot or any(text.lower() == mention for text in mentions):
+        question = question_in(message, context.bot.username or "")
+        if question:
+            await answer_question(update, context, question)
+
+
+async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A reader edited a question the bot answered: edit the answer to match."""
+    message = update.edited_message
+    if message is None or context.chat_data is None:
+        return
+    answer_id = context.chat_data.get(ANSWERS, {}).get(message.message_id)
+    if answer_id is None:
+        return  # not a question the bot answered (or answered too long ago)
+    question = question_in(message, context.bot.username or "")
+    if question:
+        await answer_question(update, context, question, edit_message_id=answer_id)
 
 
 def handlers() -> list[BaseHandler]:
@@ -65,4 +83,5 @@ def handlers() -> list[BaseHandler]:
             & (filters.REPLY | filters.Entity(MessageEntity.MENTION)),
             ask_in_group,
         ),
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, on_edited),
     ]

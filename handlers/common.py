@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator, MutableMapping
 
-from telegram import Chat, Message, Update
-from telegram.constants import ChatType
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatAction, ChatType
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.answers import Answer
+from bot.answers import Answer, Match
+from bot.callbacks import feedback_data, pick_data, summary_data
 from bot.config import Settings
 from bot.library import Library
+from bot.limits import QuestionLimiter, Verdict
+from bot.matching import Outcome
 from bot.rendering import HTML, render_answer, split_message
-from bot.storage import QueryLog, answer_fields
+from bot.storage import QueryLog, answer_fields, new_query_id
 
 logger = logging.getLogger(__name__)
 
@@ -22,8 +29,17 @@ SETTINGS = "settings"
 LIBRARY = "library"
 QUERY_LOG = "query_log"
 ADMIN_MENU_PENDING = "admin_menu_pending"
-# Key of context.chat_data: the chat's current article (last summarised, answered or chosen).
-CURRENT_ARTICLE = "article_id"
+QUESTION_LIMITER = "question_limiter"
+SUMMARY_COOLDOWN = "summary_cooldown"
+# Keys of context.chat_data (persisted across restarts).
+CURRENT_ARTICLE = "article_id"  # the chat's current article: last summarised, answered, chosen
+ANSWERS = "answers"  # question message id -> the answer's message id, for edited questions
+QUESTIONS = "questions"  # answer message id -> (question, query id), for button presses
+REMEMBERED = 200  # per chat, for each of the two maps above
+
+TYPING_DELAY = 0.5  # seconds before "typing…" shows, for answers that take a while
+LABEL_LENGTH = 48
+SLOW_DOWN = "You're asking faster than I can answer well. Please wait a few seconds."
 
 
 def settings_of(context: ContextTypes.DEFAULT_TYPE) -> Settings:
@@ -42,35 +58,173 @@ def is_group(chat: Chat | None) -> bool:
     return chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
 
 
-async def reply(update: Update, html_text: str) -> list[Message]:
-    """Reply with HTML, split at Telegram's limit; in groups as a reply to the asking message."""
+def via_of(chat: Chat | None) -> str:
+    """The query log's `via` for a message in this chat."""
+    return "group" if is_group(chat) else "private"
+
+
+def remember(chat_data: MutableMapping, name: str, key: int, value: object) -> None:
+    """Store key -> value in a per-chat map that keeps only the last REMEMBERED entries."""
+    mapping = chat_data.setdefault(name, {})
+    mapping.pop(key, None)
+    mapping[key] = value
+    while len(mapping) > REMEMBERED:
+        del mapping[next(iter(mapping))]
+
+
+async def reply(
+    update: Update, html_text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> list[Message]:
+    """Reply with HTML, split at Telegram's limit; in groups as a reply to the asking message.
+
+    The keyboard goes on the last part.
+    """
     message = update.effective_message
     if message is None:
         return []
     quote = is_group(message.chat)
+    parts = split_message(html_text)
     sent = []
-    for number, part in enumerate(split_message(html_text)):
-        sent.append(await message.reply_text(part, do_quote=quote and number == 0))
+    for number, part in enumerate(parts):
+        markup = reply_markup if number == len(parts) - 1 else None
+        sent.append(
+            await message.reply_text(part, do_quote=quote and number == 0, reply_markup=markup)
+        )
     return sent
 
 
-async def answer_question(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, question: str, via: str
-) -> Answer:
-    """Answer from the library (the chat's current article wins ties), reply, and log it."""
-    library = library_of(context)
-    current = context.chat_data.get(CURRENT_ARTICLE) if context.chat_data is not None else None
-    started = time.perf_counter()
-    answer = library.ask(question, prefer_article=current)
-    latency_ms = (time.perf_counter() - started) * 1000
-    if answer.best is not None and answer.outcome.value == "answered":
-        context.chat_data[CURRENT_ARTICLE] = answer.best.article.id
-    await reply(update, render_answer(answer, HTML))
-    logger.debug(
-        "update %s: %s via %s in %.1f ms", update.update_id, answer.outcome.value, via, latency_ms
+@contextlib.asynccontextmanager
+async def typing_indicator(
+    update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> AsyncIterator[None]:
+    """Show "typing…" if the work inside takes longer than TYPING_DELAY."""
+    chat = update.effective_chat
+
+    async def show_later() -> None:
+        await asyncio.sleep(TYPING_DELAY)
+        try:
+            await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
+        except TelegramError as error:
+            logger.debug("typing indicator not shown: %s", error)
+
+    task = asyncio.create_task(show_later()) if chat is not None else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def allowed_to_ask(context: ContextTypes.DEFAULT_TYPE, user_id: int | None) -> Verdict:
+    """The reader's flood verdict for one more question."""
+    limiter: QuestionLimiter | None = context.bot_data.get(QUESTION_LIMITER)
+    if limiter is None or user_id is None:
+        return Verdict.ALLOW
+    return limiter.check(user_id)
+
+
+def match_label(match: Match, with_headline: bool) -> str:
+    """A button label: the section title, and the headline when articles differ."""
+    label = match.passage.section
+    if with_headline:
+        label = f"{label} — {match.article.title}"
+    return label if len(label) <= LABEL_LENGTH else label[: LABEL_LENGTH - 1] + "…"
+
+
+def answer_keyboard(answer: Answer, query_id: str) -> InlineKeyboardMarkup | None:
+    """Suggestions as buttons; an answer gets "Full summary" and 👍 / 👎."""
+    if answer.outcome is Outcome.SUGGESTED:
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        match_label(m, answer.spans_articles),
+                        callback_data=pick_data(m.passage, m.article),
+                    )
+                ]
+                for m in answer.matches
+            ]
+        )
+    if answer.outcome is Outcome.ANSWERED and answer.best is not None:
+        return answered_keyboard(answer.best, query_id)
+    return None
+
+
+def answered_keyboard(match: Match, query_id: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("📄 Full summary", callback_data=summary_data(match.article)),
+                InlineKeyboardButton("👍", callback_data=feedback_data(query_id, True)),
+                InlineKeyboardButton("👎", callback_data=feedback_data(query_id, False)),
+            ]
+        ]
     )
-    log_question(update, context, answer, via, latency_ms)
+
+
+async def answer_question(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    question: str,
+    *,
+    edit_message_id: int | None = None,
+) -> Answer | None:
+    """Answer from the library (the chat's current article wins ties), reply, and log it.
+
+    With `edit_message_id` (the reader edited their question) the earlier answer is edited
+    instead. Past the reader's flood limit: one polite note, then nothing.
+    """
+    user = update.effective_user
+    verdict = allowed_to_ask(context, user.id if user else None)
+    if verdict is not Verdict.ALLOW:
+        if verdict is Verdict.NOTIFY:
+            await reply(update, SLOW_DOWN)
+        return None
+    library = library_of(context)
+    chat_data = context.chat_data if context.chat_data is not None else {}
+    started = time.perf_counter()
+    answer = library.ask(question, prefer_article=chat_data.get(CURRENT_ARTICLE))
+    latency_ms = (time.perf_counter() - started) * 1000
+    if answer.outcome is Outcome.ANSWERED and answer.best is not None:
+        chat_data[CURRENT_ARTICLE] = answer.best.article.id
+    # The id exists before the row is written, so the buttons can carry it right away.
+    query_id = log_question(update, context, answer, via_of(update.effective_chat), latency_ms)
+    text = render_answer(answer, HTML)
+    keyboard = answer_keyboard(answer, query_id)
+    answer_id = await _send_or_edit(update, context, text, keyboard, edit_message_id)
+    message = update.effective_message
+    if answer_id is not None and message is not None:
+        remember(chat_data, ANSWERS, message.message_id, answer_id)
+        remember(chat_data, QUESTIONS, answer_id, (question, query_id))
+    logger.debug("update %s: %s in %.1f ms", update.update_id, answer.outcome.value, latency_ms)
     return answer
+
+
+async def _send_or_edit(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    text: str,
+    keyboard: InlineKeyboardMarkup | None,
+    edit_message_id: int | None,
+) -> int | None:
+    """Send the answer (or edit the earlier one); the id of the message holding it."""
+    if edit_message_id is None:
+        sent = await reply(update, text, keyboard)
+        return sent[-1].message_id if sent else None
+    chat = update.effective_chat
+    try:
+        await context.bot.edit_message_text(
+            split_message(text)[0],
+            chat_id=chat.id,
+            message_id=edit_message_id,
+            reply_markup=keyboard,
+        )
+    except BadRequest as error:
+        if "not modified" not in error.message.lower():
+            raise
+    return edit_message_id
 
 
 def log_question(
@@ -79,11 +233,11 @@ def log_question(
     answer: Answer,
     via: str,
     latency_ms: float | None,
-) -> str | None:
-    """Queue the question's row in the query log (never blocks, never raises)."""
+) -> str:
+    """Queue the question's row in the query log (never blocks, never raises); its id."""
     log = query_log_of(context)
     if log is None:
-        return None
+        return new_query_id()
     chat, user = update.effective_chat, update.effective_user
     return log.record_query(
         via=via,

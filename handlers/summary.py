@@ -1,4 +1,4 @@
-"""/summary [N or topic]: an article's core viewpoint and sections."""
+"""/summary [N or topic]: an article's core viewpoint and sections (a cooldown per group)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,27 @@ import time
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
+from bot.limits import Cooldown
 from bot.rendering import HTML, render_summary
-from handlers.common import CURRENT_ARTICLE, is_group, library_of, query_log_of, reply
+from handlers.common import (
+    CURRENT_ARTICLE,
+    SUMMARY_COOLDOWN,
+    is_group,
+    library_of,
+    query_log_of,
+    reply,
+    typing_indicator,
+    via_of,
+)
 
 
 async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The chat's current article (else the latest), or the one a number or topic names."""
+    chat = update.effective_chat
+    cooldown: Cooldown | None = context.bot_data.get(SUMMARY_COOLDOWN)
+    if is_group(chat) and cooldown is not None and cooldown.remaining(chat.id) > 0:
+        await within_cooldown(update, cooldown)
+        return
     library = library_of(context)
     reference = " ".join(context.args or []).strip()
     started = time.perf_counter()
@@ -31,12 +46,15 @@ async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, text)
     else:
         context.chat_data[CURRENT_ARTICLE] = article.id
-        await reply(update, render_summary(article, HTML))
+        async with typing_indicator(update, context):
+            sent = await reply(update, render_summary(article, HTML))
+        if is_group(chat) and cooldown is not None and sent:
+            cooldown.start(chat.id, sent[0].message_id)
     log = query_log_of(context)
     if log is not None:
-        chat, user = update.effective_chat, update.effective_user
+        user = update.effective_user
         log.record_query(
-            via="group" if is_group(chat) else "private",
+            via=via_of(chat),
             chat_ref=chat.id if chat else None,
             chat_type=chat.type if chat else None,
             user_id=user.id if user else None,
@@ -45,6 +63,20 @@ async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             article_id=article.id if article else None,
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
         )
+
+
+async def within_cooldown(update: Update, cooldown: Cooldown) -> None:
+    """A second /summary too soon in a group: point at the last one instead of repeating it."""
+    message = update.effective_message
+    last_id = cooldown.produced(message.chat.id) if message else None
+    if message is None or not isinstance(last_id, int):
+        return
+    seconds = max(1, round(cooldown.remaining(message.chat.id)))
+    await message.reply_text(
+        f"The summary is just above (again in {seconds} s).",
+        reply_to_message_id=last_id,
+        allow_sending_without_reply=True,
+    )
 
 
 def handlers() -> list[BaseHandler]:

@@ -116,6 +116,11 @@ def test_env_example_lists_every_setting_with_a_comment() -> None:
         "WEBHOOK_LISTEN",
         "WEBHOOK_PORT",
         "WEBHOOK_SECRET",
+        "QUESTIONS_PER_WINDOW",
+        "QUESTION_WINDOW_SECONDS",
+        "SUMMARY_COOLDOWN_SECONDS",
+        "PERSISTENCE_PATH",
+        "TELEGRAM_RATE_LIMITER",
     }
     assert set(names) == expected
     for name in names:
@@ -164,3 +169,38 @@ def test_webhook_mode_refuses_to_start_without_a_valid_secret(
 ) -> None:
     with pytest.raises(ConfigError, match=f"^{name}: "):
         load_settings(values, env_file=None)
+
+
+def test_flood_limits_persistence_and_rate_limiter() -> None:
+    settings = load_settings(
+        {
+            "QUESTIONS_PER_WINDOW": "3",
+            "QUESTION_WINDOW_SECONDS": "2.5",
+            "SUMMARY_COOLDOWN_SECONDS": "0",
+            "PERSISTENCE_PATH": "/tmp/state.pickle",
+            "TELEGRAM_RATE_LIMITER": "OFF",
+        },
+        env_file=None,
+    )
+    assert (settings.questions_per_window, settings.question_window_seconds) == (3, 2.5)
+    assert settings.summary_cooldown_seconds == 0
+    assert settings.persistence_path == Path("/tmp/state.pickle")
+    assert settings.telegram_rate_limiter is False
+    defaults = load_settings({}, env_file=None)
+    assert (defaults.questions_per_window, defaults.question_window_seconds) == (5, 10.0)
+    assert defaults.summary_cooldown_seconds == 30.0 and defaults.telegram_rate_limiter
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("QUESTIONS_PER_WINDOW", "0"),
+        ("QUESTION_WINDOW_SECONDS", "0"),
+        ("QUESTION_WINDOW_SECONDS", "nan"),
+        ("SUMMARY_COOLDOWN_SECONDS", "-1"),
+        ("TELEGRAM_RATE_LIMITER", "maybe"),
+    ],
+)
+def test_bad_limits_are_refused(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{name}: "):
+        load_settings({name: value}, env_file=None)

@@ -45,7 +45,15 @@ def fake() -> Iterator[FakeTelegram]:
 
 @pytest.fixture(scope="module")
 def bot(fake: FakeTelegram, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
-    running = RunningBot(fake, tmp_path_factory.mktemp("bot"), LOG_LEVEL="INFO")
+    # Flood limits off here (tests/test_telegram_interactions.py tests them): these
+    # scenarios ask many questions from one reader in a few seconds.
+    running = RunningBot(
+        fake,
+        tmp_path_factory.mktemp("bot"),
+        LOG_LEVEL="INFO",
+        QUESTIONS_PER_WINDOW="1000",
+        SUMMARY_COOLDOWN_SECONDS="0",
+    )
     yield running
     running.stop()
 
@@ -154,16 +162,26 @@ def test_long_message_and_emoji_only(bot: RunningBot) -> None:
     assert "couldn't find" in text_of(emoji)
 
 
-def test_edited_message_gets_no_second_answer_and_no_crash(bot: RunningBot) -> None:
+def test_edited_question_edits_its_answer_and_other_edits_are_ignored(bot: RunningBot) -> None:
     asked: dict = {}
-    bot.reply_to(lambda: asked.update(bot.fake.private_message(READER, "Huawei strategy")), READER)
-    original = asked
+    first = bot.reply_to(
+        lambda: asked.update(bot.fake.private_message(READER, "Huawei strategy")), READER
+    )
+    assert "Competitive Strategies" in text_of(first)
     mark = bot.fake.mark()
-    bot.fake.edited_message(original, "Tencent capital expenditure")
+    bot.fake.edited_message(asked, "Tencent capital expenditure")
+    edited = bot.fake.wait_for_call("editMessageText", 15, after=mark, chat_id=READER)
+    assert edited.params["message_id"] == first.result["message_id"]
+    assert "Tencent's recent capital expenditures" in parse_telegram_html(edited.params["text"])
+    assert not [c for c in bot.fake.calls[mark:] if c.method == "sendMessage"]
+    # An edit of a message the bot did not answer as a question gets nothing.
+    command: dict = {}
+    bot.reply_to(lambda: command.update(bot.fake.private_message(READER, "/articles")), READER)
+    mark = bot.fake.mark()
+    bot.fake.edited_message(command, "/help")
     bot.fake.wait_until_confirmed(timeout=15)
     bot.reply_to(lambda: bot.fake.private_message(OTHER_READER, "/help"), OTHER_READER)
-    after_edit = [c for c in bot.fake.calls[mark:] if c.params.get("chat_id") == READER]
-    assert after_edit == []
+    assert not [c for c in bot.fake.calls[mark:] if c.params.get("chat_id") == READER]
 
 
 def test_a_429_on_the_next_send_is_waited_out(bot: RunningBot) -> None:

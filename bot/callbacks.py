@@ -1,0 +1,93 @@
+"""Button payloads (Telegram's callback_data): short, versioned, at most 64 bytes.
+
+A button names a passage or an article by a short hash of its id, plus a short hash of
+its content. After a reload or restart that changed the content, the version no longer
+matches and the press is answered "expired" instead of showing something else. Hashes,
+not counters, so a restart cannot hand out the same version for different content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from bot.content import Article, Passage
+
+MAX_CALLBACK_BYTES = 64
+KEY_LENGTH = 10  # hex digits naming a passage or an article
+VERSION_LENGTH = 6  # hex digits of its content hash
+
+PICK = "p"  # show a suggested passage as a full answer
+SUMMARY = "s"  # send an article's full summary
+FEEDBACK = "f"  # 👍 / 👎 on an answer (by query id)
+
+
+@dataclass(frozen=True)
+class Action:
+    """A decoded button press."""
+
+    kind: str
+    key: str
+    version: str = ""
+    helpful: bool | None = None
+
+
+def _digest(*parts: str, length: int) -> str:
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()[:length]
+
+
+def passage_key(passage: Passage) -> str:
+    return _digest("passage", passage.id, length=KEY_LENGTH)
+
+
+def passage_version(passage: Passage, article: Article) -> str:
+    """Changes when anything shown with the passage changes (text, section, citation)."""
+    return _digest(
+        passage.text,
+        passage.section,
+        ",".join(map(str, passage.citations)),
+        article.title,
+        article.source,
+        article.published_text,
+        length=VERSION_LENGTH,
+    )
+
+
+def article_key(article: Article) -> str:
+    return _digest("article", article.id, length=KEY_LENGTH)
+
+
+def article_version(article: Article) -> str:
+    return _digest(*(passage_version(p, article) for p in article.passages), length=VERSION_LENGTH)
+
+
+def pick_data(passage: Passage, article: Article) -> str:
+    return _checked(f"{PICK}:{passage_key(passage)}:{passage_version(passage, article)}")
+
+
+def summary_data(article: Article) -> str:
+    return _checked(f"{SUMMARY}:{article_key(article)}:{article_version(article)}")
+
+
+def feedback_data(query_id: str, helpful: bool) -> str:
+    return _checked(f"{FEEDBACK}:{query_id}:{int(helpful)}")
+
+
+def decode(data: str | None) -> Action | None:
+    """The action a button's data asks for, or None for data this module did not make."""
+    parts = (data or "").split(":")
+    if len(parts) != 3 or not all(parts):
+        return None
+    kind, key, last = parts
+    if kind in (PICK, SUMMARY):
+        return Action(kind, key, version=last)
+    if kind == FEEDBACK and last in ("0", "1"):
+        return Action(kind, key, helpful=last == "1")
+    return None
+
+
+def _checked(data: str) -> str:
+    # Telegram refuses the whole message when one button's data is over 64 bytes.
+    if len(data.encode()) > MAX_CALLBACK_BYTES:
+        raise ValueError(f"callback_data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
+    return data
