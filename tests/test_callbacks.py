@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+import pytest
+
+from bot.callbacks import (
+    FEEDBACK,
+    PICK,
+    SUMMARY,
+    article_version,
+    decode,
+    feedback_data,
+    passage_version,
+    pick_data,
+    summary_data,
+)
+from bot.content import CORE_VIEWPOINT, Article, Passage, Section
+from bot.library import Library
+
+LONG_ID = "文章" * 40  # a long CJK article id: 240 bytes, never in callback_data
+
+
+def article(text: str = "Wind turbines got larger.", article_id: str = LONG_ID) -> Article:
+    core = Passage(article_id, 0, CORE_VIEWPOINT, "Wind power grows.", (1,))
+    bullet = Passage(article_id, 1, "Wind", text, (2,))
+    return Article(
+        article_id, "风电", "Source", datetime(2025, 1, 1), core, (Section(1, "Wind", (bullet,)),)
+    )
+
+
+def test_data_stays_within_64_bytes_whatever_the_ids() -> None:
+    item = article()
+    for data in (
+        pick_data(item.passages[1], item),
+        summary_data(item),
+        feedback_data("0123456789ab", True),
+    ):
+        assert len(data.encode()) <= 64
+
+
+def test_round_trip() -> None:
+    item = article()
+    pick = decode(pick_data(item.passages[1], item))
+    assert pick is not None and pick.kind == PICK
+    assert pick.version == passage_version(item.passages[1], item)
+    summary = decode(summary_data(item))
+    assert summary is not None and summary.kind == SUMMARY
+    assert summary.version == article_version(item)
+    vote = decode(feedback_data("0123456789ab", False))
+    assert vote is not None and (vote.kind, vote.key, vote.helpful) == (
+        FEEDBACK,
+        "0123456789ab",
+        False,
+    )
+
+
+@pytest.mark.parametrize("data", [None, "", "x", "p:a", "p::v", "q:a:b", "f:id:2", "forget:yes"])
+def test_foreign_or_broken_data_decodes_to_none(data: str | None) -> None:
+    assert decode(data) is None
+
+
+def test_versions_change_with_the_content_and_only_then() -> None:
+    before, after = article(), article("Wind turbines got much larger.")
+    assert passage_version(before.passages[1], before) == passage_version(
+        article().passages[1], article()
+    )
+    assert passage_version(before.passages[1], before) != passage_version(after.passages[1], after)
+    assert article_version(before) != article_version(after)
+    retitled = replace(before, headline="另一个标题")
+    assert passage_version(before.passages[1], before) != passage_version(
+        retitled.passages[1], retitled
+    )
+
+
+def test_library_finds_passages_and_articles_by_their_button_keys() -> None:
+    item = article(article_id="wind")
+    library = Library([item])
+    pick = decode(pick_data(item.passages[1], item))
+    summary = decode(summary_data(item))
+    assert pick is not None and summary is not None
+    found = library.passage_by_key(pick.key)
+    assert found is not None and found.passage.id == "wind#1"
+    assert library.article_by_key(summary.key) is library.article("wind")
+    assert library.passage_by_key("0000000000") is None
