@@ -1,0 +1,282 @@
+"""Inline mode: `@bot question` in any chat offers up to 5 cited passages to send.
+
+An empty query lists the articles, newest first, each sent as its summary. Typing sends an
+inline query per keystroke, so a typed query is logged only once the reader has stopped
+typing for LOG_DELAY seconds (a job per reader, replaced on every keystroke), and not at
+all when the reader picks a result for it: the pick is logged instead, with its passage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from telegram import (
+    InlineQuery,
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
+    Update,
+)
+from telegram.constants import InlineQueryLimit
+from telegram.error import BadRequest
+from telegram.ext import (
+    BaseHandler,
+    ChosenInlineResultHandler,
+    ContextTypes,
+    InlineQueryHandler,
+    JobQueue,
+)
+
+from bot.answers import Match
+from bot.content import Article, Passage
+from bot.library import Library
+from bot.matching import Outcome
+from bot.rendering import (
+    HTML,
+    TELEGRAM_MESSAGE_LIMIT,
+    render_match,
+    render_summary,
+    split_message,
+    telegram_length,
+)
+from handlers.common import library_of, query_log_of
+
+logger = logging.getLogger(__name__)
+
+VIA_INLINE = "inline"
+RESULT_LIMIT = 5  # passages offered for a question
+CACHE_SECONDS = 5  # how long Telegram may reuse an answer for the same query
+LOG_DELAY = 3.0  # seconds without a keystroke before a typed query is logged
+NOTHING_FOUND = "Nothing found — ask me in private"
+START_PARAMETER = "inline"  # /start parameter of the "nothing found" button
+PASSAGE, ARTICLE = "p", "a"  # result id prefixes
+
+
+def result_id(kind: str, stable_id: str) -> str:
+    """A short result id (17 ASCII characters): the kind's letter and a hash of the id."""
+    return kind + hashlib.blake2b(stable_id.encode(), digest_size=8).hexdigest()
+
+
+def fit_message(text: str, more: str = "", limit: int = TELEGRAM_MESSAGE_LIMIT) -> str:
+    """The HTML text if it fits in one message, else as many whole lines as fit and `more`.
+
+    The lines go through split_message, which closes any tag left open at the cut; cutting
+    at lines rather than its preferred paragraph breaks keeps a summary's long last section.
+    """
+    if telegram_length(text) <= limit:
+        return text
+    room = limit - (telegram_length(more) + 2 if more else 0)
+    lines, width = [], -1
+    for line in text.split("\n"):
+        width += telegram_length(line) + 1
+        if width > room:
+            break
+        lines.append(line)
+    head = split_message("\n".join(lines) if lines else text, room)[0]
+    return f"{head}\n\n{more}" if more else head
+
+
+def summary_message(article: Article, number: int) -> str:
+    """Article `number`'s summary, cut to one message with a pointer to /summary N."""
+    return fit_message(render_summary(article, HTML), HTML.esc(f"… /summary {number} for the rest"))
+
+
+def inline_matches(library: Library, question: str) -> list[Match]:
+    """Up to RESULT_LIMIT passages for the question, best first, none below the suggest bar."""
+    matcher = library.matcher
+    found = matcher.search(question, limit=RESULT_LIMIT)
+    matches = []
+    for scored in found:
+        article = library.article(scored.passage.article_id)
+        if scored.score >= matcher.suggest_threshold and article is not None:
+            matches.append(Match(scored.passage, article, scored.score))
+    return matches
+
+
+def outcome_of(matches: Sequence[Match], answer_threshold: float) -> Outcome:
+    """The log's outcome for the offered passages: answered when the best clears the bar."""
+    if not matches:
+        return Outcome.UNANSWERED
+    return Outcome.ANSWERED if matches[0].score >= answer_threshold else Outcome.SUGGESTED
+
+
+def page_bounds(offset: str, total: int, size: int = InlineQueryLimit.RESULTS) -> tuple[int, int]:
+    """The slice of a list that an inline query's `offset` asks for (offsets are start indices)."""
+    start = int(offset) if offset.isascii() and offset.isdigit() else (0 if not offset else total)
+    start = min(start, total)
+    return start, min(start + size, total)
+
+
+def passage_result(match: Match) -> InlineQueryResultArticle:
+    return InlineQueryResultArticle(
+        id=result_id(PASSAGE, match.passage.id),
+        title=match.article.title,
+        description=match.passage.section,
+        input_message_content=InputTextMessageContent(fit_message(render_match(match, HTML))),
+    )
+
+
+def article_result(article: Article, number: int) -> InlineQueryResultArticle:
+    byline = " · ".join(d for d in (article.source, article.published_text) if d)
+    return InlineQueryResultArticle(
+        id=result_id(ARTICLE, article.id),
+        title=article.title,
+        description=byline or None,
+        input_message_content=InputTextMessageContent(summary_message(article, number)),
+    )
+
+
+async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Offer the passages for the typed question, or the articles for an empty query."""
+    query = update.inline_query
+    if query is None:
+        return
+    library = library_of(context)
+    question = query.query.strip()
+    if not question:
+        start, end = page_bounds(query.offset, len(library.articles))
+        results = [article_result(library.articles[i], i + 1) for i in range(start, end)]
+        # None, not "": with Defaults set, PTB 22.8 sends an empty string as "[]" (it takes
+        # any empty sequence for a list of poll options), which Telegram would echo back.
+        next_offset = str(end) if end < len(library.articles) else None
+        await _answer(query, results, next_offset=next_offset)
+        return
+    if query.offset:  # all the passages came on the first page
+        await _answer(query, [])
+        return
+    started = time.perf_counter()
+    matches = inline_matches(library, question)
+    results = [passage_result(m) for m in matches]
+    latency_ms = (time.perf_counter() - started) * 1000
+    try:
+        _schedule_log(context, query, question, matches, latency_ms)
+    except Exception:  # logging never fails the answer
+        logger.exception("inline query %s: could not schedule its log row", query.id)
+    button = None
+    if not results:
+        button = InlineQueryResultsButton(text=NOTHING_FOUND, start_parameter=START_PARAMETER)
+    await _answer(query, results, button=button)
+
+
+async def chosen_result(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the passage a reader picked, instead of their typed query's row."""
+    chosen = update.chosen_inline_result
+    question = chosen.query.strip() if chosen is not None else ""
+    if chosen is None or not question:
+        return  # an article from the empty query: nothing was asked
+    try:
+        pending = _cancel_pending(context.job_queue, chosen.from_user.id, question)
+        log = query_log_of(context)
+        if log is None:
+            return
+        passage, score = _chosen_passage(library_of(context), question, chosen.result_id) or (
+            None,
+            None,
+        )
+        log.record_query(
+            via=VIA_INLINE,
+            question=question,
+            outcome=Outcome.ANSWERED.value,
+            chat_type=(pending or {}).get("chat_type"),
+            user_id=chosen.from_user.id,
+            article_id=passage.article_id if passage else None,
+            passage_id=passage.id if passage else None,
+            score=score,
+            latency_ms=(pending or {}).get("latency_ms"),
+        )
+    except Exception:
+        logger.exception("chosen inline result %s: not logged", chosen.result_id)
+
+
+async def log_typed_query(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Job: the reader stopped typing, so log the query they settled on."""
+    log = query_log_of(context)
+    if log is not None and context.job is not None:
+        log.record_query(via=VIA_INLINE, **context.job.data)
+
+
+def _job_name(user_id: int) -> str:
+    return f"inline-log:{user_id}"
+
+
+def _schedule_log(
+    context: ContextTypes.DEFAULT_TYPE,
+    query: InlineQuery,
+    question: str,
+    matches: Sequence[Match],
+    latency_ms: float,
+) -> None:
+    """(Re)start the reader's log job: only the query they stop typing at is logged."""
+    job_queue = context.job_queue
+    if job_queue is None or query_log_of(context) is None:
+        return
+    _cancel_pending(job_queue, query.from_user.id)
+    best = matches[0] if matches else None
+    data: dict[str, Any] = {
+        "question": question,
+        "outcome": outcome_of(matches, library_of(context).matcher.answer_threshold).value,
+        "chat_type": query.chat_type,
+        "user_id": query.from_user.id,
+        "article_id": best.article.id if best else None,
+        "passage_id": best.passage.id if best else None,
+        "score": round(best.score, 4) if best else None,
+        "latency_ms": round(latency_ms, 3),
+    }
+    job_queue.run_once(log_typed_query, LOG_DELAY, data=data, name=_job_name(query.from_user.id))
+
+
+def _cancel_pending(
+    job_queue: JobQueue | None, user_id: int, question: str | None = None
+) -> dict[str, Any] | None:
+    """Drop the reader's pending log job (only if it is for `question`, when given); its data."""
+    if job_queue is None:
+        return None
+    for job in job_queue.get_jobs_by_name(_job_name(user_id)):
+        if question is None or job.data["question"] == question:
+            job.schedule_removal()
+            return job.data
+    return None
+
+
+def _chosen_passage(
+    library: Library, question: str, chosen_id: str
+) -> tuple[Passage, float | None] | None:
+    """The passage behind a chosen result id, with its score for the question if offered."""
+    for match in inline_matches(library, question):
+        if result_id(PASSAGE, match.passage.id) == chosen_id:
+            return match.passage, round(match.score, 4)
+    for article in library.articles:  # the content was reloaded since: find it anyway
+        for passage in article.passages:
+            if result_id(PASSAGE, passage.id) == chosen_id:
+                return passage, None
+    return None
+
+
+async def _answer(
+    query: InlineQuery,
+    results: list[InlineQueryResultArticle],
+    *,
+    next_offset: str | None = None,
+    button: InlineQueryResultsButton | None = None,
+) -> None:
+    """Answer the inline query; one the reader has typed past in the meantime is let go."""
+    try:
+        await query.answer(
+            results,
+            cache_time=CACHE_SECONDS,
+            is_personal=False,
+            next_offset=next_offset,
+            button=button,
+        )
+    except BadRequest as error:
+        if "query is too old" not in error.message.lower():
+            raise
+        logger.debug("inline query %s expired before it was answered", query.id)
+
+
+def handlers() -> list[BaseHandler]:
+    return [InlineQueryHandler(inline_query), ChosenInlineResultHandler(chosen_result)]

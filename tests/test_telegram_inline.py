@@ -1,0 +1,311 @@
+"""Inline mode: `@bot question` end to end against the fake Bot API, and its pure helpers.
+
+The fake validates every answerInlineQuery as Telegram does (result ids, message texts as
+Telegram HTML within 4,096 characters); the query log is read from its SQLite file.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.content import Article, Passage, Section
+from bot.library import Library
+from bot.matching import Outcome
+from bot.parsing import load_folder
+from bot.rendering import HTML, render_summary, telegram_length
+from handlers.inline import (
+    NOTHING_FOUND,
+    RESULT_LIMIT,
+    fit_message,
+    inline_matches,
+    outcome_of,
+    page_bounds,
+    result_id,
+    summary_message,
+)
+from tests.conftest import SEED_ID, SEEDS
+from tests.fake_telegram import Call, FakeTelegram
+from tests.telegram_harness import BOT, RunningBot
+from tests.telegram_html import parse_telegram_html, utf16_length
+
+SEED_HEADLINE = "全球“All in AI” 中国科技巨头生态“攻守”"
+SOLAR_HEADLINE = "Solar exports & the grid's <storage> gap 🌞"
+COFFEE_HEADLINE = "Coffee harvest outlook"
+# A newer article whose summary is far over one message, and an older short one.
+SOLAR_MD = "\n".join(
+    [
+        f"# {SOLAR_HEADLINE}",
+        "Source: Energy Desk · 2025-06-10 10:00",
+        "",
+        "## Core Viewpoint",
+        "Panel makers ship more than the grids can store [1].",
+        "",
+        "## Factories",
+        *(
+            f"- Plant {n} in the eastern province doubled its wafer output & cut its costs "
+            f"by <{n}%> while the regional grid kept curtailing daytime supply 🔋 [{n}]."
+            for n in range(2, 42)
+        ),
+    ]
+)
+COFFEE_MD = """# Coffee harvest outlook
+Source: Commodity Wire · 2024-01-15 08:30
+
+## Core Viewpoint
+Dry weather trims the arabica harvest [1].
+
+## Prices
+- Futures rose as growers held back beans [2].
+"""
+WAIT = 20.0  # seconds: upper bound for a reply or a log row, never a measured duration
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeTelegram]:
+    server = FakeTelegram(username=BOT).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def bot(fake: FakeTelegram, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
+    folder = tmp_path_factory.mktemp("inline")
+    shutil.copytree(SEEDS, folder / "seeds")
+    (folder / "seeds" / "solar.md").write_text(SOLAR_MD, encoding="utf-8")
+    (folder / "seeds" / "coffee.md").write_text(COFFEE_MD, encoding="utf-8")
+    # Raw reader ids, so the test can find each reader's rows in the log.
+    running = RunningBot(fake, folder, QUERY_LOG_USERS="raw")
+    yield running
+    running.stop()
+
+
+def ask_inline(bot: RunningBot, user_id: int, text: str, offset: str = "") -> Call:
+    """The reader types `@bot text`; the bot's (successful) answerInlineQuery."""
+    mark = bot.fake.mark()
+    query = bot.fake.inline_query(user_id, text, offset=offset)
+    return bot.fake.wait_for_call(
+        "answerInlineQuery", WAIT, after=mark, inline_query_id=query["id"]
+    )
+
+
+def logged(database: Path, user_id: int) -> list[tuple]:
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        return db.execute(
+            "SELECT via, question, outcome, passage_id FROM queries WHERE user_ref = ? "
+            "ORDER BY ts, rowid",
+            (str(user_id),),
+        ).fetchall()
+
+
+def wait_for_row(database: Path, user_id: int, question: str) -> None:
+    """Wait until the reader's row for `question` is in the database file."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        if database.exists() and any(row[1] == question for row in logged(database, user_id)):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"no log row for {question!r} of user {user_id}")
+
+
+# -- end to end ---------------------------------------------------------------------------
+
+
+def test_a_question_offers_up_to_five_cited_passages(bot: RunningBot) -> None:
+    call = ask_inline(bot, 3001, "AI")
+    results = call.params["results"]
+    assert len(results) == RESULT_LIMIT  # more passages than that mention AI
+    assert call.params["cache_time"] == 5
+    assert call.params["is_personal"] is False
+    assert "button" not in call.params
+    ids = [r["id"] for r in results]
+    assert len(set(ids)) == len(ids) and all(len(i.encode()) <= 64 for i in ids)
+    for result in results:
+        content = result["input_message_content"]
+        assert content["parse_mode"] == "HTML"
+        text = parse_telegram_html(content["message_text"])
+        assert result["type"] == "article"
+        assert result["title"] == SEED_HEADLINE
+        assert text.startswith(result["description"] + "\n\n")  # the section heads the text
+        assert f"📰 {SEED_HEADLINE}\n2 1 Shi Ji Jing Ji Bao Dao · 2025-05-29 14:12 · para" in text
+
+
+def test_the_answer_is_the_passage_with_its_citation(bot: RunningBot) -> None:
+    call = ask_inline(bot, 3002, "How many customers does Alibaba Cloud serve?")
+    best = call.params["results"][0]
+    text = parse_telegram_html(best["input_message_content"]["message_text"])
+    assert best["description"] == "Historical Context and Cloud Computing"
+    assert "serving 4 million customers" in text
+    assert text.endswith("2 1 Shi Ji Jing Ji Bao Dao · 2025-05-29 14:12 · paragraph 7")
+
+
+def test_an_empty_query_lists_the_articles_newest_first(bot: RunningBot) -> None:
+    call = ask_inline(bot, 3003, "")
+    results = call.params["results"]
+    assert [r["title"] for r in results] == [SOLAR_HEADLINE, SEED_HEADLINE, COFFEE_HEADLINE]
+    assert [r["description"] for r in results] == [
+        "Energy Desk · 2025-06-10 10:00",
+        "2 1 Shi Ji Jing Ji Bao Dao · 2025-05-29 14:12",
+        "Commodity Wire · 2024-01-15 08:30",
+    ]
+    assert "next_offset" not in call.params  # one page holds them all
+    texts = [parse_telegram_html(r["input_message_content"]["message_text"]) for r in results]
+    solar, seed, coffee = texts
+    # The long summary is cut within the limit (the fake refuses more) and says where the rest is.
+    assert solar.startswith(SOLAR_HEADLINE) and "Plant 2 in the eastern province" in solar
+    assert solar.endswith("… /summary 1 for the rest") and "Plant 41 " not in solar
+    assert utf16_length(solar) <= 4096
+    assert "4. Market Dynamics and Challenges" in seed and "/summary" not in seed
+    assert "Futures rose as growers held back beans" in coffee
+
+
+def test_an_off_topic_question_gets_no_results_and_the_private_chat_button(
+    bot: RunningBot,
+) -> None:
+    call = ask_inline(bot, 3004, "sourdough bread recipe")
+    assert call.params["results"] == []
+    assert call.params["button"] == {"text": NOTHING_FOUND, "start_parameter": "inline"}
+    assert call.params["cache_time"] == 5
+    # The button opens the private chat with "/start inline": the reader gets the help.
+    start = bot.reply_to(lambda: bot.fake.private_message(3004, "/start inline"), 3004)
+    assert "/summary" in parse_telegram_html(start.params["text"])
+
+
+def test_a_chosen_result_is_logged_instead_of_the_typed_query(bot: RunningBot) -> None:
+    chooser, sentinel = 3005, 3006
+    question = "Tencent capital expenditure"
+    offered = ask_inline(bot, chooser, question).params["results"]
+    assert offered[0]["description"] == "Competitive Strategies of Major Players"
+    bot.fake.chosen_inline_result(chooser, offered[0]["id"], question)
+    # Another reader types after the pick; once their row is written, the chooser's typed
+    # row would be too (its job was due earlier), had the pick not replaced it.
+    ask_inline(bot, sentinel, "Huawei strategy")
+    wait_for_row(bot.database, sentinel, "Huawei strategy")
+    assert logged(bot.database, chooser) == [
+        ("inline", question, "answered", f"{SEED_ID}#6"),
+    ]
+
+
+def test_a_burst_of_keystrokes_logs_one_row_and_the_empty_query_none(bot: RunningBot) -> None:
+    typist, browser = 3007, 3008
+    ask_inline(bot, browser, "")
+    for text in ("H", "Hu", "Hua", "Huawe", "Huawei", "Huawei strategy"):
+        ask_inline(bot, typist, text)
+    wait_for_row(bot.database, typist, "Huawei strategy")
+    # Rows are written in the order they were queued: the earlier keystrokes' and the empty
+    # query's rows, had they been queued, would be in the file by now.
+    assert logged(bot.database, typist) == [
+        ("inline", "Huawei strategy", "answered", f"{SEED_ID}#5"),
+    ]
+    assert logged(bot.database, browser) == []
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def many_articles(tmp_path_factory: pytest.TempPathFactory) -> Library:
+    folder = tmp_path_factory.mktemp("articles")
+    shutil.copy(SEEDS / f"{SEED_ID}.txt", folder)
+    (folder / "solar.md").write_text(SOLAR_MD, encoding="utf-8")
+    (folder / "coffee.md").write_text(COFFEE_MD, encoding="utf-8")
+    return Library(load_folder(folder).articles, answer_threshold=0.65, suggest_threshold=0.5)
+
+
+def test_result_ids_are_short_stable_and_distinct(many_articles: Library) -> None:
+    passages = [p.id for a in many_articles.articles for p in a.passages]
+    ids = {result_id("p", p) for p in passages} | {
+        result_id("a", a.id) for a in many_articles.articles
+    }
+    assert len(ids) == len(passages) + len(many_articles.articles)
+    assert result_id("p", passages[0]) == result_id("p", passages[0])
+    long_id = result_id("p", "x" * 300 + "#12")
+    assert long_id.isascii() and len(long_id.encode()) <= 64
+
+
+def test_fit_message_keeps_short_text_and_cuts_long_text_at_lines() -> None:
+    assert fit_message("<b>short</b> &amp; sweet", "more") == "<b>short</b> &amp; sweet"
+    lines = [f"<b>{n}</b> words &amp; 🌞 &lt;x&gt; " + "word " * 14 + "end" for n in range(100)]
+    text = "\n".join(lines)
+    assert telegram_length(text) > 4096
+    cut = fit_message(text, "… more")
+    visible = parse_telegram_html(cut)
+    assert utf16_length(visible) <= 4096
+    kept = cut.removesuffix("\n\n… more").split("\n")
+    assert kept == lines[: len(kept)]  # whole lines, as many as fit
+    assert telegram_length("\n".join(lines[: len(kept) + 1])) + len("\n\n… more") > 4096
+
+
+def test_fit_message_closes_a_tag_cut_open_and_hard_cuts_one_long_line() -> None:
+    quoted = "<blockquote>" + "\n".join(["line &amp; more"] * 600) + "</blockquote>"
+    cut = fit_message(quoted, "… more")
+    assert cut.startswith("<blockquote>line") and cut.endswith("</blockquote>\n\n… more")
+    assert utf16_length(parse_telegram_html(cut)) <= 4096
+    one_line = "<i>" + "word " * 2000 + "</i>"
+    short = fit_message(one_line, limit=100)
+    assert short.startswith("<i>word") and short.endswith("</i>")
+    assert 90 <= utf16_length(parse_telegram_html(short)) <= 100
+
+
+@pytest.mark.parametrize("bullets", [1, 20, 28, 29, 30, 60, 200])
+def test_summary_message_always_fits_and_is_valid_html(bullets: int) -> None:
+    article = Article(
+        id="t",
+        headline="Tight <fit> & 🌞",
+        source="Desk",
+        published=None,
+        core_viewpoint=Passage("t", 0, "Core Viewpoint", "The view & more 😀 [1]", (1,)),
+        sections=(
+            Section(
+                1,
+                "Details",
+                tuple(
+                    Passage("t", n, "Details", f"Bullet {n} <x> & 🔋 " + "word " * 25, (n,))
+                    for n in range(1, bullets + 1)
+                ),
+            ),
+        ),
+    )
+    full = render_summary(article, HTML)
+    message = summary_message(article, 7)
+    visible = parse_telegram_html(message)
+    assert utf16_length(visible) <= 4096
+    if telegram_length(full) <= 4096:
+        assert message == full
+    else:
+        assert visible.endswith("… /summary 7 for the rest")
+        assert visible.startswith("Tight <fit> & 🌞")
+
+
+def test_inline_matches_are_capped_above_the_suggest_bar(many_articles: Library) -> None:
+    matcher = many_articles.matcher
+    plausible = [s for s in matcher.search("AI", limit=50) if s.score >= 0.5]
+    assert len(plausible) > RESULT_LIMIT
+    matches = inline_matches(many_articles, "AI")
+    assert [m.passage.id for m in matches] == [s.passage.id for s in plausible[:RESULT_LIMIT]]
+    assert all(m.article.id == m.passage.article_id for m in matches)
+    assert inline_matches(many_articles, "sourdough bread recipe") == []
+    weak = matcher.search("Alibaba pizza delivery drones", limit=50)
+    assert weak and all(0 < s.score < 0.5 for s in weak)  # shares a word, scores under the bar
+    assert inline_matches(many_articles, "Alibaba pizza delivery drones") == []
+
+
+def test_outcome_of_uses_the_best_score(many_articles: Library) -> None:
+    (best,) = inline_matches(many_articles, "Huawei strategy")[:1]
+    assert outcome_of([], 0.65) is Outcome.UNANSWERED
+    assert outcome_of([best], best.score) is Outcome.ANSWERED
+    assert outcome_of([best], best.score + 0.01) is Outcome.SUGGESTED
+
+
+@pytest.mark.parametrize(
+    ("offset", "total", "expected"),
+    [("", 3, (0, 3)), ("", 120, (0, 50)), ("50", 120, (50, 100)), ("100", 120, (100, 120)),
+     ("500", 120, (120, 120)), ("junk", 120, (120, 120))],
+)  # fmt: skip
+def test_page_bounds(offset: str, total: int, expected: tuple[int, int]) -> None:
+    assert page_bounds(offset, total) == expected
