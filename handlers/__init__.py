@@ -16,6 +16,7 @@ from handlers import (
     menus,
     start,
     summary,
+    upload,
 )
 
 
@@ -23,6 +24,6 @@ def register(application: Application) -> None:
     """Add every feature's handlers and the error handler."""
     # Group -1 sees every update first and never stops it (it only sets admin menus).
     application.add_handlers(menus.handlers(), group=-1)
-    for feature in (start, summary, articles, admin, forget, buttons, groups, ask, inline):
+    for feature in (start, summary, articles, admin, forget, buttons, groups, ask, inline, upload):
         application.add_handlers(feature.handlers())
     application.add_error_handler(errors.on_error)

@@ -41,9 +41,15 @@ async def _allowed(update: Update, context: ContextTypes.DEFAULT_TYPE, action: s
 
 
 async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Re-read SEEDS_DIR and the glossary off the event loop, then swap the library whole."""
+    """/reload: re-read SEEDS_DIR and the glossary, and report."""
     if not await _allowed(update, context, "reload"):
         return
+    await reply(update, await reload_library(update, context))
+
+
+async def reload_library(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """Re-read SEEDS_DIR and the glossary off the event loop, swap the library whole, log the
+    reload; returns the report (HTML). Also used after an upload."""
     previous = library_of(context)
     async with typing_indicator(update, context):
         library, loaded = await asyncio.to_thread(load_library, settings_of(context), previous)
@@ -69,7 +75,7 @@ async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if notes:
         lines += ["", "<b>Kept from before</b>"]
         lines += [f"• {html.escape(str(w))}" for w in notes[:MAX_REJECTIONS_SHOWN]]
-    await reply(update, "\n".join(lines))
+    return "\n".join(lines)
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

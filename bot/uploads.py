@@ -1,0 +1,233 @@
+"""Files sent by an admin: a safe name, the same validation as a load, an atomic write.
+
+`accept_upload` checks an uploaded article (`.txt`/`.md`) or glossary (`aliases.toml`) with
+the parsers the folder load uses and writes it into `SEEDS_DIR` through a temporary file
+and a rename, so a reload never sees half a file. Every refusal raises `UploadRefused`
+before anything on disk changes; nothing can be written outside the folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import threading
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.content import Article
+from bot.glossary import Glossary, parse_glossary
+from bot.parsing import (
+    ARTICLE_SUFFIXES,
+    GLOSSARY_NAME,
+    ArticleError,
+    Problem,
+    is_article_file,
+    parse_article_bytes,
+)
+
+MAX_UPLOAD_BYTES = 1024 * 1024  # 1 MB
+MAX_NAME_BYTES = 200  # room for the temporary name's prefix within the usual 255
+ARTICLE = "article"
+GLOSSARY = "glossary"
+_TEMP_PREFIX = ".upload-"  # hidden, so a load running meanwhile never reads it
+
+# One upload at a time checks the folder and writes: two uploads of "x.md" and "x.txt" at
+# once cannot both pass the duplicate-id check.
+_write_lock = threading.Lock()
+
+
+class UploadRefused(ValueError):
+    """An upload was refused; nothing on disk changed. `line` is 1-based, or None."""
+
+    def __init__(self, name: str, reason: str, line: int | None = None) -> None:
+        self.name = name
+        self.reason = reason
+        self.line = line
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f" (line {self.line})" if self.line else ""
+        return f"Refused {display_name(self.name)}: {self.reason}{where}"
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What an accepted upload did: the file's name in SEEDS_DIR, added or replaced."""
+
+    name: str
+    kind: str  # ARTICLE or GLOSSARY
+    replaced: bool
+    article: Article | None = None
+    glossary: Glossary | None = None
+    warnings: tuple[Problem, ...] = ()
+
+    def describe(self) -> str:
+        """'Added x.md (article "Headline", 5 passages)', as plain text."""
+        verb = "Replaced" if self.replaced else "Added"
+        if self.article is not None:
+            what = (
+                f"article {self.article.id!r}, “{self.article.title}”, "
+                f"{len(self.article.passages)} passages"
+            )
+        else:
+            what = f"glossary, {len(self.glossary or ())} aliases"
+        return f"{verb} {self.name} ({what})"
+
+
+def display_name(name: str, limit: int = 80) -> str:
+    """A name as it can be shown: control and format characters visible, long names cut."""
+    shown = "".join(
+        ch.encode("unicode_escape").decode("ascii") if _is_control(ch) else ch for ch in name
+    )
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def _is_control(ch: str) -> bool:
+    # Cc: \x00, \n...; Cf: invisible format characters such as U+202E (right-to-left
+    # override, which makes "evil\u202etxt.md" look like "evildm.txt"); Cs, Co, Cn: not text.
+    return unicodedata.category(ch)[0] == "C"
+
+
+def sanitise_name(name: str | None) -> str:
+    """The name an upload gets in SEEDS_DIR, or `UploadRefused` saying why it cannot have one.
+
+    A plain file name (Unicode letters welcome) ending in `.txt` or `.md`, or the glossary
+    `aliases.toml`: no path separator, no `..`, not hidden, no control characters.
+    """
+    raw = name or ""
+    cleaned = unicodedata.normalize("NFC", raw.strip())
+    if not cleaned:
+        raise UploadRefused(raw, "the file has no name")
+    if any(_is_control(ch) for ch in cleaned):
+        raise UploadRefused(raw, "the name contains control or invisible characters")
+    if "/" in cleaned or "\\" in cleaned:
+        raise UploadRefused(raw, "the name contains a path separator (/ or \\)")
+    if ".." in cleaned:
+        raise UploadRefused(raw, "the name contains '..'")
+    if cleaned.startswith("."):
+        raise UploadRefused(raw, "hidden files (a name starting with '.') are not loaded")
+    if len(cleaned.encode("utf-8")) > MAX_NAME_BYTES:
+        raise UploadRefused(raw, f"the name is longer than {MAX_NAME_BYTES} bytes")
+    if cleaned.lower() == GLOSSARY_NAME:
+        return GLOSSARY_NAME  # the name load_glossary reads, whatever the case sent
+    path = Path(cleaned)
+    if path.suffix.lower() not in ARTICLE_SUFFIXES:
+        raise UploadRefused(
+            raw, f"only .txt or .md articles and the glossary {GLOSSARY_NAME} are accepted"
+        )
+    if not path.stem.strip():
+        raise UploadRefused(raw, "the name has nothing before its extension")
+    if not is_article_file(path):
+        raise UploadRefused(raw, "README files are not loaded as articles")
+    return cleaned
+
+
+def check_upload(name: str | None, size: int | None) -> str:
+    """What can be checked before downloading: the name and the announced size."""
+    safe = sanitise_name(name)
+    if size is not None and size > MAX_UPLOAD_BYTES:
+        raise UploadRefused(safe, f"too big: {size:,} bytes, at most {MAX_UPLOAD_BYTES:,} (1 MB)")
+    return safe
+
+
+def accept_upload(seeds_dir: Path, name: str | None, data: bytes) -> UploadResult:
+    """Validate an uploaded file and write it into `seeds_dir`; raises `UploadRefused`.
+
+    An article is parsed as the folder load would (its id is the name without extension),
+    a glossary likewise; an article whose id another file already has in the other format
+    (`x.md` beside `x.txt`) is refused. The file then replaces any previous one atomically.
+    """
+    safe = check_upload(name, len(data))
+    folder = Path(seeds_dir)
+    if not folder.is_dir():
+        raise UploadRefused(safe, f"SEEDS_DIR {str(folder)!r} is not a folder")
+    if safe == GLOSSARY_NAME:
+        glossary = _parse_glossary(safe, data)
+        with _write_lock:
+            replaced = _write_atomically(folder, safe, data)
+        return UploadResult(safe, GLOSSARY, replaced, glossary=glossary)
+    article_id = Path(safe).stem
+    try:
+        article, warnings = parse_article_bytes(data, article_id, safe)
+    except ArticleError as error:
+        raise UploadRefused(safe, error.problem.reason, error.problem.line) from None
+    with _write_lock:
+        other = _same_id(folder, safe, article_id)
+        if other is not None:
+            raise UploadRefused(
+                safe,
+                f"duplicate article id {article_id!r} (already in {other}); "
+                f"send it as {other} to replace that one",
+            )
+        replaced = _write_atomically(folder, safe, data)
+    return UploadResult(safe, ARTICLE, replaced, article=article, warnings=tuple(warnings))
+
+
+def _parse_glossary(name: str, data: bytes) -> Glossary:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise UploadRefused(name, f"not UTF-8 (byte 0x{data[error.start]:02x})", line) from None
+    try:
+        glossary = parse_glossary(text, name)
+    except ArticleError as error:
+        raise UploadRefused(name, error.problem.reason, error.problem.line) from None
+    if not len(glossary):
+        raise UploadRefused(name, "no aliases: an empty glossary would remove them all")
+    return glossary
+
+
+def _same_id(folder: Path, name: str, article_id: str) -> str | None:
+    """Another article file in `folder` with the same id (x.txt for x.md), if any."""
+    for path in sorted(folder.iterdir(), key=lambda p: p.name):
+        if path.name != name and path.stem == article_id and is_article_file(path):
+            return path.name
+    return None
+
+
+def _write_atomically(folder: Path, name: str, data: bytes) -> bool:
+    """Write `folder/name` via a temporary file, fsync and rename; True if it replaced one."""
+    target = folder / name
+    # sanitise_name already rules this out; the last line of defence stays anyway.
+    if target.parent.resolve() != folder.resolve() or target.name != name:
+        raise UploadRefused(name, "the name would leave SEEDS_DIR")
+    if target.is_dir():
+        raise UploadRefused(name, "a folder of that name is in the way")
+    replaced = target.exists() or target.is_symlink()
+    try:
+        handle, temp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=".tmp", dir=folder)
+    except OSError as error:
+        raise UploadRefused(name, f"cannot write it: {error.strerror or error}") from None
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        temp.chmod(0o644)  # mkstemp makes it 0600; the folder's other files are readable
+        os.replace(temp, target)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        if isinstance(error, OSError):
+            raise UploadRefused(name, f"cannot write it: {error.strerror or error}") from None
+        raise
+    _fsync_folder(folder)
+    return replaced
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (where the platform allows opening a folder)."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)

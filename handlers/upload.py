@@ -1,0 +1,68 @@
+"""Admin uploads: an article (`.txt`/`.md`) or the glossary (`aliases.toml`) sent as a document.
+
+Private chats only: in a group the file would be shown to every member first, and with
+privacy mode on the bot would not even see it. The checks come in the cheapest order, so a
+refused file is never downloaded when the refusal can be known before: the sender's user
+id, then the name and the size Telegram announces, then the bytes themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import BaseHandler, ContextTypes, MessageHandler, filters
+
+from bot.uploads import UploadRefused, accept_upload, check_upload
+from handlers.admin import _allowed, reload_library
+from handlers.common import reply, settings_of, typing_indicator
+
+logger = logging.getLogger(__name__)
+
+MAX_WARNINGS_SHOWN = 10
+
+
+async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Check, download, validate and write the file, then reload and report."""
+    message = update.effective_message
+    document = message.document if message is not None else None
+    if document is None:
+        return
+    if not await _allowed(update, context, "upload"):
+        return
+    user = update.effective_user
+    user_id = user.id if user else None
+    try:
+        check_upload(document.file_name, document.file_size)
+        async with typing_indicator(update, context):
+            file = await document.get_file()
+            # getFile's size, for a document whose message did not say.
+            check_upload(document.file_name, file.file_size)
+            data = bytes(await file.download_as_bytearray())
+            result = await asyncio.to_thread(
+                accept_upload, settings_of(context).seeds_dir, document.file_name, data
+            )
+    except UploadRefused as refused:
+        logger.info("upload by user %s refused: %s", user_id, refused)
+        await reply(update, html.escape(str(refused)))
+        return
+    except TelegramError as error:
+        logger.warning("upload by user %s: download failed: %s", user_id, error)
+        name = html.escape(document.file_name or "the file")
+        await reply(update, f"Could not download {name}: {html.escape(str(error))}")
+        return
+    logger.info("upload by user %s: %s", user_id, result.describe())
+    lines = [html.escape(result.describe()) + "."]
+    if result.warnings:
+        lines += ["", f"<b>Warnings ({len(result.warnings)})</b>"]
+        lines += [f"• {html.escape(str(w))}" for w in result.warnings[:MAX_WARNINGS_SHOWN]]
+    lines += ["", await reload_library(update, context)]
+    await reply(update, "\n".join(lines))
+
+
+def handlers() -> list[BaseHandler]:
+    documents = filters.UpdateType.MESSAGE & filters.Document.ALL & filters.ChatType.PRIVATE
+    return [MessageHandler(documents, upload)]
