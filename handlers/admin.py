@@ -35,7 +35,7 @@ async def _allowed(update: Update, context: ContextTypes.DEFAULT_TYPE, action: s
     allowed = settings_of(context).is_admin(user.id if user else None)
     record_admin_action(context, user.id if user else None, action, allowed)
     if not allowed:
-        logger.info("refused /%s for user %s", action, user.id if user else None)
+        logger.info("refused %s for user %s", action, user.id if user else None)
         await reply(update, REFUSAL)
     return allowed
 

@@ -63,7 +63,7 @@ def help_text(articles: tuple[Article, ...], bot_username: str) -> str:
         "/ask &lt;question&gt; — ask a question (in private, just type it)",
         "/summary [N or topic] — an article's core viewpoint and sections",
         "/articles — the articles, newest first",
-        "/privacy — what I log and how to delete it",
+        "/privacy — what I log, and /forget to delete it",
         "/help — this message",
         "",
         "<b>In groups</b>",

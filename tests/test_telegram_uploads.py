@@ -209,7 +209,7 @@ def test_a_non_admin_is_refused_and_nothing_is_written_or_downloaded(bot: Runnin
     assert send(bot, intruder, tours("zeppelin"), "intruder.md") == REFUSAL
     assert folder_state(bot.seeds) == before
     assert traffic.get_file_calls == 0 and traffic.downloads == []
-    assert f"refused /upload for user {intruder}" in bot.output
+    assert f"refused upload for user {intruder}" in bot.output
     assert wait_for_admin_actions(bot.database, intruder) == [("upload", 0)]
 
 
