@@ -194,6 +194,31 @@ def test_a_429_on_the_next_send_is_waited_out(bot: RunningBot) -> None:
     assert "Competitive Strategies of Major Players" in text_of(delivered)
 
 
+def test_a_failing_handler_is_logged_and_the_private_reader_told(bot: RunningBot) -> None:
+    reader = 2025
+    bot.fake.fail_next("sendMessage", 400, "Bad Request: something unexpected")
+    mark = bot.fake.mark()
+    bot.fake.private_message(reader, "Huawei strategy")
+    sorry = bot.fake.wait_for_call("sendMessage", 15, after=mark, chat_id=reader)
+    assert "something went wrong" in text_of(sorry)
+    assert "Something unexpected" in bot.output and f"chat {reader}" in bot.output
+    # And the bot keeps running.
+    again = bot.reply_to(lambda: bot.fake.private_message(reader, "Huawei strategy"), reader)
+    assert "Competitive Strategies" in text_of(again)
+
+
+def test_a_reader_who_blocked_the_bot_is_not_retried(bot: RunningBot) -> None:
+    reader = 2026
+    bot.fake.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
+    mark = bot.fake.mark()
+    bot.fake.private_message(reader, "Huawei strategy")
+    bot.fake.wait_until_confirmed(timeout=15)
+    bot.reply_to(lambda: bot.fake.private_message(OTHER_READER, "/help"), OTHER_READER)
+    attempts = [c for c in bot.fake.calls[mark:] if c.params.get("chat_id") == reader]
+    assert len(attempts) == 1 and attempts[0].status == 403
+    assert "forbidden" in bot.output.lower()
+
+
 def test_admin_reload_and_a_broken_file(bot: RunningBot) -> None:
     ok = text_of(bot.reply_to(lambda: bot.fake.private_message(ADMIN, "/reload"), ADMIN))
     assert "Reloaded: 1 article(s), 9 passages" in ok
