@@ -3,6 +3,7 @@
     .venv/bin/pip install -e '.[dev,bench]'
     .venv/bin/python benchmarks/eval_matching.py            # seed, then seed + 1,000 articles
     .venv/bin/python benchmarks/eval_matching.py --articles 0
+    .venv/bin/python benchmarks/eval_matching.py --ablation  # each part switched off in turn
 
 Questions: tests/data/eval_questions.jsonl (the held-out third was written before any
 tuning and is never tuned on). Methods, over the same passages:
@@ -120,10 +121,63 @@ def run(seeds_dir: Path, questions: list[EvalQuestion], label: str) -> None:
     )
 
 
+ABLATIONS: dict[str, dict[str, float]] = {
+    # name: bot.matching constants to change; "glossary" is handled separately.
+    "full matcher": {},
+    "without the glossary": {},
+    "without typo correction": {"TYPO_MIN_LENGTH": 10**6},
+    "without the fuzzy rerank (coverage only)": {
+        "COVERAGE_WEIGHT": 1.0,
+        "TOKEN_SET_WEIGHT": 0.0,
+        "PARTIAL_WEIGHT": 0.0,
+    },
+    "unknown words at full weight": {"UNKNOWN_WEIGHT": 1.0},
+}
+
+
+def ablation(seeds_dir: Path, questions: list[EvalQuestion], label: str) -> None:
+    """Each part of the matcher switched off in turn, to see what it earns."""
+    import bot.matching as matching
+    from bot.glossary import Glossary
+
+    settings = load_settings({"SEEDS_DIR": str(seeds_dir)}, env_file=None)
+    print(f"\n## What each part earns: {label}\n")
+    print(
+        "| variant | answered right, English | answered right, Chinese | held-out right "
+        "| answered wrong | off-topic answered / suggested |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name, changes in ABLATIONS.items():
+        saved = {key: getattr(matching, key) for key in changes}
+        try:
+            for key, value in changes.items():
+                setattr(matching, key, value)
+            library, _ = load_library(settings)
+            if name == "without the glossary":
+                library = Library(
+                    library.articles,
+                    settings.match_answer_threshold,
+                    settings.match_suggest_threshold,
+                    glossary=Glossary(),
+                )
+            t = evaluate(ours(library), questions)
+        finally:
+            for key, value in saved.items():
+                setattr(matching, key, value)
+        en, zh, held = t["whole, English"], t["whole, Chinese"], t["held-out"]
+        print(
+            f"| {name} | {en.answered_right}/{en.answerable} | {zh.answered_right}/"
+            f"{zh.answerable} | {held.answered_right}/{held.answerable} | "
+            f"{t['whole set'].answered_wrong} | {t['whole set'].off_topic_answered} / "
+            f"{t['whole set'].off_topic_suggested} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, default=1000, help="synthetic articles (0: none)")
     parser.add_argument("--seed", type=int, default=1, help="make_corpus.py's --seed")
+    parser.add_argument("--ablation", action="store_true", help="also switch each part off")
     args = parser.parse_args()
     questions = load_questions(QUESTIONS)
     answerable = sum(q.expected is not None for q in questions)
@@ -133,6 +187,8 @@ def main() -> None:
         f"{len(questions) - answerable} off-topic; {held_out} held out)"
     )
     run(ROOT / "seeds", questions, "The seed alone")
+    if args.ablation:
+        ablation(ROOT / "seeds", questions, "the seed alone")
     if args.articles:
         with tempfile.TemporaryDirectory() as folder:
             corpus = Path(folder)
@@ -146,6 +202,8 @@ def main() -> None:
                 if path.is_file():
                     (corpus / path.name).write_bytes(path.read_bytes())
             run(corpus, questions, f"The seed + {args.articles:,} synthetic articles")
+            if args.ablation:
+                ablation(corpus, questions, f"the seed + {args.articles:,} synthetic articles")
 
 
 if __name__ == "__main__":
