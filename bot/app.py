@@ -35,6 +35,11 @@ from handlers.menus import set_command_menus
 logger = logging.getLogger(__name__)
 
 
+STATE_SAVE_SECONDS = 60
+# Updates handled at once. Eight in flight keep ~160 answers/s even at a 50 ms round trip
+# to Telegram (five times its ~30 messages/s ceiling per bot); more bought nothing in
+# benchmarks/bench_updates.py and slowed the local fake server down.
+CONCURRENT_UPDATES = 8
 # Libraries that log request URLs, which contain the token.
 NOISY_LOGGERS = ("httpx", "httpcore", "telegram", "apscheduler")
 
@@ -102,9 +107,15 @@ def build_application(settings: Settings) -> Application:
                 store_data=PersistenceInput(
                     bot_data=False, chat_data=True, user_data=False, callback_data=False
                 ),
+                # Write the file once per flush, not once per changed chat: with many chats
+                # a per-chat write makes every save (and the shutdown) quadratic.
+                on_flush=True,
                 update_interval=30,
             )
         )
+        # Updates are handled concurrently: one slow round trip to Telegram (tens of
+        # milliseconds) must not hold up every other reader.
+        .concurrent_updates(CONCURRENT_UPDATES)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
@@ -138,6 +149,11 @@ async def post_init(application: Application) -> None:
         application.job_queue.run_daily(
             purge_query_log, time=dt.time(hour=3, tzinfo=dt.UTC), name="purge-query-log"
         )
+        # With on_flush the state file is written here and at shutdown: a crash loses at
+        # most this interval of per-chat state.
+        application.job_queue.run_repeating(
+            save_state, interval=STATE_SAVE_SECONDS, first=STATE_SAVE_SECONDS, name="save-state"
+        )
 
 
 async def post_shutdown(application: Application) -> None:
@@ -145,6 +161,14 @@ async def post_shutdown(application: Application) -> None:
     log: QueryLog | None = application.bot_data.get(QUERY_LOG)
     if log is not None:
         await log.close()
+
+
+async def save_state(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Periodic job: write the per-chat state file."""
+    persistence = context.application.persistence
+    if persistence is not None:
+        await context.application.update_persistence()
+        await persistence.flush()
 
 
 async def purge_query_log(context: ContextTypes.DEFAULT_TYPE) -> None:

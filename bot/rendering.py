@@ -144,6 +144,8 @@ def _with_citations(passage: Passage) -> str:
 # --- splitting long messages -------------------------------------------------------------
 
 _HTML_TOKEN_RE = re.compile(r"<[^>]*>|&#?\w+;|[^<&]+|[<&]")
+_MARKUP_RE = re.compile(r"<[^>]*>|&#?\w+;")
+_TAG_RE = re.compile(r"<[^>]*>")
 _TAG_NAME_RE = re.compile(r"</?\s*([a-zA-Z][\w-]*)")
 
 
@@ -157,7 +159,31 @@ class _Atom:
 
 def telegram_length(text: str, html_mode: bool = True) -> int:
     """The length Telegram checks: UTF-16 code units of the text after entity parsing."""
-    return sum(a.width for a in _atoms(text, html_mode))
+    if html_mode:
+        # The same tokens as _atoms, done by the regex engine: tags count nothing, an
+        # entity counts as the character it stands for.
+        text = _MARKUP_RE.sub(_visible, text)
+    return _utf16(text)
+
+
+def _balanced(text: str) -> bool:
+    """True when every tag opened in `text` is closed, in order (a fragment may not be)."""
+    stack: list[str] = []
+    for tag in _TAG_RE.findall(text):
+        name = _TAG_NAME_RE.match(tag)
+        if name is None or tag.endswith("/>"):
+            continue
+        if tag.startswith("</"):
+            if not stack or stack.pop() != name.group(1).lower():
+                return False
+        else:
+            stack.append(name.group(1).lower())
+    return not stack
+
+
+def _visible(markup: re.Match[str]) -> str:
+    token = markup.group()
+    return "" if token.startswith("<") else html.unescape(token)
 
 
 def split_message(
@@ -168,6 +194,9 @@ def split_message(
     Prefers paragraph breaks, then line breaks, then spaces; tags open at a cut are closed
     and reopened in the next message so each part is valid HTML on its own.
     """
+    if telegram_length(text, html_mode) <= limit and (not html_mode or _balanced(text)):
+        # The common case, without walking the text character by character.
+        return [text.strip() or text]
     atoms = _atoms(text, html_mode)
     parts: list[str] = []
     start, reopen = 0, ()

@@ -46,10 +46,15 @@ async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, text)
     else:
         context.chat_data[CURRENT_ARTICLE] = article.id
+        group_cooldown = cooldown if is_group(chat) and cooldown is not None else None
+        if group_cooldown is not None:
+            # Start the cooldown before sending: updates run concurrently, and a second
+            # /summary arriving while this one is on its way must already see it.
+            group_cooldown.start(chat.id)
         async with typing_indicator(update, context):
             sent = await reply(update, render_summary(article, HTML))
-        if is_group(chat) and cooldown is not None and sent:
-            cooldown.start(chat.id, sent[0].message_id)
+        if group_cooldown is not None and sent:
+            group_cooldown.start(chat.id, sent[0].message_id)
     log = query_log_of(context)
     if log is not None:
         user = update.effective_user
@@ -68,8 +73,11 @@ async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def within_cooldown(update: Update, cooldown: Cooldown) -> None:
     """A second /summary too soon in a group: point at the last one instead of repeating it."""
     message = update.effective_message
-    last_id = cooldown.produced(message.chat.id) if message else None
-    if message is None or not isinstance(last_id, int):
+    if message is None:
+        return
+    last_id = cooldown.produced(message.chat.id)
+    if not isinstance(last_id, int):  # the first one is still being sent
+        await message.reply_text("The summary is on its way.")
         return
     seconds = max(1, round(cooldown.remaining(message.chat.id)))
     await message.reply_text(

@@ -220,6 +220,9 @@ class _Server(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 resets connections when a bot under load opens
+    # many at once (concurrent updates, benchmarks); Telegram's servers do not.
+    request_queue_size = 256
 
     def __init__(self, fake: FakeTelegram) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)

@@ -3,6 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.config import Settings
 from bot.glossary import Glossary, load_glossary, parse_glossary
@@ -108,3 +110,30 @@ def test_broken_glossary_is_reported_and_the_previous_one_kept(tmp_path: Path) -
 
 def test_library_exposes_its_glossary() -> None:
     assert len(Library([], glossary=BUNDLED).glossary) == len(BUNDLED) > 100
+
+
+def reference_apply(glossary: Glossary, question: str) -> str:
+    """The glossary's rule spelled out plainly: longest alias first, Latin ones as words."""
+    import re
+
+    def pattern(alias: str) -> str:
+        if re.search(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]", alias):
+            return re.escape(alias)
+        return rf"(?<![a-z0-9]){re.escape(alias)}(?![a-z0-9])"
+
+    ordered = sorted(glossary.aliases, key=len, reverse=True)
+    plain = re.compile("|".join(pattern(a) for a in ordered))
+    return plain.sub(lambda m: f" {glossary.aliases[m.group(0)]} ", question)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([*list(BUNDLED.aliases)[:80], " ", "x", "2024", "阿", "里", "ali"]),
+        max_size=12,
+    ).map("".join)
+)
+def test_trie_matches_the_plain_longest_first_rule(question: str) -> None:
+    assert " ".join(BUNDLED.apply(question).split()) == " ".join(
+        reference_apply(BUNDLED, question).split()
+    )

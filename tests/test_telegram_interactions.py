@@ -159,6 +159,10 @@ def test_second_summary_in_a_group_within_the_cooldown_points_back(bot: RunningB
     first = bot.reply_to(lambda: bot.fake.group_message(group, 3008, f"/summary@{BOT}"), group)
     assert "Core Viewpoint" in text_of(first)
     second = bot.reply_to(lambda: bot.fake.group_message(group, 3009, "/summary"), group)
+    if "on its way" in text_of(second):
+        # Updates run concurrently: the first summary's handler may not have noted its
+        # message yet. A third request then points at it.
+        second = bot.reply_to(lambda: bot.fake.group_message(group, 3009, "/summary"), group)
     assert "just above" in text_of(second)
     assert second.params["reply_parameters"]["message_id"] == first.result["message_id"]
 
