@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.content import Article, Passage
 
@@ -40,6 +41,7 @@ def passage_key(passage: Passage) -> str:
     return _digest("passage", passage.id, length=KEY_LENGTH)
 
 
+@lru_cache(maxsize=65_536)
 def passage_version(passage: Passage, article: Article) -> str:
     """Changes when anything shown with the passage changes (text, section, citation)."""
     return _digest(
@@ -57,6 +59,7 @@ def article_key(article: Article) -> str:
     return _digest("article", article.id, length=KEY_LENGTH)
 
 
+@lru_cache(maxsize=4096)
 def article_version(article: Article) -> str:
     return _digest(*(passage_version(p, article) for p in article.passages), length=VERSION_LENGTH)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 CORE_VIEWPOINT = "Core Viewpoint"
 
@@ -50,12 +51,12 @@ class Article:
         """What to call the article: its headline, or its id when the file had none."""
         return self.headline or self.id
 
-    @property
+    @cached_property
     def passages(self) -> tuple[Passage, ...]:
         """The core viewpoint, then every bullet in order."""
         return (self.core_viewpoint, *(b for s in self.sections for b in s.bullets))
 
-    @property
+    @cached_property
     def published_text(self) -> str:
         """The publication date as the digest wrote it, or an empty string."""
         return self.published.strftime("%Y-%m-%d %H:%M") if self.published else ""
