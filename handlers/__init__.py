@@ -10,6 +10,7 @@ from handlers import (
     ask,
     buttons,
     errors,
+    fallback,
     forget,
     groups,
     inline,
@@ -26,4 +27,6 @@ def register(application: Application) -> None:
     application.add_handlers(menus.handlers(), group=-1)
     for feature in (start, summary, articles, admin, forget, buttons, groups, ask, inline, upload):
         application.add_handlers(feature.handlers())
+    # After every feature: in group 0 the first matching handler wins.
+    application.add_handlers(fallback.handlers())
     application.add_error_handler(errors.on_error)

@@ -147,6 +147,27 @@ def test_articles_help_and_privacy(bot: RunningBot) -> None:
     assert "90 days" in privacy and "/forget" in privacy
 
 
+def test_unknown_command_and_non_text_in_private_get_a_hint(bot: RunningBot) -> None:
+    unknown = bot.reply_to(lambda: bot.fake.private_message(READER, "/frobnicate <x>"), READER)
+    assert "I don't know /frobnicate" in text_of(unknown) and "/help" in text_of(unknown)
+    # A sticker message: the fake builds text messages, so take one and swap its content.
+    base: dict = {}
+    bot.reply_to(lambda: base.update(bot.fake.private_message(READER, "placeholder")), READER)
+    sticker = {k: v for k, v in base.items() if k not in ("text", "entities")}
+    sticker["message_id"] = base["message_id"] + 1000
+    sticker["sticker"] = {
+        "file_id": "s1",
+        "file_unique_id": "u1",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+    }
+    hint = bot.reply_to(lambda: bot.fake.inject("message", sticker), READER)
+    assert "questions sent as text" in text_of(hint)
+
+
 def test_user_text_is_escaped(bot: RunningBot) -> None:
     nasty = "<b>bold</b> & <script>alert(1)</script> Alibaba Cloud </i>"
     call = bot.reply_to(lambda: bot.fake.private_message(READER, f"/ask {nasty}"), READER)
