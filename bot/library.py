@@ -95,10 +95,16 @@ class Library:
         for article in self.articles:
             if wanted in normalise(article.headline):
                 return article
-        found = self.matcher.search(reference, limit=1)
-        if found and found[0].score >= self.matcher.suggest_threshold:
-            return self._by_id[found[0].passage.article_id]
-        return None
+        found = self.candidates(reference, limit=1)
+        return found[0].article if found else None
+
+    def candidates(self, question: str, limit: int) -> list[Match]:
+        """Up to `limit` passages for the question, best first, none below the suggest bar."""
+        return [
+            self._match(s.passage, s.score)
+            for s in self.matcher.search(question, limit=limit)
+            if s.score >= self.matcher.suggest_threshold
+        ]
 
     def _match(self, passage: Passage, score: float) -> Match:
         return Match(passage, self._by_id[passage.article_id], score)

@@ -87,14 +87,7 @@ def summary_message(article: Article, number: int) -> str:
 
 def inline_matches(library: Library, question: str) -> list[Match]:
     """Up to RESULT_LIMIT passages for the question, best first, none below the suggest bar."""
-    matcher = library.matcher
-    found = matcher.search(question, limit=RESULT_LIMIT)
-    matches = []
-    for scored in found:
-        article = library.article(scored.passage.article_id)
-        if scored.score >= matcher.suggest_threshold and article is not None:
-            matches.append(Match(scored.passage, article, scored.score))
-    return matches
+    return library.candidates(question, RESULT_LIMIT)
 
 
 def outcome_of(matches: Sequence[Match], answer_threshold: float) -> Outcome:

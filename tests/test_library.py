@@ -113,3 +113,13 @@ def test_reload_adds_new_files_and_drops_deleted_ones(tmp_path: Path) -> None:
     (folder / "extra.md").unlink()
     third, _ = load_library(settings, previous=second)
     assert [a.id for a in third.articles] == [SEED_ID]
+
+
+def test_candidates_are_best_first_and_above_the_suggest_bar() -> None:
+    library = Library(TWINS, suggest_threshold=0.5)
+    found = library.candidates("solar panel prices fell", limit=5)
+    assert {m.article.id for m in found} == {"a", "b"}
+    assert all(m.score >= 0.5 for m in found)
+    assert [m.score for m in found] == sorted((m.score for m in found), reverse=True)
+    assert library.candidates("sourdough bread recipe", limit=5) == []
+    assert len(library.candidates("solar panel prices fell", limit=1)) == 1
