@@ -17,6 +17,7 @@ from bot.answers import Answer
 from bot.callbacks import FEEDBACK, PICK, SUMMARY, Action, article_version, decode, passage_version
 from bot.matching import Outcome
 from bot.rendering import HTML, render_match, render_summary, split_message
+from bot.storage import answer_fields
 from handlers.common import (
     CURRENT_ARTICLE,
     QUESTIONS,
@@ -69,7 +70,7 @@ async def show_passage(update: Update, context: ContextTypes.DEFAULT_TYPE, actio
     asked = context.chat_data.get(QUESTIONS, {}).get(message.message_id) if message else None
     question = asked[0] if asked else match.passage.section
     chosen = Answer(question, Outcome.ANSWERED, (match,))
-    query_id = log_question(update, context, chosen, "callback", None)
+    query_id = log_question(update, context, "callback", None, **answer_fields(chosen))
     context.chat_data[CURRENT_ARTICLE] = match.article.id
     text = split_message(render_match(match, HTML))[0]
     await query.edit_message_text(text, reply_markup=answered_keyboard(match, query_id))

@@ -190,7 +190,9 @@ async def answer_question(
     if answer.outcome is Outcome.ANSWERED and answer.best is not None:
         chat_data[CURRENT_ARTICLE] = answer.best.article.id
     # The id exists before the row is written, so the buttons can carry it right away.
-    query_id = log_question(update, context, answer, via_of(update.effective_chat), latency_ms)
+    query_id = log_question(
+        update, context, via_of(update.effective_chat), latency_ms, **answer_fields(answer)
+    )
     text = render_answer(answer, HTML)
     keyboard = answer_keyboard(answer, query_id)
     answer_id = await _send_or_edit(update, context, text, keyboard, edit_message_id)
@@ -230,11 +232,13 @@ async def _send_or_edit(
 def log_question(
     update: Update,
     context: ContextTypes.DEFAULT_TYPE,
-    answer: Answer,
     via: str,
     latency_ms: float | None,
+    **fields: object,
 ) -> str:
-    """Queue the question's row in the query log (never blocks, never raises); its id."""
+    """Queue a row in the query log for this update's chat and reader (never blocks, never
+    raises); returns its id. `fields` are record_query's question/outcome/article/passage/
+    score (`answer_fields(answer)` for an Answer)."""
     log = query_log_of(context)
     if log is None:
         return new_query_id()
@@ -245,7 +249,7 @@ def log_question(
         chat_type=chat.type if chat else None,
         user_id=user.id if user else None,
         latency_ms=round(latency_ms, 3) if latency_ms is not None else None,
-        **answer_fields(answer),
+        **fields,
     )
 
 

@@ -15,7 +15,7 @@ from handlers.common import (
     SUMMARY_COOLDOWN,
     is_group,
     library_of,
-    query_log_of,
+    log_question,
     reply,
     typing_indicator,
     via_of,
@@ -55,19 +55,15 @@ async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             sent = await reply(update, render_summary(article, HTML))
         if group_cooldown is not None and sent:
             group_cooldown.start(chat.id, sent[0].message_id)
-    log = query_log_of(context)
-    if log is not None:
-        user = update.effective_user
-        log.record_query(
-            via=via_of(chat),
-            chat_ref=chat.id if chat else None,
-            chat_type=chat.type if chat else None,
-            user_id=user.id if user else None,
-            question=f"/summary {reference}".strip(),
-            outcome="answered" if article else "unanswered",
-            article_id=article.id if article else None,
-            latency_ms=round((time.perf_counter() - started) * 1000, 3),
-        )
+    log_question(
+        update,
+        context,
+        via_of(chat),
+        (time.perf_counter() - started) * 1000,
+        question=f"/summary {reference}".strip(),
+        outcome="answered" if article else "unanswered",
+        article_id=article.id if article else None,
+    )
 
 
 async def within_cooldown(update: Update, cooldown: Cooldown) -> None:

@@ -304,7 +304,8 @@ def test_debug_logs_never_show_the_token_and_sigterm_drains_the_log(tmp_path: Pa
     fake = FakeTelegram(username=BOT).start()
     try:
         running = RunningBot(fake, tmp_path, LOG_LEVEL="DEBUG")
-        for question in ("Huawei strategy", "How do I bake bread?", "Alibaba Cloud"):
+        asked = ("Huawei strategy", "How do I bake bread?", "Alibaba Cloud", "/summary 1")
+        for question in asked:
             running.reply_to(lambda q=question: fake.private_message(READER, q), READER)
         started = time.monotonic()
         assert running.stop(signal.SIGTERM) == 0
@@ -316,10 +317,13 @@ def test_debug_logs_never_show_the_token_and_sigterm_drains_the_log(tmp_path: Pa
     assert fake.token not in output  # ...and the token never reached the log
     assert fake.token.split(":")[1] not in output
     with sqlite3.connect(running.database) as db:
-        rows = db.execute("SELECT via, question, outcome FROM queries ORDER BY ts").fetchall()
-    assert [r[1] for r in rows] == ["Huawei strategy", "How do I bake bread?", "Alibaba Cloud"]
-    assert [r[2] for r in rows] == ["answered", "unanswered", "answered"]
+        rows = db.execute(
+            "SELECT via, question, outcome, article_id FROM queries ORDER BY ts"
+        ).fetchall()
+    assert [r[1] for r in rows] == list(asked)
+    assert [r[2] for r in rows] == ["answered", "unanswered", "answered", "answered"]
     assert {r[0] for r in rows} == {"private"}
+    assert rows[-1][3] == SEED_ID  # the summary row names its article
 
 
 def test_webhook_mode_serves_updates_with_the_secret(tmp_path: Path) -> None:
