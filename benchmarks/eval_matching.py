@@ -35,20 +35,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import load_settings  # noqa: E402
-from bot.evaluation import EvalQuestion, Method, evaluate, format_table, load_questions  # noqa: E402
+from bot.evaluation import (  # noqa: E402
+    EvalQuestion,
+    Method,
+    evaluate,
+    format_table,
+    library_method,
+    load_questions,
+)
 from bot.library import Library, load_library  # noqa: E402
 from bot.text import STOPWORDS  # noqa: E402
 
 QUESTIONS = ROOT / "tests" / "data" / "eval_questions.jsonl"
 MAKE_CORPUS = ROOT.parent / "shared" / "tools" / "make_corpus.py"
-
-
-def ours(library: Library) -> Method:
-    def ask(question: str) -> tuple[str, list[str]]:
-        answer = library.ask(question)
-        return answer.outcome.value, [m.passage.id for m in answer.matches]
-
-    return ask
 
 
 def calibrated(
@@ -108,7 +107,7 @@ def run(seeds_dir: Path, questions: list[EvalQuestion], label: str) -> None:
     tune_off = [q.question for q in questions if q.split == "tune" and q.expected is None]
     print(f"\n## {label}: {len(library.articles)} articles, {library.passage_count} passages")
     print(f"(loaded and indexed in {time.perf_counter() - started:.1f} s)\n")
-    results = {"ours": evaluate(ours(library), questions)}
+    results = {"ours": evaluate(library_method(library), questions)}
     cuts = {}
     for name, top in (("wratio", wratio_top(library)), ("bm25", bm25_top(library))):
         method, cuts[name] = calibrated(top, tune_off)
@@ -160,7 +159,7 @@ def ablation(seeds_dir: Path, questions: list[EvalQuestion], label: str) -> None
                     settings.match_suggest_threshold,
                     glossary=Glossary(),
                 )
-            t = evaluate(ours(library), questions)
+            t = evaluate(library_method(library), questions)
         finally:
             for key, value in saved.items():
                 setattr(matching, key, value)

@@ -197,16 +197,23 @@ def report_problems(loaded: LoadResult, stream: TextIO) -> None:
         print(f"warning {problem}", file=stream)
 
 
+async def _open_log(settings: Settings) -> QueryLog | None:
+    """The query log for `stats` and `forget`, or None after saying why it cannot open."""
+    try:
+        return await QueryLog.open(settings)
+    except StorageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+
+
 async def stats(
     settings: Settings, days: int, as_json: bool, chart: Path | None, export: Path | None
 ) -> int:
     """Print the query log's figures; optionally write the chart and the rows as CSV."""
     from bot.charts import ChartsUnavailableError, questions_chart
 
-    try:
-        log = await QueryLog.open(settings)
-    except StorageError as error:
-        print(f"error: {error}", file=sys.stderr)
+    log = await _open_log(settings)
+    if log is None:
         return 2
     try:
         figures = await log.stats(days)
@@ -234,10 +241,8 @@ async def stats(
 
 async def forget(settings: Settings, user_id: int) -> int:
     """Delete every row of one user from the query log and say how many went."""
-    try:
-        log = await QueryLog.open(settings)
-    except StorageError as error:
-        print(f"error: {error}", file=sys.stderr)
+    log = await _open_log(settings)
+    if log is None:
         return 2
     try:
         result = await log.forget(user_id)

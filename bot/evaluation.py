@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.library import Library
+
 Method = Callable[[str], tuple[str, list[str]]]
 
 
@@ -54,6 +56,16 @@ class Tally:
     def accuracy(self) -> float:
         """Share of answerable questions answered with the right passage."""
         return self.answered_right / self.answerable if self.answerable else 0.0
+
+
+def library_method(library: Library) -> Method:
+    """The bot's own matcher as a method: `Library.ask` with the library's thresholds."""
+
+    def ask(question: str) -> tuple[str, list[str]]:
+        answer = library.ask(question)
+        return answer.outcome.value, [m.passage.id for m in answer.matches]
+
+    return ask
 
 
 def load_questions(path: Path) -> list[EvalQuestion]:

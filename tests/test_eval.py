@@ -8,7 +8,7 @@ are printed by benchmarks/eval_matching.py.
 from __future__ import annotations
 
 from bot.config import Settings
-from bot.evaluation import evaluate, load_questions
+from bot.evaluation import evaluate, library_method, load_questions
 from bot.library import load_library
 from tests.conftest import ROOT, SEEDS
 
@@ -31,11 +31,7 @@ def test_evaluation_set_is_what_the_issue_asks_for() -> None:
 def test_matcher_meets_its_targets_on_the_seed() -> None:
     library, _ = load_library(Settings(seeds_dir=SEEDS))
 
-    def method(question: str) -> tuple[str, list[str]]:
-        answer = library.ask(question)
-        return answer.outcome.value, [m.passage.id for m in answer.matches]
-
-    tallies = evaluate(method, QUESTIONS)
+    tallies = evaluate(library_method(library), QUESTIONS)
     assert tallies["whole, English"].accuracy >= 0.90 - TOLERANCE
     assert tallies["whole, Chinese"].accuracy >= 0.80 - TOLERANCE
     assert tallies["whole set"].off_topic_answered == 0
