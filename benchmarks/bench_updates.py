@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.fake_telegram import FakeTelegram  # noqa: E402
+from tests.telegram_harness import bot_environment  # noqa: E402
 
 QUESTIONS = [
     "How many customers does Alibaba Cloud serve?",
@@ -46,17 +47,13 @@ FIRST_READER = 10_000_000
 def run_once(updates: int, rate_limiter: bool, folder: Path) -> float:
     """Start the bot, queue `updates` questions, return answers per second."""
     fake = FakeTelegram().start()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
-    environment.update(
-        TELEGRAM_BOT_TOKEN=fake.token,
-        TELEGRAM_BASE_URL=fake.base_url,
-        TELEGRAM_BASE_FILE_URL=fake.base_file_url,
+    environment = bot_environment(
+        fake,
         TELEGRAM_RATE_LIMITER="on" if rate_limiter else "off",
         SEEDS_DIR=str(ROOT / "seeds"),
         DATABASE_PATH=str(folder / "log.sqlite3"),
         PERSISTENCE_PATH=str(folder / "state.pickle"),
         LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT),
     )
     command = [sys.executable, "-m", "bot", "run"]
     if shutil.which("taskset"):

@@ -27,10 +27,29 @@ GROUP = -100500
 BOT = "digest_test_bot"
 
 
-class RunningBot:
-    """A `python -m bot run` subprocess and the fake it talks to."""
+def bot_environment(fake: FakeTelegram, **env: str) -> dict[str, str]:
+    """This process's environment pointed at the fake Bot API (no real token leaks in)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+    environment.update(
+        TELEGRAM_BOT_TOKEN=fake.token,
+        TELEGRAM_BASE_URL=fake.base_url,
+        TELEGRAM_BASE_FILE_URL=fake.base_file_url,
+        PYTHONPATH=str(ROOT),
+        **env,
+    )
+    return environment
 
-    def __init__(self, fake: FakeTelegram, folder: Path, **env: str) -> None:
+
+class RunningBot:
+    """A `python -m bot run` subprocess and the fake it talks to.
+
+    It starts with its own copy of the seeds and its own query log in `folder`, and (unless
+    `polling` is off, as in webhook mode) returns once the bot is waiting for updates.
+    """
+
+    def __init__(
+        self, fake: FakeTelegram, folder: Path, *, polling: bool = True, **env: str
+    ) -> None:
         self.fake = fake
         self.folder = folder
         self.seeds = folder / "seeds"
@@ -38,16 +57,14 @@ class RunningBot:
         self.output_path = folder / "bot.log"
         if not self.seeds.exists():
             shutil.copytree(SEEDS, self.seeds)
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
-        environment.update(
-            TELEGRAM_BOT_TOKEN=fake.token,
-            TELEGRAM_BASE_URL=fake.base_url,
-            TELEGRAM_BASE_FILE_URL=fake.base_file_url,
-            ADMIN_USER_IDS=str(ADMIN),
-            SEEDS_DIR=str(self.seeds),
-            DATABASE_PATH=str(self.database),
-            PYTHONPATH=str(ROOT),
-            **env,
+        environment = bot_environment(
+            fake,
+            **{
+                "ADMIN_USER_IDS": str(ADMIN),
+                "SEEDS_DIR": str(self.seeds),
+                "DATABASE_PATH": str(self.database),
+                **env,
+            },
         )
         self._output = self.output_path.open("wb")
         self.process = subprocess.Popen(
@@ -57,7 +74,8 @@ class RunningBot:
             stdout=self._output,
             stderr=subprocess.STDOUT,
         )
-        fake.wait_until_polling(timeout=60)
+        if polling:
+            fake.wait_until_polling(timeout=60)
 
     def reply_to(self, inject: Callable[[], object], chat_id: int, timeout: float = 15.0) -> Call:
         """Run `inject()` and wait for the bot's next sendMessage to `chat_id`."""

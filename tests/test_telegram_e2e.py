@@ -7,19 +7,16 @@ cannot parse, an empty or too-long text, or a bad callback_data fails the scenar
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SEED_ID, SEEDS
+from tests.conftest import SEED_ID, SEEDS
 from tests.fake_telegram import FakeTelegram
 from tests.telegram_harness import (
     ADMIN,
@@ -334,25 +331,14 @@ def test_webhook_mode_serves_updates_with_the_secret(tmp_path: Path) -> None:
     fake = FakeTelegram(username=BOT).start()
     port = free_port()
     secret = "hook_secret-123"
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
-    environment.update(
-        TELEGRAM_BOT_TOKEN=fake.token,
-        TELEGRAM_BASE_URL=fake.base_url,
-        TELEGRAM_BASE_FILE_URL=fake.base_file_url,
-        SEEDS_DIR=str(SEEDS),
-        DATABASE_PATH=str(tmp_path / "log.sqlite3"),
+    running = RunningBot(
+        fake,
+        tmp_path,
+        polling=False,
         WEBHOOK_URL="https://bot.example.org/telegram/hook",
         WEBHOOK_LISTEN="127.0.0.1",
         WEBHOOK_PORT=str(port),
         WEBHOOK_SECRET=secret,
-        PYTHONPATH=str(ROOT),
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        cwd=tmp_path,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
     )
     try:
         registered = fake.wait_for_call("setWebhook", 60)
@@ -386,9 +372,8 @@ def test_webhook_mode_serves_updates_with_the_secret(tmp_path: Path) -> None:
         assert post(secret) == 200
         answer = fake.wait_for_call("sendMessage", 20, chat_id=READER)
         assert "Competitive Strategies of Major Players" in text_of(answer)
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
+        assert running.stop(signal.SIGTERM) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
+        if running.process.poll() is None:
+            running.process.kill()
         fake.stop()
