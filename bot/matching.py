@@ -18,23 +18,23 @@ from enum import StrEnum
 from itertools import chain
 
 import numpy as np
-from rapidfuzz import fuzz, process, utils
+from rapidfuzz import fuzz, utils
 
 from bot.content import CORE_VIEWPOINT, Passage
 from bot.glossary import Glossary
-from bot.text import normalise, word_terms, words
+from bot.spelling import SpellingCorrector
+from bot.text import STOPWORDS, normalise, word_terms, words
+from bot.thesaurus import Thesaurus, bundled_thesaurus
 
 # Weights of the final score (shared/eval measured this blend on the seed's questions).
 COVERAGE_WEIGHT = 0.75
 TOKEN_SET_WEIGHT = 0.15
 PARTIAL_WEIGHT = 0.10
 RERANK_CANDIDATES = 40
-# Unknown words this long or longer are corrected to the nearest indexed word...
-TYPO_MIN_LENGTH = 4
-TYPO_MIN_RATIO = 80
-# ...which then earns this share of the credit an exact word would.
+# A word the spelling corrector put in earns this share of the credit an exact word would.
 TYPO_CREDIT = 0.8
-CORRECTION_CACHE_SIZE = 10_000
+# A passage that has only a synonym of a question's word (WordNet's) earns this share.
+SYNONYM_CREDIT = 0.5
 # A word the index does not know weighs this share of the rarest indexed term's IDF.
 UNKNOWN_WEIGHT = 0.6
 # Passages of different articles whose scores are this close are "alike": the reader is
@@ -69,6 +69,7 @@ class _QueryTerm:
     term: str
     weight: float  # its IDF, or the maximum IDF for a word the index does not know
     credit: float  # 1 for an exact term, TYPO_CREDIT for a corrected one, 0 for unknown
+    synonyms: tuple[str, ...] = ()  # indexed terms of its synonyms, at SYNONYM_CREDIT
 
 
 class Matcher:
@@ -85,10 +86,12 @@ class Matcher:
         answer_threshold: float = 0.8,
         suggest_threshold: float = 0.5,
         glossary: Glossary | None = None,
+        thesaurus: Thesaurus | None = None,
     ) -> None:
         self.answer_threshold = answer_threshold
         self.suggest_threshold = suggest_threshold
         self.glossary = glossary or Glossary()
+        self.thesaurus = thesaurus if thesaurus is not None else bundled_thesaurus()
         self.passages: list[Passage] = list(passages)
         self._content: list[str] = []  # each passage's content words, for the fuzzy rerank
         # Each article's passages are contiguous: (first index, end index) per article.
@@ -118,18 +121,22 @@ class Matcher:
             for term, docs in postings.items()
         }
         self._max_idf = max(self._idf.values(), default=1.0)
-        # Surface word -> its term, for typo correction (Latin words with a single term).
-        self._vocabulary = {
-            word: terms[0]
-            for word in sorted(surface_words)
-            if word.isascii() and len(terms := word_terms(word)) == 1
-        }
-        self._vocabulary_words = list(self._vocabulary)
-        self._corrections: dict[str, str | None] = {}  # misspelt word -> term, memoised
+        glossary_words = {w for alias in self.glossary.aliases for w in alias.split()}
+        self.speller = SpellingCorrector(
+            chain(sorted(surface_words), sorted(glossary_words)),
+            also_known=STOPWORDS,
+            known_stems=self._idf,
+            dictionary=self.thesaurus,
+        )
 
     def question_words(self, question: str) -> list[str]:
-        """The question's content words after normalisation and the glossary."""
-        return words(self.glossary.apply(normalise(question)))
+        """The question's content words after normalisation, typo correction and the glossary."""
+        return self._read(question)[0]
+
+    def _read(self, question: str) -> tuple[list[str], set[str]]:
+        """The question's content words, and those that typo correction put there."""
+        text, corrected = self.speller.correct(normalise(question))
+        return words(self.glossary.apply(text)), corrected
 
     def search(
         self,
@@ -143,14 +150,22 @@ class Matcher:
         `article_id` keeps only that article's passages; `prefer_article` makes sure the
         best of that article's passages are reranked even when many others score alike.
         """
-        question_words = self.question_words(question)
-        query = self._query_terms(question_words)
+        question_words, corrected = self._read(question)
+        query = self._query_terms(question_words, corrected)
         total_weight = sum(q.weight for q in query)
         if not total_weight or not self.passages:
             return []
         coverage = np.zeros(len(self.passages), dtype=np.float64)
         for q in query:
-            if q.credit:
+            if q.synonyms:
+                # A passage earns the better of the word's credit and a synonym's, once.
+                credit = np.zeros(len(self.passages), dtype=np.float64)
+                for synonym in q.synonyms:
+                    credit[self._postings[synonym]] = SYNONYM_CREDIT
+                if q.credit:
+                    credit[self._postings[q.term]] = q.credit
+                coverage += q.weight * credit
+            elif q.credit:
                 # A term's postings hold each passage once, so plain fancy-index += is exact.
                 coverage[self._postings[q.term]] += q.weight * q.credit
         if article_id is not None:
@@ -205,44 +220,29 @@ class Matcher:
             plausible = _one_per_article(tied)
         return MatchResult(Outcome.SUGGESTED, tuple(plausible[:3]))
 
-    def _query_terms(self, question_words: list[str]) -> list[_QueryTerm]:
+    def _indexed_synonyms(self, term: str) -> tuple[str, ...]:
+        """The terms of `term`'s synonyms that some passage has."""
+        return tuple(t for t in self.thesaurus.term_synonyms.get(term, ()) if t in self._idf)
+
+    def _query_terms(self, question_words: list[str], corrected: set[str]) -> list[_QueryTerm]:
         """The question's distinct terms with their weights.
 
-        A word none of whose terms is indexed is first typo-corrected; failing that it
-        counts once, at the maximum IDF, against every passage.
+        A word the spelling corrector put in earns TYPO_CREDIT; a word none of whose terms
+        is indexed counts once, at a share of the maximum IDF, against every passage.
         """
         query: dict[str, _QueryTerm] = {}
         for word in question_words:
-            word_term = word_terms(word)
-            known = [t for t in word_term if t in self._idf]
+            credit = TYPO_CREDIT if word in corrected else 1.0
+            known = [t for t in word_terms(word) if t in self._idf]
             for term in known:
-                query.setdefault(term, _QueryTerm(term, self._idf[term], 1.0))
-            if known:
-                continue
-            corrected = self._correct(word) if len(word_term) == 1 else None
-            if corrected:
+                synonyms = self._indexed_synonyms(term)
+                query.setdefault(term, _QueryTerm(term, self._idf[term], credit, synonyms))
+            if not known:
+                synonyms = tuple(t for w in word_terms(word) for t in self._indexed_synonyms(w))
                 query.setdefault(
-                    corrected, _QueryTerm(corrected, self._idf[corrected], TYPO_CREDIT)
+                    word, _QueryTerm(word, UNKNOWN_WEIGHT * self._max_idf, 0.0, synonyms)
                 )
-            else:
-                query.setdefault(word, _QueryTerm(word, UNKNOWN_WEIGHT * self._max_idf, 0.0))
         return list(query.values())
-
-    def _correct(self, word: str) -> str | None:
-        """The index term of the indexed word nearest to a misspelt one, if near enough."""
-        if len(word) < TYPO_MIN_LENGTH or not word.isalpha() or not word.isascii():
-            return None
-        if word in self._corrections:
-            return self._corrections[word]
-        # Vocabulary words are already normalised (lowercase, no punctuation), and so is
-        # `word`: no processor needed, which saves re-processing the vocabulary every call.
-        best = process.extractOne(
-            word, self._vocabulary_words, scorer=fuzz.ratio, score_cutoff=TYPO_MIN_RATIO
-        )
-        if len(self._corrections) >= CORRECTION_CACHE_SIZE:
-            self._corrections.clear()
-        self._corrections[word] = self._vocabulary[best[0]] if best else None
-        return self._corrections[word]
 
 
 def _one_per_article(ranked: list[ScoredPassage]) -> list[ScoredPassage]:

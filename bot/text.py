@@ -31,7 +31,8 @@ STOPWORDS = frozenset(
     according know knows please thing things anything something kind way ways
     happen happens happened role play plays played use uses used using give gives given
     giving make makes made making change changes changed doing done lot lots differently
-    decide decides decided anyone someone
+    decide decides decided anyone someone whoever whichever whenever wherever
+    whats hows whos wheres whys thats alot
     want wants wanted bring brings brought run runs ran going go goes went plan plans planning
     planned matter matters put puts try tries trying seem seems seemed look looks looking
     mean means meant think thinks thought take takes took keep keeps kept come comes came
@@ -83,6 +84,9 @@ def stem(word: str) -> str:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[: -len(suffix)]
             break
+    # A silent final e goes too, so handle/handling and scale/scaling meet.
+    if word.endswith("e") and len(word) > 3:
+        word = word[:-1]
     return word[:STEM_LENGTH]
 
 

@@ -3,9 +3,11 @@ from __future__ import annotations
 import pytest
 
 from bot.content import Passage
+from bot.glossary import Glossary
 from bot.library import Library
 from bot.matching import Matcher, Outcome
 from bot.text import normalise, terms
+from bot.thesaurus import Thesaurus, parse_thesaurus
 from tests.conftest import SEED_ID
 
 
@@ -91,7 +93,32 @@ def test_normalisation_meets_question_and_passage() -> None:
     assert normalise("Ｔｅｎｃｅｎｔ’s") == "tencent"  # NFKC, case, possessive
     assert terms("computing") == terms("computational") == terms("compute")
     assert terms("optimise") == terms("optimize")
+    assert terms("handle") == terms("handling")  # a silent final e goes
+    assert terms("scale") == terms("scaling")
     assert terms("opensource")[0] in terms("open-source")  # joined, then stemmed
     assert "6.513" in terms("$6.513 billion")
     assert terms("the of and what") == []
     assert terms("阿里云") == ["阿里", "里云"]
+
+
+def test_a_synonym_earns_less_than_the_word_itself() -> None:
+    passages = [
+        Passage("a", 1, "", "The plant requires cheap electricity."),
+        Passage("a", 2, "", "The plant needs cheap electricity."),
+    ]
+    thesaurus = parse_thesaurus("need require necessitate\nrequire need")
+    matcher = Matcher(passages, thesaurus=thesaurus)
+
+    found = matcher.search("what does the plant need")
+    assert [s.passage.number for s in found] == [2, 1]  # exact word first, synonym next
+    assert found[1].score > 0  # "requires" was credited for "need"
+    without = Matcher(passages, thesaurus=Thesaurus())
+    assert without.search("what does the plant need")[-1].score < found[1].score
+
+
+def test_a_typo_is_corrected_before_the_glossary() -> None:
+    passage = Passage("a", 0, "", "The core viewpoint.")
+    glossary = Glossary({"main point": "core viewpoint"})
+    matcher = Matcher([passage], glossary=glossary)
+
+    assert matcher.question_words("the main poitn") == ["core", "viewpoint"]

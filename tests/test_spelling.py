@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.spelling import SpellingCorrector, max_edits
+from bot.thesaurus import bundled_thesaurus, parse_thesaurus
+
+TARGETS = ["huawei", "ecosystem", "spending", "training", "train", "article", "point"]
+
+
+@pytest.fixture
+def speller() -> SpellingCorrector:
+    return SpellingCorrector(TARGETS, also_known=["approach", "the", "get"], known_stems=["compet"])
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [
+        ("huawie", "huawei"),  # two letters swapped: one edit
+        ("ecosytem", "ecosystem"),
+        ("spedning", "spending"),
+        ("trian", "train"),
+        ("poitn", "point"),
+        ("articel", "article"),
+    ],
+)
+def test_typos_become_the_nearest_known_word(
+    speller: SpellingCorrector, typo: str, meant: str
+) -> None:
+    assert speller.correction(typo) == meant
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        "approach",  # a real word the index lacks stays itself (synonyms may find it)
+        "competing",  # its stem is known
+        "trains",  # an inflection of a known word
+        "getting",
+        "ai",  # too short to guess at
+        "australia",  # nothing near
+    ],
+)
+def test_known_short_and_far_words_are_left_alone(speller: SpellingCorrector, word: str) -> None:
+    assert speller.correction(word) is None
+
+
+def test_correct_rewrites_text_and_says_what_it_put_in(speller: SpellingCorrector) -> None:
+    text, corrected = speller.correct("how does huawie spend on trian, 2024?")
+    assert text == "how does huawei spend on train, 2024?"
+    assert corrected == {"huawei", "train"}
+
+
+def test_edit_budget_grows_with_length() -> None:
+    assert [max_edits(w) for w in ("ab", "abcde", "abcdef", "abcdefghij")] == [1, 1, 2, 2]
+
+
+def test_thesaurus_file_parses_and_knows_common_words() -> None:
+    thesaurus = bundled_thesaurus()
+    assert "require" in thesaurus.of("need")
+    assert "strategy" in thesaurus.words
+    assert len(thesaurus.synonyms) > 5_000
+    assert all(word.isalpha() and word.islower() for word in list(thesaurus.words)[:500])
+
+
+def test_thesaurus_comments_and_blank_lines_are_skipped() -> None:
+    thesaurus = parse_thesaurus("# header\n\nbig large\n")
+    assert thesaurus.of("big") == ("large",)
+    assert thesaurus.words == {"big", "large"}
+    assert thesaurus.of("small") == ()
