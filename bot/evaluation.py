@@ -23,7 +23,7 @@ class EvalQuestion:
     expected: str | None  # the passage id that answers it; None for off-topic questions
     kind: str  # paraphrase, keyword, typo, alias, chinese, offtopic
     lang: str  # en or zh
-    split: str  # heldout (never tuned on) or tune
+    split: str  # tune, or heldout / heldout2 (two rounds written before tuning, never tuned on)
 
 
 @dataclass
@@ -78,9 +78,13 @@ SUBSETS: dict[str, Callable[[EvalQuestion], bool]] = {
     "whole set": lambda q: True,
     "whole, English": lambda q: q.lang == "en",
     "whole, Chinese": lambda q: q.lang == "zh",
-    "held-out": lambda q: q.split == "heldout",
-    "held-out, English": lambda q: q.split == "heldout" and q.lang == "en",
-    "held-out, Chinese": lambda q: q.split == "heldout" and q.lang == "zh",
+    "held-out": lambda q: q.split.startswith("heldout"),
+    "held-out, English": lambda q: q.split.startswith("heldout") and q.lang == "en",
+    "held-out, Chinese": lambda q: q.split.startswith("heldout") and q.lang == "zh",
+    # The second round was written from the article alone by someone who had not seen the
+    # matcher; the first round's misses were read (not tuned on) in an earlier report.
+    "held-out round 2, English": lambda q: q.split == "heldout2" and q.lang == "en",
+    "held-out round 2, Chinese": lambda q: q.split == "heldout2" and q.lang == "zh",
 }
 
 
