@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Awaitable
+from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import LinkPreviewOptions, Update
@@ -18,6 +20,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    BaseUpdateProcessor,
     ContextTypes,
     Defaults,
     PersistenceInput,
@@ -83,6 +86,44 @@ def protect_token_in_logs(token: str) -> None:
             handler.addFilter(RedactToken(token))
 
 
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Up to `max_concurrent_updates` updates at once, but one chat's updates one at a time.
+
+    A reader who edits a question while its answer is still being sent, or a group that
+    migrates while its /summary is on its way, must find the first update's work done:
+    handled concurrently, the edit could arrive before the answer's id was remembered.
+    Updates of one chat queue on that chat's lock (FIFO, so in arrival order); updates
+    without a chat (inline queries) and other chats' run alongside.
+    """
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}  # updates holding or awaiting each chat's lock
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run the update's handlers once the chat's earlier updates are done."""
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(chat.id, asyncio.Lock())
+        self._users[chat.id] = self._users.get(chat.id, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._users[chat.id] -= 1
+            if not self._users[chat.id]:  # nobody else waits: forget the chat
+                del self._users[chat.id], self._locks[chat.id]
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+
 def build_application(settings: Settings) -> Application:
     """The Application with its defaults, rate limiter, lifecycle hooks and handlers."""
     if not settings.telegram_bot_token:
@@ -114,8 +155,8 @@ def build_application(settings: Settings) -> Application:
             )
         )
         # Updates are handled concurrently: one slow round trip to Telegram (tens of
-        # milliseconds) must not hold up every other reader.
-        .concurrent_updates(CONCURRENT_UPDATES)
+        # milliseconds) must not hold up every other reader. Within a chat, in order.
+        .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )

@@ -59,25 +59,31 @@ class Cooldown:
     seconds: float
     clock: Callable[[], float] = time.monotonic
     _last: dict[Hashable, tuple[float, object]] = field(default_factory=dict, init=False)
+    # Old key -> new key: a /summary still being sent when its group migrated records its
+    # message under the old id afterwards, and that must land on the new one.
+    _moved: dict[Hashable, Hashable] = field(default_factory=dict, init=False)
 
     def remaining(self, key: Hashable) -> float:
         """Seconds until `key` may act again (0 when it may now)."""
-        last = self._last.get(key)
+        last = self._last.get(self._moved.get(key, key))
         return 0.0 if last is None else max(0.0, self.seconds - (self.clock() - last[0]))
 
     def start(self, key: Hashable, produced: object = None) -> None:
         """`key` acted now; `produced` (e.g. the message sent) is kept for pointing back."""
         now = self.clock()
-        self._last[key] = (now, produced)
+        self._last[self._moved.get(key, key)] = (now, produced)
         if len(self._last) > MAX_TRACKED:
             for stale in [k for k, (t, _) in self._last.items() if now - t >= self.seconds]:
                 del self._last[stale]
 
     def produced(self, key: Hashable) -> object:
-        last = self._last.get(key)
+        last = self._last.get(self._moved.get(key, key))
         return None if last is None else last[1]
 
     def move(self, old: Hashable, new: Hashable) -> None:
         """Carry a key's state over (a group that became a supergroup gets a new id)."""
         if old in self._last:
             self._last[new] = self._last.pop(old)
+        self._moved[old] = new
+        if len(self._moved) > MAX_TRACKED:
+            del self._moved[next(iter(self._moved))]  # the oldest migration

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 
 import pytest
+from telegram import Update
 
-from bot.app import NOISY_LOGGERS, RedactToken, build_application, protect_token_in_logs
+from bot.app import (
+    NOISY_LOGGERS,
+    PerChatUpdateProcessor,
+    RedactToken,
+    build_application,
+    protect_token_in_logs,
+)
 from bot.config import Settings
 
 TOKEN = "123456:AAsecret-token_value"
@@ -78,3 +86,38 @@ def test_build_application_wires_settings_handlers_and_defaults() -> None:
 def test_build_application_needs_a_token() -> None:
     with pytest.raises(ValueError, match="TELEGRAM_BOT_TOKEN"):
         build_application(Settings())
+
+
+def _message_update(update_id: int, chat_id: int) -> Update:
+    return Update.de_json(
+        {
+            "update_id": update_id,
+            "message": {
+                "message_id": update_id,
+                "date": 0,
+                "chat": {"id": chat_id, "type": "private"},
+                "text": "hi",
+            },
+        },
+        None,
+    )
+
+
+async def test_one_chats_updates_run_in_order_and_other_chats_alongside() -> None:
+    processor = PerChatUpdateProcessor(8)
+    events: list[str] = []
+
+    async def handle(name: str, delay: float) -> None:
+        events.append(f"{name} start")
+        await asyncio.sleep(delay)
+        events.append(f"{name} end")
+
+    await asyncio.gather(
+        processor.process_update(_message_update(1, 10), handle("a1", 0.05)),
+        processor.process_update(_message_update(2, 10), handle("a2", 0)),
+        processor.process_update(_message_update(3, 20), handle("b1", 0)),
+    )
+    # a2 waited for a1 (same chat); b1 (another chat) did not.
+    assert events.index("a2 start") > events.index("a1 end")
+    assert events.index("b1 end") < events.index("a1 end")
+    assert not processor._locks and not processor._users  # nothing kept once idle

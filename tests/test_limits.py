@@ -54,9 +54,18 @@ def test_cooldown_remembers_what_it_produced_and_moves() -> None:
     assert cooldown.remaining(-1) == 20
     assert cooldown.produced(-1) == 77
     cooldown.move(-1, -100)
-    assert cooldown.remaining(-1) == 0 and cooldown.remaining(-100) == 20
+    assert cooldown.remaining(-100) == 20 and cooldown.produced(-100) == 77
     clock.now += 20
     assert cooldown.remaining(-100) == 0
+
+
+def test_a_summary_sent_while_its_group_migrates_lands_on_the_new_id() -> None:
+    cooldown = Cooldown(seconds=30, clock=Clock())
+    cooldown.start(-1)  # /summary begins in the old group...
+    cooldown.move(-1, -100)  # ...the group migrates while it is being sent...
+    cooldown.start(-1, produced=77)  # ...and its message id arrives under the old id
+    assert cooldown.produced(-100) == 77
+    assert cooldown.remaining(-100) == 30
 
 
 def test_zero_cooldown_never_blocks() -> None:
