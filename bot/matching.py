@@ -92,6 +92,9 @@ class Matcher:
         self.suggest_threshold = suggest_threshold
         self.glossary = glossary or Glossary()
         self.thesaurus = thesaurus if thesaurus is not None else bundled_thesaurus()
+        # Derive the thesaurus' tables now (once per process, about 0.4 s), while loading,
+        # rather than on the first reader's question.
+        self.thesaurus.prepare()
         self.passages: list[Passage] = list(passages)
         self._content: list[str] = []  # each passage's content words, for the fuzzy rerank
         # Each article's passages are contiguous: (first index, end index) per article.

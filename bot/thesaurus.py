@@ -30,6 +30,10 @@ class Thesaurus:
         """The synonyms of `word`, or nothing."""
         return self.synonyms.get(word, ())
 
+    def prepare(self) -> None:
+        """Build the derived tables below now instead of on first use."""
+        _ = self.term_synonyms, self.stems, self.by_initial
+
     # Derived once per thesaurus (and the bundled one is read once per process), so that
     # building a matcher for each reload or test costs nothing here.
     @cached_property
