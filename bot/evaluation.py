@@ -23,7 +23,7 @@ class EvalQuestion:
     expected: str | None  # the passage id that answers it; None for off-topic questions
     kind: str  # paraphrase, keyword, typo, alias, chinese, offtopic
     lang: str  # en or zh
-    split: str  # tune, or heldout / heldout2 (two rounds written before tuning, never tuned on)
+    split: str  # tune, or heldout / heldout2 / heldout3 (rounds never tuned on)
 
 
 @dataclass
@@ -81,10 +81,13 @@ SUBSETS: dict[str, Callable[[EvalQuestion], bool]] = {
     "held-out": lambda q: q.split.startswith("heldout"),
     "held-out, English": lambda q: q.split.startswith("heldout") and q.lang == "en",
     "held-out, Chinese": lambda q: q.split.startswith("heldout") and q.lang == "zh",
-    # The second round was written from the article alone by someone who had not seen the
-    # matcher; the first round's misses were read (not tuned on) in an earlier report.
+    # Rounds 2 and 3 were written from the article alone by someone who had not seen the
+    # matcher (round 2 before the spelling corrector and synonyms, round 3 after all
+    # tuning); the first round's misses were read (not tuned on) in an earlier report.
     "held-out round 2, English": lambda q: q.split == "heldout2" and q.lang == "en",
     "held-out round 2, Chinese": lambda q: q.split == "heldout2" and q.lang == "zh",
+    "held-out round 3, English": lambda q: q.split == "heldout3" and q.lang == "en",
+    "held-out round 3, Chinese": lambda q: q.split == "heldout3" and q.lang == "zh",
 }
 
 

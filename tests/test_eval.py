@@ -2,8 +2,8 @@
 
 Targets (issue "Matching that answers right"): English answered right >= 90% and Chinese
 >= 80% on the whole set, no off-topic question answered; a test fails below them minus a
-5-point tolerance. Chinese and off-topic hold. English does not yet (81% measured on the
-237-question set, whose 100 newest questions were written from the article alone by
+5-point tolerance. Chinese and off-topic hold. English does not yet (80% measured on the
+257-question set, whose 120 newest questions were written from the article alone by
 someone who had not seen the matcher): that test is a strict xfail, so it turns red the
 day the matcher reaches the target and the marker must go, and a floor at the measured
 level catches regressions meanwhile. benchmarks/eval_matching.py prints every figure.
@@ -28,11 +28,11 @@ def test_evaluation_set_is_what_the_issue_asks_for() -> None:
     assert any(q.expected is None and q.lang == "zh" for q in QUESTIONS)
     kinds = {q.kind for q in QUESTIONS}
     assert {"paraphrase", "keyword", "typo", "alias", "chinese", "offtopic"} <= kinds
-    # Round 1: a third of the first 95 questions, written before any tuning. Round 2: 40
-    # questions written later from the article alone, before the changes they measure.
+    # Round 1: a third of the first 95 questions, written before any tuning. Rounds 2 and
+    # 3: written later from the article alone, before the changes they measure.
     assert sum(q.split == "heldout" for q in QUESTIONS) * 3 >= 90
-    assert sum(q.split == "heldout2" for q in QUESTIONS) >= 40
-    assert {q.split for q in QUESTIONS} == {"tune", "heldout", "heldout2"}
+    assert {q.split for q in QUESTIONS} == {"tune", "heldout", "heldout2", "heldout3"}
+    assert sum(q.split.startswith("heldout") for q in QUESTIONS) * 3 >= len(QUESTIONS)
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +47,9 @@ def test_chinese_and_off_topic_targets_hold(tallies: dict[str, Tally]) -> None:
 
 
 def test_english_holds_its_measured_level(tallies: dict[str, Tally]) -> None:
-    assert tallies["whole, English"].accuracy >= 0.78  # 81% measured
+    assert tallies["whole, English"].accuracy >= 0.78  # 80% measured
 
 
-@pytest.mark.xfail(strict=True, reason="issue #3 open: English 81% measured, target 90%")
+@pytest.mark.xfail(strict=True, reason="issue #3 open: English 80% measured, target 90%")
 def test_english_meets_its_target(tallies: dict[str, Tally]) -> None:
     assert tallies["whole, English"].accuracy >= 0.90 - TOLERANCE
