@@ -1,8 +1,10 @@
 """Finding the passage that answers a question.
 
-An inverted index with IDF weights finds the candidate passages; each is scored by
-*coverage*, the IDF-weighted share of the question's terms it contains (words the corpus
-has never seen count against it, so questions about other things score low), and the best
+The question's typos are corrected (`bot.spelling`) and its aliases rewritten
+(`bot.glossary`). An inverted index with IDF weights finds the candidate passages; each is
+scored by *coverage*, the IDF-weighted share of the question's terms it contains (a
+WordNet synonym, `bot.thesaurus`, earns part of a term's credit; words the corpus has
+never seen count against it, so questions about other things score low), and the best
 candidates are reranked with rapidfuzz on their content words. The final score is in [0, 1]
 and keeps its meaning as the corpus grows, which is what lets fixed thresholds decide
 between answering, suggesting and admitting ignorance.
