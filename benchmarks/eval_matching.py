@@ -135,6 +135,7 @@ ABLATIONS: dict[str, dict[str, float]] = {
         "matching.PARTIAL_WEIGHT": 0.0,
     },
     "unknown words at full weight": {"matching.UNKNOWN_WEIGHT": 1.0},
+    "core viewpoint at full score": {"matching.CORE_VIEWPOINT_FACTOR": 1.0},
 }
 
 

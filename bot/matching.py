@@ -37,6 +37,11 @@ RERANK_CANDIDATES = 40
 TYPO_CREDIT = 0.8
 # A passage that has only a synonym of a question's word (WordNet's) earns this share.
 SYNONYM_CREDIT = 0.5
+# The core viewpoint restates the bullets in general words, so it matches nearly every
+# question a little: its score is scaled down this much, and a bullet that covers the
+# question about as well (the more specific answer) comes first. Questions about the
+# article as a whole still reach it through the glossary ("summary" -> core viewpoint).
+CORE_VIEWPOINT_FACTOR = 0.97
 # A word the index does not know weighs this share of the rarest indexed term's IDF.
 UNKNOWN_WEIGHT = 0.6
 # Passages of different articles whose scores are this close are "alike": the reader is
@@ -194,6 +199,8 @@ class Matcher:
                 + TOKEN_SET_WEIGHT * fuzz.token_set_ratio(question_text, content) / 100
                 + PARTIAL_WEIGHT * fuzz.partial_ratio(question_text, content) / 100
             )
+            if self.passages[index].number == 0:
+                score *= CORE_VIEWPOINT_FACTOR
             scored.append(ScoredPassage(self.passages[index], round(min(score, 1.0), 4)))
         scored.sort(key=lambda s: (-s.score, s.passage.article_id, s.passage.number))
         return scored[:limit]

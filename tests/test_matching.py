@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+import bot.matching as matching
 from bot.content import Passage
 from bot.glossary import Glossary
 from bot.library import Library
@@ -122,3 +123,25 @@ def test_a_typo_is_corrected_before_the_glossary() -> None:
     matcher = Matcher([passage], glossary=glossary)
 
     assert matcher.question_words("the main poitn") == ["core", "viewpoint"]
+
+
+def test_the_core_viewpoint_yields_to_a_bullet_scoring_about_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    passages = [
+        Passage("a", 0, "Core Viewpoint", "Tencent spends heavily on AI models."),
+        Passage("a", 1, "Spending", "Tencent spends heavily on AI chips and data centres."),
+    ]
+    question = "how heavily does tencent spend on ai"
+
+    def ranked() -> list[tuple[int, float]]:
+        found = Matcher(passages, thesaurus=Thesaurus()).search(question)
+        return [(s.passage.number, s.score) for s in found]
+
+    monkeypatch.setattr(matching, "CORE_VIEWPOINT_FACTOR", 1.0)
+    unscaled = dict(ranked())
+    assert unscaled[0] > unscaled[1]  # the general summary would win on its own score...
+    monkeypatch.undo()
+    scaled = ranked()
+    assert scaled[0][0] == 1  # ...but the specific bullet comes first
+    assert dict(scaled)[0] == pytest.approx(unscaled[0] * matching.CORE_VIEWPOINT_FACTOR, abs=1e-4)
