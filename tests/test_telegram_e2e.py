@@ -35,9 +35,8 @@ from tests.telegram_html import parse_telegram_html
 def fake() -> Iterator[FakeTelegram]:
     # Privacy mode off: every group message is delivered, so the bot itself must ignore
     # what is not for it (with privacy on Telegram would filter some of it out).
-    server = FakeTelegram(username=BOT, can_read_all_group_messages=True).start()
-    yield server
-    server.stop()
+    with FakeTelegram(username=BOT, can_read_all_group_messages=True) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -298,8 +297,7 @@ def test_forget_deletes_the_readers_rows_after_confirmation(bot: RunningBot) -> 
 
 
 def test_debug_logs_never_show_the_token_and_sigterm_drains_the_log(tmp_path: Path) -> None:
-    fake = FakeTelegram(username=BOT).start()
-    try:
+    with FakeTelegram(username=BOT) as fake:
         running = RunningBot(fake, tmp_path, LOG_LEVEL="DEBUG")
         asked = ("Huawei strategy", "How do I bake bread?", "Alibaba Cloud", "/summary 1")
         for question in asked:
@@ -307,8 +305,6 @@ def test_debug_logs_never_show_the_token_and_sigterm_drains_the_log(tmp_path: Pa
         started = time.monotonic()
         assert running.stop(signal.SIGTERM) == 0
         assert time.monotonic() - started < 30
-    finally:
-        fake.stop()
     output = running.output
     assert "DEBUG" in output  # the level took effect...
     assert fake.token not in output  # ...and the token never reached the log

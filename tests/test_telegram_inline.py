@@ -68,9 +68,8 @@ WAIT = 20.0  # seconds: upper bound for a reply or a log row, never a measured d
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeTelegram]:
-    server = FakeTelegram(username=BOT).start()
-    yield server
-    server.stop()
+    with FakeTelegram(username=BOT) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

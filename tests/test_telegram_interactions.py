@@ -24,9 +24,8 @@ from tests.telegram_html import parse_telegram_html
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeTelegram]:
-    server = FakeTelegram(username=BOT).start()
-    yield server
-    server.stop()
+    with FakeTelegram(username=BOT) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

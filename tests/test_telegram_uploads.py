@@ -17,28 +17,13 @@ import pytest
 from bot.glossary import parse_glossary
 from bot.parsing import is_article_file
 from bot.uploads import MAX_UPLOAD_BYTES
-from tests.conftest import SEEDS
+from tests.conftest import BROKEN, ROVER, SEEDS
 from tests.fake_telegram import FakeTelegram
 from tests.telegram_harness import ADMIN, BOT, GROUP, RunningBot, text_of
 
 NOT_FOUND = "couldn't find"
 REFUSAL = "Sorry, only the bot's admins can do that."
 WAIT = 20.0  # seconds to wait for the query log's writer (a wait, not an assertion)
-
-ROVER = """# Lunar rover program update
-Source: Space Desk · 2025-06-02 09:30
-
-## Core Viewpoint
-The lunar rover program is on schedule after its battery redesign [1].
-
-## Battery
-- The redesigned solid-state battery keeps the rover running through the lunar night [2][3].
-
-## Payload
-- The rover carries a ground-penetrating radar to map water ice near the south pole [4].
-""".encode()
-
-BROKEN = b"# Draft\nSource: X \xc2\xb7 2025-01-01\n\n## Core Viewpoint\nA view [1].\n\n## Outlook\n"
 
 
 def tours(vehicle: str) -> bytes:
@@ -56,9 +41,8 @@ Source: City Desk · 2025-07-01 08:00
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeTelegram]:
     # Every group message is delivered, so a document in a group reaches the bot.
-    server = FakeTelegram(username=BOT, can_read_all_group_messages=True).start()
-    yield server
-    server.stop()
+    with FakeTelegram(username=BOT, can_read_all_group_messages=True) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

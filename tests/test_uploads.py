@@ -20,22 +20,7 @@ from bot.uploads import (
     display_name,
     sanitise_name,
 )
-from tests.conftest import SEED_ID, SEEDS
-
-ROVER = """# Lunar rover program update
-Source: Space Desk · 2025-06-02 09:30
-
-## Core Viewpoint
-The lunar rover program is on schedule after its battery redesign [1].
-
-## Battery
-- The redesigned solid-state battery keeps the rover running through the lunar night [2][3].
-
-## Payload
-- The rover carries a ground-penetrating radar to map water ice near the south pole [4].
-""".encode()
-
-BROKEN = b"# Draft\nSource: X \xc2\xb7 2025-01-01\n\n## Core Viewpoint\nA view [1].\n\n## Outlook\n"
+from tests.conftest import BROKEN, ROVER, SEED_ID, SEEDS
 
 Snapshot = dict[str, bytes | None]
 
