@@ -21,21 +21,21 @@ SYNONYMS_PATH = Path(__file__).resolve().parent / "data" / "synonyms.txt"
 
 @dataclass(frozen=True)
 class Thesaurus:
-    """Word -> its synonyms (lowercase single words), and every word either side knows."""
+    """Word -> its synonyms (lowercase single words)."""
 
     synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    words: frozenset[str] = frozenset()
-
-    def of(self, word: str) -> tuple[str, ...]:
-        """The synonyms of `word`, or nothing."""
-        return self.synonyms.get(word, ())
 
     def prepare(self) -> None:
         """Build the derived tables below now instead of on first use."""
-        _ = self.term_synonyms, self.stems, self.by_initial
+        _ = self.words, self.term_synonyms, self.stems, self.by_initial
 
     # Derived once per thesaurus (and the bundled one is read once per process), so that
     # building a matcher for each reload or test costs nothing here.
+    @cached_property
+    def words(self) -> frozenset[str]:
+        """Every word it knows, on either side."""
+        return frozenset(self.synonyms).union(*self.synonyms.values())
+
     @cached_property
     def term_synonyms(self) -> dict[str, frozenset[str]]:
         """Index term -> the terms of its synonyms, so "needs" finds what "need" has."""
@@ -69,10 +69,7 @@ def parse_thesaurus(text: str) -> Thesaurus:
             continue
         word, *others = line.split()
         synonyms[word] = tuple(others)
-    known = set(synonyms)
-    for others in synonyms.values():
-        known.update(others)
-    return Thesaurus(synonyms, frozenset(known))
+    return Thesaurus(synonyms)
 
 
 @lru_cache(maxsize=1)

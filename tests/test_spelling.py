@@ -57,7 +57,7 @@ def test_edit_budget_grows_with_length() -> None:
 
 def test_thesaurus_file_parses_and_knows_common_words() -> None:
     thesaurus = bundled_thesaurus()
-    assert "require" in thesaurus.of("need")
+    assert "require" in thesaurus.synonyms["need"]
     assert "strategy" in thesaurus.words
     assert len(thesaurus.synonyms) > 5_000
     assert all(word.isalpha() and word.islower() for word in list(thesaurus.words)[:500])
@@ -65,6 +65,5 @@ def test_thesaurus_file_parses_and_knows_common_words() -> None:
 
 def test_thesaurus_comments_and_blank_lines_are_skipped() -> None:
     thesaurus = parse_thesaurus("# header\n\nbig large\n")
-    assert thesaurus.of("big") == ("large",)
+    assert thesaurus.synonyms == {"big": ("large",)}
     assert thesaurus.words == {"big", "large"}
-    assert thesaurus.of("small") == ()
