@@ -62,9 +62,9 @@ def calibrated(
 
     def ask(question: str) -> tuple[str, list[str]]:
         found = score_top(question)
-        if found is None or found[0] <= cut:
+        if found is None:
             return "unanswered", []
-        return "answered", [found[1]]
+        return ("answered" if found[0] > cut else "unanswered"), [found[1]]
 
     return ask, cut
 
