@@ -2,11 +2,13 @@
 
 Targets (issue "Matching that answers right"): English answered right >= 90% and Chinese
 >= 80% on the whole set, no off-topic question answered; a test fails below them minus a
-5-point tolerance. Chinese and off-topic hold. English does not yet (80% measured on the
-257-question set, whose 120 newest questions were written from the article alone by
-someone who had not seen the matcher): that test is a strict xfail, so it turns red the
-day the matcher reaches the target and the marker must go, and a floor at the measured
-level catches regressions meanwhile. benchmarks/eval_matching.py prints every figure.
+5-point tolerance. Chinese and off-topic hold. English does not (77% measured on the
+301-question set, whose 164 newest questions were written from the article alone by
+someone who had not seen the matcher; the matcher *ranks* the right passage first for
+92% of them, and the rest is how sure it may be without answering off-topic questions):
+that test is a strict xfail, so it turns red the day the matcher reaches the target and
+the marker must go, and a floor at the measured level catches regressions meanwhile.
+benchmarks/eval_matching.py prints every figure.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import Settings
-from bot.evaluation import Tally, evaluate, library_method, load_questions
+from bot.evaluation import EvalQuestion, Tally, evaluate, library_method, load_questions
 from bot.library import load_library
 from tests.conftest import ROOT, SEEDS
 
@@ -28,10 +30,11 @@ def test_evaluation_set_is_what_the_issue_asks_for() -> None:
     assert any(q.expected is None and q.lang == "zh" for q in QUESTIONS)
     kinds = {q.kind for q in QUESTIONS}
     assert {"paraphrase", "keyword", "typo", "alias", "chinese", "offtopic"} <= kinds
-    # Round 1: a third of the first 95 questions, written before any tuning. Rounds 2 and
-    # 3: written later from the article alone, before the changes they measure.
+    # Round 1: a third of the first 95 questions, written before any tuning. Rounds 2 to
+    # 4: written later from the article alone, before the changes they measure.
     assert sum(q.split == "heldout" for q in QUESTIONS) * 3 >= 90
-    assert {q.split for q in QUESTIONS} == {"tune", "heldout", "heldout2", "heldout3"}
+    rounds = {"heldout", "heldout2", "heldout3", "heldout4"}
+    assert {q.split for q in QUESTIONS} == {"tune"} | rounds
     assert sum(q.split.startswith("heldout") for q in QUESTIONS) * 3 >= len(QUESTIONS)
 
 
@@ -47,9 +50,30 @@ def test_chinese_and_off_topic_targets_hold(tallies: dict[str, Tally]) -> None:
 
 
 def test_english_holds_its_measured_level(tallies: dict[str, Tally]) -> None:
-    assert tallies["whole, English"].accuracy >= 0.78  # 80% measured
+    assert tallies["whole, English"].accuracy >= 0.76  # 77% measured (157/204)
 
 
-@pytest.mark.xfail(strict=True, reason="issue #3 open: English 80% measured, target 90%")
+def test_english_ranking_holds_its_measured_level(tallies: dict[str, Tally]) -> None:
+    english = tallies["whole, English"]
+    assert english.ranked_first / english.answerable >= 0.90  # 92% measured (187/204)
+
+
+@pytest.mark.xfail(strict=True, reason="issue #3: English 77% measured, target 90%")
 def test_english_meets_its_target(tallies: dict[str, Tally]) -> None:
     assert tallies["whole, English"].accuracy >= 0.90 - TOLERANCE
+
+
+def test_the_tally_counts_ranking_apart_from_the_outcome() -> None:
+    def question(expected: str | None) -> EvalQuestion:
+        return EvalQuestion("q", expected, "paraphrase", "en", "tune")
+
+    t = Tally()
+    t.add(question("a#1"), "answered", ["a#1", "a#2"])
+    t.add(question("a#1"), "answered", ["a#2", "a#1"])
+    t.add(question("a#1"), "suggested", ["a#1", "a#2"])
+    t.add(question("a#1"), "unanswered", ["a#1"])
+    t.add(question("a#1"), "unanswered", [])
+    t.add(question(None), "suggested", ["a#1"])
+    assert (t.answerable, t.answered_right, t.answered_wrong) == (5, 1, 1)
+    assert (t.suggested_right, t.ranked_first) == (1, 3)
+    assert (t.off_topic, t.off_topic_answered, t.off_topic_suggested) == (1, 0, 1)
