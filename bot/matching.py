@@ -7,12 +7,15 @@ WordNet synonym, `bot.thesaurus`, earns part of a term's credit; words the corpu
 never seen count against it, so questions about other things score low), and the best
 candidates are reranked with rapidfuzz on their content words. The final score is in [0, 1]
 and keeps its meaning as the corpus grows, which is what lets fixed thresholds decide
-between answering, suggesting and admitting ignorance.
+between answering, suggesting and admitting ignorance. A passage that does not mention a
+name the question asks about (one the articles write capitalised, like ByteDance), nor its
+article, is at most suggested, however well it scores.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -47,6 +50,11 @@ UNKNOWN_WEIGHT = 0.6
 # Passages of different articles whose scores are this close are "alike": the reader is
 # asked to choose (unless one is from the conversation's current article, which wins).
 TIE_MARGIN = 0.03
+
+# Words the articles write capitalised are names; the first word of a passage or sentence
+# is capitalised whatever it is, so it does not count.
+_CAPITALISED_RE = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][A-Za-z0-9]*")
+_LOWERCASE_RE = re.compile(r"\b[a-z][a-z0-9]*")
 
 
 class Outcome(StrEnum):
@@ -108,10 +116,14 @@ class Matcher:
         self._article_span: dict[str, tuple[int, int]] = {}
         postings: dict[str, list[int]] = defaultdict(list)
         surface_words: set[str] = set()
+        capitalised: set[str] = set()
+        lowercase: set[str] = set()
         for index, passage in enumerate(self.passages):
             first, _ = self._article_span.get(passage.article_id, (index, index))
             self._article_span[passage.article_id] = (first, index + 1)
             text = passage.text
+            capitalised.update(_CAPITALISED_RE.findall(text))
+            lowercase.update(_LOWERCASE_RE.findall(text))
             if passage.number == 0:
                 # "summary", "main point" and the like reach the core viewpoint through the
                 # glossary, which maps them to its section title.
@@ -121,7 +133,7 @@ class Matcher:
             self._content.append(utils.default_process(" ".join(passage_words)))
             distinct = set(passage_words)
             surface_words.update(distinct)
-            for term in set(chain.from_iterable(map(word_terms, distinct))):
+            for term in _terms_of(distinct):
                 postings[term].append(index)
         count = len(self.passages)
         self._postings = {term: np.array(docs, dtype=np.int32) for term, docs in postings.items()}
@@ -131,6 +143,17 @@ class Matcher:
             for term, docs in postings.items()
         }
         self._max_idf = max(self._idf.values(), default=1.0)
+        # A name is a word the articles only ever write capitalised ("Cloud" is not one:
+        # "cloud computing" is written too).
+        names = {normalise(word) for word in capitalised} - lowercase
+        name_terms = (_terms_of(names) - _terms_of(lowercase)) & self._postings.keys()
+        self._name_terms = frozenset(name_terms)
+        # The names each article mentions, in any of its passages: a passage need not
+        # repeat the article's setting ("China") to answer a question that names it.
+        self._article_names: dict[str, set[str]] = defaultdict(set)
+        for term in self._name_terms:
+            for index in self._postings[term].tolist():
+                self._article_names[self.passages[index].article_id].add(term)
         glossary_words = {w for alias in self.glossary.aliases for w in alias.split()}
         self.speller = SpellingCorrector(
             chain(sorted(surface_words), sorted(glossary_words)),
@@ -160,8 +183,23 @@ class Matcher:
         `article_id` keeps only that article's passages; `prefer_article` makes sure the
         best of that article's passages are reranked even when many others score alike.
         """
+        question_words, query = self._understand(question)
+        return self._rank(question_words, query, article_id, limit, prefer_article)
+
+    def _understand(self, question: str) -> tuple[list[str], list[_QueryTerm]]:
+        """The question's content words, and its terms with their weights."""
         question_words, corrected = self._read(question)
-        query = self._query_terms(question_words, corrected)
+        return question_words, self._query_terms(question_words, corrected)
+
+    def _rank(
+        self,
+        question_words: list[str],
+        query: list[_QueryTerm],
+        article_id: str | None,
+        limit: int,
+        prefer_article: str | None,
+    ) -> list[ScoredPassage]:
+        """`search` for an already read question."""
         total_weight = sum(q.weight for q in query)
         if not total_weight or not self.passages:
             return []
@@ -213,7 +251,8 @@ class Matcher:
         `article_id` scopes the question to one article; `prefer_article` (the conversation's
         current article) wins ties. Alike scores from different articles are suggested.
         """
-        ranked = self.search(question, article_id, RERANK_CANDIDATES, prefer_article)
+        question_words, query = self._understand(question)
+        ranked = self._rank(question_words, query, article_id, RERANK_CANDIDATES, prefer_article)
         plausible = [s for s in ranked if s.score >= self.suggest_threshold]
         if not plausible:
             return MatchResult(Outcome.UNANSWERED, ())
@@ -226,11 +265,25 @@ class Matcher:
         best = plausible[0]
         rivals = {s.passage.article_id for s in tied} - {best.passage.article_id}
         ambiguous = bool(rivals) and best.passage.article_id != prefer_article
-        if best.score >= self.answer_threshold and not ambiguous:
+        sure = best.score >= self.answer_threshold and self._mentions_names(best, query)
+        if sure and not ambiguous:
             return MatchResult(Outcome.ANSWERED, tuple(plausible[:3]))
         if ambiguous:
             plausible = _one_per_article(tied)
         return MatchResult(Outcome.SUGGESTED, tuple(plausible[:3]))
+
+    def _mentions_names(self, scored: ScoredPassage, query: list[_QueryTerm]) -> bool:
+        """Whether the passage's article mentions every name the question asks about.
+
+        An answer about Alibaba to a question about ByteDance would be confidently wrong,
+        however many other words the two share.
+        """
+        mentioned = self._article_names[scored.passage.article_id]
+        return all(
+            not mentioned.isdisjoint((q.term, *q.synonyms))
+            for q in query
+            if q.credit and q.term in self._name_terms
+        )
 
     def _indexed_synonyms(self, term: str) -> tuple[str, ...]:
         """The terms of `term`'s synonyms that some passage has."""
@@ -255,6 +308,11 @@ class Matcher:
                     word, _QueryTerm(word, UNKNOWN_WEIGHT * self._max_idf, 0.0, synonyms)
                 )
         return list(query.values())
+
+
+def _terms_of(surface_words: Iterable[str]) -> set[str]:
+    """The index terms of some words."""
+    return set(chain.from_iterable(map(word_terms, surface_words)))
 
 
 def _one_per_article(ranked: list[ScoredPassage]) -> list[ScoredPassage]:

@@ -145,3 +145,36 @@ def test_the_core_viewpoint_yields_to_a_bullet_scoring_about_the_same(
     scaled = ranked()
     assert scaled[0][0] == 1  # ...but the specific bullet comes first
     assert dict(scaled)[0] == pytest.approx(unscaled[0] * matching.CORE_VIEWPOINT_FACTOR, abs=1e-4)
+
+
+def test_an_article_that_never_names_the_subject_is_only_suggested() -> None:
+    passages = [
+        Passage("a", 1, "", "In 2024 Alibaba raised its spending on AI chips sharply."),
+        Passage("b", 1, "", "Video apps made ByteDance hire engineers."),
+    ]
+    matcher = Matcher(passages, answer_threshold=0.5, suggest_threshold=0.3)
+    question = "How much did ByteDance spend on AI chips in 2024?"
+
+    result = matcher.match(question)
+    assert result.matches[0].passage.article_id == "a"  # most words in common...
+    assert result.matches[0].score >= 0.5  # ...and a score that would answer...
+    assert result.outcome is Outcome.SUGGESTED  # ...but Alibaba's article never names ByteDance
+    assert matcher.match("How much did Alibaba spend on AI chips?").outcome is Outcome.ANSWERED
+
+
+def test_names_are_words_the_articles_only_write_capitalised() -> None:
+    passages = [
+        # "Cloud" is capitalised in a name but also written in lowercase: not a name itself.
+        Passage("a", 0, "", "China's cloud market grew as Alibaba Cloud expanded."),
+        # The article names China once; its other passages need not repeat it.
+        Passage("a", 1, "", "Revenue from Alibaba Cloud reached six billion dollars."),
+        Passage("b", 1, "", "Tencent builds cloud games."),
+    ]
+    matcher = Matcher(passages, answer_threshold=0.5, suggest_threshold=0.3)
+
+    assert matcher.match("alibaba cloud revenue in china").outcome is Outcome.ANSWERED
+    assert matcher.match("alibaba cloud revenue in china").matches[0].passage.number == 1
+    assert matcher.match("cloud games Alibaba").outcome is Outcome.SUGGESTED
+    # "Revenue" and "Tencent" start their passages: not taken for names ("Tencent" is
+    # missed, which only leaves the decision to the score). "Cloud" is written both ways.
+    assert matcher.match("tencent cloud games revenue").outcome is Outcome.ANSWERED
