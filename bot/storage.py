@@ -214,6 +214,9 @@ class QueryLog:
     # The hash key in use: QUERY_LOG_SALT, else the one generated and stored in the database.
     _key: str | None = field(default=None, init=False, repr=False)
     _refs: dict[int | str, str] = field(default_factory=dict, init=False, repr=False)
+    # With users "off": a random token per (answer, voter), in memory only, so a second
+    # press on the same answer still replaces the vote without any reader id stored.
+    _vote_tokens: dict[tuple[str, int], str] = field(default_factory=dict, init=False, repr=False)
     _health: _Health = field(default_factory=_Health, init=False, repr=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
     _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
@@ -411,7 +414,8 @@ class QueryLog:
                 _text(article_id), _text(passage_id), _number(score), _number(latency_ms),
             )  # fmt: skip
         if row.kind == "feedback":
-            return (stamp(values[0]), _text(values[1]), self.user_ref(values[2]), values[3])
+            ts, query_id, user_id, helpful = values
+            return (stamp(ts), _text(query_id), self._voter_ref(query_id, user_id), helpful)
         if row.kind == "admin":  # admin ids are configured (or refused), stored raw
             return (stamp(values[0]), values[1], _text(values[2]), values[3])
         return (stamp(values[0]), *values[1:])
@@ -429,6 +433,19 @@ class QueryLog:
                 self._refs.clear()
             ref = self._refs[user_id] = hash_ref(self._key, user_id)
         return ref
+
+    def _voter_ref(self, query_id: str, user_id: int | None) -> str | None:
+        """How a vote's reader is stored: as user_ref, or with users "off" a vote token."""
+        if self.users != "off" or user_id is None:
+            return self.user_ref(user_id)
+        key = (str(query_id), user_id)
+        token = self._vote_tokens.get(key)
+        if token is None:
+            if len(self._vote_tokens) >= REF_CACHE_SIZE:
+                self._vote_tokens.clear()
+            # Random, not derived from the id: the file cannot link a token to a reader.
+            token = self._vote_tokens[key] = "vote:" + secrets.token_hex(8)
+        return token
 
     async def _pause(self, delay: float) -> None:
         """Wait before a retry; an open log's wait ends early when close() is called."""

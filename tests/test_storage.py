@@ -429,6 +429,31 @@ async def test_privacy_modes(
     assert generated == [(0,)] if salt else [(1,)]
 
 
+async def test_without_reader_ids_a_second_vote_still_replaces_the_first(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "log.sqlite3"
+    log = await open_log(path, clock, query_log_users="off")
+    first = log.record_query(via="private", question="q1", outcome="answered", user_id=READER)
+    second = log.record_query(via="private", question="q2", outcome="answered", user_id=READER)
+    log.record_feedback(query_id=first, user_id=READER, helpful=True)
+    await log.flush()  # the change of mind arrives in another batch
+    log.record_feedback(query_id=first, user_id=READER, helpful=False)
+    log.record_feedback(query_id=first, user_id=7, helpful=True)  # another reader
+    log.record_feedback(query_id=second, user_id=READER, helpful=True)
+    log.record_feedback(query_id=second, user_id=None, helpful=True)  # unknown voter
+    await log.close()
+
+    votes = rows(path, "SELECT query_id, user_ref, helpful FROM feedback")
+    expected = [(first, 0), (first, 1), (second, 1), (second, 1)]
+    assert sorted((q, h) for q, _, h in votes) == sorted(expected)
+    tokens = [ref for _, ref, _ in votes if ref is not None]
+    # One token per answer and voter, random: the same reader's two votes are not linked.
+    assert len(tokens) == len(set(tokens)) == 3
+    assert all(str(READER) not in ref for ref in tokens)
+    assert rows(path, "SELECT user_ref FROM queries") == [(None,), (None,)]
+
+
 async def test_retention_deletes_only_old_rows(tmp_path: Path, clock: FakeClock) -> None:
     path = tmp_path / "log.sqlite3"
     log = await open_log(path, clock, query_log_retention_days=90)
