@@ -115,8 +115,8 @@ class Matcher:
         self._article_span: dict[str, tuple[int, int]] = {}
         postings: dict[str, list[int]] = defaultdict(list)
         surface_words: set[str] = set()
-        capitalised: set[str] = set()  # written capitalised (not as a passage's first word)
-        lowercase: set[str] = set()  # written in lowercase somewhere
+        capitalised: set[str] = set()  # words written capitalised, lowercased
+        lowercase: set[str] = set()  # words written in lowercase somewhere
         article_of: list[int] = []  # each passage's article, as its first passage's index
         for index, passage in enumerate(self.passages):
             first, _ = self._article_span.get(passage.article_id, (index, index))
@@ -148,8 +148,8 @@ class Matcher:
         }
         self._max_idf = max(self._idf.values(), default=1.0)
         # A name is a word the articles only ever write capitalised ("Cloud" is not one:
-        # "cloud computing" is written too).
-        # The first word of a passage is capitalised whatever it is, so it does not count.
+        # "cloud computing" is written too); a passage's first word is capitalised whatever
+        # it is, so it does not count.
         name_terms = _terms_of(capitalised - lowercase) - _terms_of(lowercase)
         # The articles that mention each name, in any of their passages (as their first
         # passage's index, sorted): a passage need not repeat its article's setting
