@@ -125,7 +125,7 @@ def run(seeds_dir: Path, questions: list[EvalQuestion], label: str) -> None:
     )
 
 
-ABLATIONS: dict[str, dict[str, float]] = {
+ABLATIONS: dict[str, dict[str, float | bool]] = {
     # name: "module.CONSTANT" of bot/ to change; "glossary" is handled separately.
     "full matcher": {},
     "without the glossary": {},
@@ -138,6 +138,7 @@ ABLATIONS: dict[str, dict[str, float]] = {
     },
     "unknown words at full weight": {"matching.UNKNOWN_WEIGHT": 1.0},
     "core viewpoint at full score": {"matching.CORE_VIEWPOINT_FACTOR": 1.0},
+    "without the name rule": {"matching.NAMES_MUST_APPEAR": False},
 }
 
 
