@@ -277,7 +277,11 @@ class QueryLog:
         latency_ms: float | None = None,
         query_id: str | None = None,
     ) -> str:
-        """Queue one question and what the bot did with it; returns the query id at once."""
+        """Queue one question and what the bot did with it; returns the query id at once.
+
+        Given the `query_id` of a row recorded earlier, the new row replaces it (a reader's
+        pick of an inline result replaces their typed query's row).
+        """
         query_id = query_id or new_query_id()
         try:
             values = (
@@ -680,7 +684,7 @@ class QueryLog:
 
 
 _INSERTS = {
-    "query": f"INSERT OR IGNORE INTO queries ({', '.join(QUERY_COLUMNS)}) "
+    "query": f"INSERT OR REPLACE INTO queries ({', '.join(QUERY_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(QUERY_COLUMNS))})",
     "feedback": "INSERT INTO feedback (ts, query_id, user_ref, helpful) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (query_id, user_ref) DO UPDATE SET helpful = excluded.helpful, ts = excluded.ts",

@@ -2,8 +2,9 @@
 
 An empty query lists the articles, newest first, each sent as its summary. Typing sends an
 inline query per keystroke, so a typed query is logged only once the reader has stopped
-typing for LOG_DELAY seconds (a job per reader, replaced on every keystroke), and not at
-all when the reader picks a result for it: the pick is logged instead, with its passage.
+typing for LOG_DELAY seconds (a job per reader, replaced on every keystroke). When the
+reader picks a result, the pick is logged instead, with its passage: before the typed row
+is written it takes its place, after it it replaces that row (one row per question).
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ LOG_DELAY = 3.0  # seconds without a keystroke before a typed query is logged
 NOTHING_FOUND = "Nothing found — ask me in private"
 START_PARAMETER = "inline"  # /start parameter of the "nothing found" button
 PASSAGE, ARTICLE = "p", "a"  # result id prefixes
+# In user_data: the reader's last typed query that was logged, and its row's query id.
+LAST_LOGGED = "inline_last_logged"
 
 
 def result_id(kind: str, stable_id: str) -> str:
@@ -166,6 +169,8 @@ async def chosen_result(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         log = query_log_of(context)
         if log is None:
             return
+        if pending is None:  # the typed row may be written already: replace it
+            pending = _last_logged(context, question)
         passage, score = _chosen_passage(library_of(context), question, chosen.result_id) or (
             None,
             None,
@@ -180,6 +185,7 @@ async def chosen_result(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             passage_id=passage.id if passage else None,
             score=score,
             latency_ms=(pending or {}).get("latency_ms"),
+            query_id=(pending or {}).get("query_id"),
         )
     except Exception:
         logger.exception("chosen inline result %s: not logged", chosen.result_id)
@@ -189,7 +195,19 @@ async def log_typed_query(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Job: the reader stopped typing, so log the query they settled on."""
     log = query_log_of(context)
     if log is not None and context.job is not None:
-        log.record_query(via=VIA_INLINE, **context.job.data)
+        query_id = log.record_query(via=VIA_INLINE, **context.job.data)
+        if context.user_data is not None:  # so that a later pick replaces this row
+            context.user_data[LAST_LOGGED] = {**context.job.data, "query_id": query_id}
+
+
+def _last_logged(context: ContextTypes.DEFAULT_TYPE, question: str) -> dict[str, Any] | None:
+    """The reader's logged typed query (with its row's id) if it was `question`, taken once:
+    a second pick of the same query is a second use, its own row."""
+    user_data = context.user_data if context.user_data is not None else {}
+    logged = user_data.get(LAST_LOGGED)
+    if logged is None or logged["question"] != question:
+        return None
+    return user_data.pop(LAST_LOGGED)
 
 
 def _job_name(user_id: int) -> str:
@@ -219,7 +237,13 @@ def _schedule_log(
         "score": round(best.score, 4) if best else None,
         "latency_ms": round(latency_ms, 3),
     }
-    job_queue.run_once(log_typed_query, LOG_DELAY, data=data, name=_job_name(query.from_user.id))
+    job_queue.run_once(
+        log_typed_query,
+        LOG_DELAY,
+        data=data,
+        name=_job_name(query.from_user.id),
+        user_id=query.from_user.id,
+    )
 
 
 def _cancel_pending(

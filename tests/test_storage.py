@@ -429,6 +429,23 @@ async def test_privacy_modes(
     assert generated == [(0,)] if salt else [(1,)]
 
 
+async def test_a_query_recorded_again_under_its_id_replaces_its_row(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "log.sqlite3"
+    log = await open_log(path, clock)
+    query_id = log.record_query(via="inline", question="q", outcome="suggested", score=0.6)
+    await log.flush()
+    again = log.record_query(
+        via="inline", question="q", outcome="answered", passage_id="a#2", query_id=query_id
+    )
+    await log.close()
+    assert again == query_id
+    assert rows(path, "SELECT id, outcome, passage_id, score FROM queries") == [
+        (query_id, "answered", "a#2", None)
+    ]
+
+
 async def test_without_reader_ids_a_second_vote_still_replaces_the_first(
     tmp_path: Path, clock: FakeClock
 ) -> None:

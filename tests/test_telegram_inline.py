@@ -190,6 +190,24 @@ def test_a_chosen_result_is_logged_instead_of_the_typed_query(bot: RunningBot) -
     ]
 
 
+def test_a_pick_after_the_typed_row_was_written_replaces_that_row(bot: RunningBot) -> None:
+    reader = 3009
+    question = "Tencent capital expenditure"
+    offered = ask_inline(bot, reader, question).params["results"]
+    wait_for_row(bot.database, reader, question)  # the reader read the results a while
+    typed = logged(bot.database, reader)
+    assert typed == [("inline", question, "answered", f"{SEED_ID}#6")]
+    picked = next(r for r in offered if r["description"] != offered[0]["description"])
+    bot.fake.chosen_inline_result(reader, picked["id"], question)
+
+    deadline = time.monotonic() + WAIT
+    while logged(bot.database, reader) == typed and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [(via, text, outcome, passage_id)] = logged(bot.database, reader)  # one row, not two
+    assert (via, text, outcome) == ("inline", question, "answered")
+    assert passage_id != f"{SEED_ID}#6" and passage_id is not None  # the pick's passage
+
+
 def test_a_burst_of_keystrokes_logs_one_row_and_the_empty_query_none(bot: RunningBot) -> None:
     typist, browser = 3007, 3008
     ask_inline(bot, browser, "")
