@@ -23,7 +23,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
-from rapidfuzz import fuzz, utils
+from rapidfuzz import utils
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -99,14 +99,7 @@ def best_passage(
                 )
                 credit = share * similarity if similarity >= cutoff else 0.0
             covered += term.weight * credit
-        content = matcher._content[index]
-        score = (
-            matching.COVERAGE_WEIGHT * covered / total
-            + matching.TOKEN_SET_WEIGHT * fuzz.token_set_ratio(text, content) / 100
-            + matching.PARTIAL_WEIGHT * fuzz.partial_ratio(text, content) / 100
-        )
-        if passage.number == 0:
-            score *= matching.CORE_VIEWPOINT_FACTOR
+        score = matching.blend(covered / total, text, matcher._content[index], passage)
         if score > found[1]:
             found = (passage.id, score)
     return found

@@ -239,15 +239,9 @@ class Matcher:
         for index, covered in zip(candidates.tolist(), coverage[candidates].tolist(), strict=True):
             if covered <= 0:
                 continue
-            content = self._content[index]
-            score = (
-                COVERAGE_WEIGHT * covered / total_weight
-                + TOKEN_SET_WEIGHT * fuzz.token_set_ratio(question_text, content) / 100
-                + PARTIAL_WEIGHT * fuzz.partial_ratio(question_text, content) / 100
-            )
-            if self.passages[index].number == 0:
-                score *= CORE_VIEWPOINT_FACTOR
-            scored.append(ScoredPassage(self.passages[index], round(min(score, 1.0), 4)))
+            passage = self.passages[index]
+            score = blend(covered / total_weight, question_text, self._content[index], passage)
+            scored.append(ScoredPassage(passage, score))
         scored.sort(key=lambda s: (-s.score, s.passage.article_id, s.passage.number))
         return scored[:limit]
 
@@ -318,6 +312,19 @@ class Matcher:
                     word, _QueryTerm(word, UNKNOWN_WEIGHT * self._max_idf, 0.0, synonyms)
                 )
         return list(query.values())
+
+
+def blend(coverage: float, question_text: str, content: str, passage: Passage) -> float:
+    """A candidate's final score in [0, 1]: its coverage share (of the question's term
+    weight) blended with two fuzzy ratios of the processed question and passage texts."""
+    score = (
+        COVERAGE_WEIGHT * coverage
+        + TOKEN_SET_WEIGHT * fuzz.token_set_ratio(question_text, content) / 100
+        + PARTIAL_WEIGHT * fuzz.partial_ratio(question_text, content) / 100
+    )
+    if passage.number == 0:
+        score *= CORE_VIEWPOINT_FACTOR
+    return round(min(score, 1.0), 4)
 
 
 def _holds(sorted_values: np.ndarray | None, value: int) -> bool:
