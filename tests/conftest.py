@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,43 @@ from bot.parsing import load_folder
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 SEED_ID = "000_4859508c0bdee28a"
+# The team's read-only folder beside the project (seeds, the corpus generator).
+SHARED = ROOT.parent / "shared"
+
+
+def hermetic_environment(**env: str) -> dict[str, str]:
+    """A subprocess environment built from scratch: only what a test sets counts.
+
+    Nothing of the developer's shell leaks in (an exported MATCH_ANSWER_THRESHOLD,
+    DATABASE_PATH or TELEGRAM_BOT_TOKEN must not change a result); the interpreter is
+    `sys.executable`, so PATH only needs the system's default.
+    """
+    return {
+        "PATH": os.defpath,
+        "HOME": tempfile.gettempdir(),
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": str(ROOT),
+        # matplotlib (the stats chart) wants a writable config folder.
+        "MPLCONFIGDIR": str(Path(tempfile.gettempdir()) / "digest-bot-mpl"),
+        **env,
+    }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "needs_shared: the test reads ../shared (skipped, with the reason, without it)"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked needs_shared are skipped visibly (never silently passed) without it."""
+    if SHARED.is_dir():
+        return
+    skip = pytest.mark.skip(reason=f"needs the shared folder at {SHARED}, which is absent")
+    for item in items:
+        if item.get_closest_marker("needs_shared"):
+            item.add_marker(skip)
+
 
 # An article in the Markdown form, and one that ends in an empty section (rejected):
 # what the upload tests send.

@@ -7,16 +7,16 @@ update and waits for the bot's answer.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import ROOT, SEEDS
+from tests.conftest import SEEDS, hermetic_environment
 from tests.fake_telegram import Call, FakeTelegram
 from tests.telegram_html import parse_telegram_html
 
@@ -28,16 +28,14 @@ BOT = "digest_test_bot"
 
 
 def bot_environment(fake: FakeTelegram, **env: str) -> dict[str, str]:
-    """This process's environment pointed at the fake Bot API (no real token leaks in)."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
-    environment.update(
+    """A from-scratch environment pointed at the fake Bot API: the shell's variables
+    (a real token, DATABASE_PATH, thresholds) never leak in."""
+    return hermetic_environment(
         TELEGRAM_BOT_TOKEN=fake.token,
         TELEGRAM_BASE_URL=fake.base_url,
         TELEGRAM_BASE_FILE_URL=fake.base_file_url,
-        PYTHONPATH=str(ROOT),
         **env,
     )
-    return environment
 
 
 class RunningBot:
@@ -100,6 +98,16 @@ class RunningBot:
             return self.process.wait(timeout=30)
         finally:
             self._output.close()
+
+    def wait_for_output(self, text: str, timeout: float = 15.0) -> str:
+        """Wait until the bot's log contains `text` (a log line may trail the reply it
+        describes); returns the whole log."""
+        deadline = time.monotonic() + timeout
+        while text not in (output := self.output):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not in the bot's log after {timeout} s:\n{output}")
+            time.sleep(0.05)
+        return output
 
     @property
     def output(self) -> str:

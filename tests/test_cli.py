@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import pytest
 
 from bot.cli import ChatSession, chat
 from bot.library import Library
-from tests.conftest import SEED_ID, SEEDS
+from tests.conftest import SEED_ID, SEEDS, hermetic_environment
 
 MATCH_KEYS = {"passage_id", "article_id", "headline", "section", "text", "citations", "score"}
 
@@ -21,8 +20,9 @@ def run_bot(
     *args: str, cwd: Path, stdin: str | bytes = b"", **env: str
 ) -> subprocess.CompletedProcess[bytes]:
     """`python -m bot ARGS` in a clean environment (no token, no .env) from `cwd`."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
-    environment.update({"SEEDS_DIR": str(SEEDS), "PYTHONIOENCODING": "ascii", **env})
+    environment = hermetic_environment(
+        **{"SEEDS_DIR": str(SEEDS), "PYTHONIOENCODING": "ascii", **env}
+    )
     data = stdin.encode() if isinstance(stdin, str) else stdin
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
@@ -89,8 +89,7 @@ def test_ask_json_stdin_one_line_out_per_line_in(tmp_path: Path) -> None:
 
 
 def test_ask_json_stdin_answers_each_line_before_the_next_arrives(tmp_path: Path) -> None:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
-    environment["SEEDS_DIR"] = str(SEEDS)
+    environment = hermetic_environment(SEEDS_DIR=str(SEEDS))
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "ask", "--json", "-"],
         cwd=tmp_path,

@@ -21,10 +21,8 @@ from bot.parsing import (
     parse_article_bytes,
     read_article,
 )
+from tests.conftest import SEED_ID, SEEDS, SHARED
 
-ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ROOT / "seeds"
-SEED_ID = "000_4859508c0bdee28a"
 SEED_PATH = SEEDS / f"{SEED_ID}.txt"
 SEED_HEADLINE = "全球\u201cAll in AI\u201d 中国科技巨头生态\u201c攻守\u201d"
 SEED_SOURCE = "2 1 Shi Ji Jing Ji Bao Dao"
@@ -36,7 +34,7 @@ SEED_SECTIONS = [
     "Market Dynamics and Challenges",
 ]
 SEED_BULLET_CITATIONS = [(3, 12), (3, 12), (4, 5), (7,), (9, 10), (12,), (13,), (13,)]
-MAKE_CORPUS = ROOT.parent / "shared" / "tools" / "make_corpus.py"
+MAKE_CORPUS = SHARED / "tools" / "make_corpus.py"
 
 CITATION_AT_END = re.compile(r"\[\s*\d+\s*\]\W*$")
 PROSE = b"Markets were calm on Tuesday.\nInvestors waited for the central bank.\n"
@@ -599,9 +597,8 @@ def test_file_instead_of_folder_is_one_rejection() -> None:
 # --- 7. the synthetic corpus ----------------------------------------------------------------
 
 
+@pytest.mark.needs_shared
 def test_synthetic_corpus_loads_cleanly(tmp_path: Path) -> None:
-    if not MAKE_CORPUS.is_file():
-        pytest.skip(f"{MAKE_CORPUS} is absent")
     out = tmp_path / "corpus"
     subprocess.run(
         [sys.executable, str(MAKE_CORPUS), str(out), "--articles", "50", "--seed", "1"],
