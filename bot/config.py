@@ -10,7 +10,7 @@ import logging
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TypeVar
 
@@ -29,6 +29,8 @@ LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 QUERY_LOG_USER_MODES = ("hash", "raw", "off")
 # A shorter key would make the hash of a numeric Telegram id guessable by brute force.
 MIN_SALT_LENGTH = 16
+# Settings never shown by repr(): the bot token, the query log's hash key, the webhook secret.
+SECRET_SETTINGS = frozenset({"telegram_bot_token", "query_log_salt", "webhook_secret"})
 
 
 class ConfigError(ValueError):
@@ -61,6 +63,17 @@ class Settings:
     summary_cooldown_seconds: float = 30.0
     persistence_path: Path = Path("data/bot-state.pickle")
     telegram_rate_limiter: bool = True
+    flood_give_up_seconds: float = 600.0
+    shutdown_drain_seconds: float = 5.0
+
+    def __repr__(self) -> str:
+        # Settings end up in tracebacks and debug logs: secrets show only whether they are set.
+        shown = (
+            f"{f.name}={'***' if f.name in SECRET_SETTINGS and value else value!r}"
+            for f in fields(self)
+            for value in (getattr(self, f.name),)
+        )
+        return f"Settings({', '.join(shown)})"
 
     def is_admin(self, user_id: int | None) -> bool:
         """True when the numeric Telegram user id is one of the configured admins."""
@@ -128,6 +141,8 @@ def load_settings(
         summary_cooldown_seconds=parse("SUMMARY_COOLDOWN_SECONDS", _non_negative_float, 30.0),
         persistence_path=Path(get("PERSISTENCE_PATH") or "data/bot-state.pickle"),
         telegram_rate_limiter=parse("TELEGRAM_RATE_LIMITER", _on_off, True),
+        flood_give_up_seconds=parse("FLOOD_GIVE_UP_SECONDS", _positive_float, 600.0),
+        shutdown_drain_seconds=parse("SHUTDOWN_DRAIN_SECONDS", _positive_float, 5.0),
     )
 
 

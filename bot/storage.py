@@ -49,7 +49,7 @@ OUTCOMES = ("answered", "suggested", "unanswered")
 USER_MODES = ("hash", "raw", "off")
 QUERY_COLUMNS = (
     "id", "ts", "via", "chat_ref", "chat_type", "user_ref", "question", "outcome",
-    "article_id", "passage_id", "score", "latency_ms",
+    "article_id", "passage_id", "score", "latency_ms", "delivered",
 )  # fmt: skip
 
 # Rows per transaction: big enough to amortise the commit, small enough to keep a failed
@@ -98,6 +98,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE dropped (ts TEXT NOT NULL, rows INTEGER NOT NULL)",
         "CREATE INDEX dropped_ts ON dropped (ts)",
         "CREATE INDEX queries_user_ref ON queries (user_ref)",
+    ),
+    (
+        # Version 3: whether the reply reached Telegram (1), failed (0) or is unknown (NULL:
+        # timed out, or not sent through Telegram), so a flood's losses show in the log.
+        "ALTER TABLE queries ADD COLUMN delivered INTEGER",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -197,7 +202,7 @@ class QueryLog:
 
     path: Path
     users: str = "hash"
-    salt: str | None = None
+    salt: str | None = field(default=None, repr=False)  # a secret: never in a log line
     retention_days: int = 90
     max_pending: int = 10_000
     now: Callable[[], datetime] = utc_now
@@ -276,18 +281,20 @@ class QueryLog:
         score: float | None = None,
         latency_ms: float | None = None,
         query_id: str | None = None,
+        delivered: bool | None = None,
     ) -> str:
         """Queue one question and what the bot did with it; returns the query id at once.
 
         Given the `query_id` of a row recorded earlier, the new row replaces it (a reader's
-        pick of an inline result replaces their typed query's row).
+        pick of an inline result replaces their typed query's row). `delivered`: whether the
+        reply reached Telegram, None when unknown.
         """
         query_id = query_id or new_query_id()
         try:
             values = (
                 query_id, self._moment(), via, chat_ref, chat_type, user_id, question,
                 str(getattr(outcome, "value", outcome)), article_id, passage_id, score,
-                latency_ms,
+                latency_ms, delivered,
             )  # fmt: skip
             self._push(_Row("query", values, user_id))
         except Exception:  # a reply must never fail because of its log row
@@ -411,11 +418,12 @@ class QueryLog:
             chat_ref, chat_type, user_id = values[3], values[4], values[5]
             # In a private chat the chat id is the reader's id, so it gets the same treatment.
             stored_chat = self.user_ref(chat_ref) if chat_type == "private" else chat_ref
-            question, outcome, article_id, passage_id, score, latency_ms = values[6:]
+            question, outcome, article_id, passage_id, score, latency_ms, delivered = values[6:]
             return (
                 values[0], stamp(values[1]), _text(values[2]), _text(stored_chat),
                 _text(chat_type), self.user_ref(user_id), _text(question), _text(outcome),
                 _text(article_id), _text(passage_id), _number(score), _number(latency_ms),
+                None if delivered is None else int(bool(delivered)),
             )  # fmt: skip
         if row.kind == "feedback":
             ts, query_id, user_id, helpful = values

@@ -121,6 +121,8 @@ def test_env_example_lists_every_setting_with_a_comment() -> None:
         "SUMMARY_COOLDOWN_SECONDS",
         "PERSISTENCE_PATH",
         "TELEGRAM_RATE_LIMITER",
+        "FLOOD_GIVE_UP_SECONDS",
+        "SHUTDOWN_DRAIN_SECONDS",
     }
     assert set(names) == expected
     for name in names:
@@ -204,3 +206,20 @@ def test_flood_limits_persistence_and_rate_limiter() -> None:
 def test_bad_limits_are_refused(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=f"^{name}: "):
         load_settings({name: value}, env_file=None)
+
+
+def test_repr_never_shows_a_secret() -> None:
+    token, salt, secret = "123456:very-secret-token", "s" * 20 + "-salt", "WhSecret_42"
+    settings = load_settings(
+        {
+            "TELEGRAM_BOT_TOKEN": token,
+            "QUERY_LOG_SALT": salt,
+            "WEBHOOK_URL": "https://example.org/hook",
+            "WEBHOOK_SECRET": secret,
+        },
+        env_file=None,
+    )
+    shown = repr(settings)
+    assert token not in shown and salt not in shown and secret not in shown
+    assert "telegram_bot_token='***'" in shown and "admin_user_ids=frozenset()" in shown
+    assert "telegram_bot_token=None" in repr(load_settings({}, env_file=None))
