@@ -70,6 +70,8 @@ class Stats:
     latency_p95_ms: float | None
     dropped_rows: int
     per_day: tuple[Day, ...]
+    # Replies Telegram refused or a flood outlasted (FLOOD_GIVE_UP_SECONDS): asked, not read.
+    undelivered: int = 0
 
     def rate(self, outcome: str) -> float | None:
         """The share of questions with this outcome, or None without questions."""
@@ -107,6 +109,7 @@ class Stats:
             ],
             "latency_ms": {"p50": self.latency_p50_ms, "p95": self.latency_p95_ms},
             "dropped_rows": self.dropped_rows,
+            "undelivered": self.undelivered,
             "per_day": [
                 {
                     "date": d.date,
@@ -169,6 +172,9 @@ async def compute_stats(db: aiosqlite.Connection, until: datetime, days: int) ->
         )
     ]
     dropped = await _rows(db, "SELECT COALESCE(SUM(rows), 0) FROM dropped WHERE ts >= ?", start)
+    undelivered = await _rows(
+        db, "SELECT COUNT(*) FROM queries WHERE ts >= ? AND delivered = 0", start
+    )
     daily = await _rows(
         db,
         "SELECT substr(ts, 1, 10), outcome, COUNT(*) FROM queries WHERE ts >= ? GROUP BY 1, 2",
@@ -190,6 +196,7 @@ async def compute_stats(db: aiosqlite.Connection, until: datetime, days: int) ->
         latency_p50_ms=_percentile(latencies, 0.50),
         latency_p95_ms=_percentile(latencies, 0.95),
         dropped_rows=int(dropped[0][0]),
+        undelivered=int(undelivered[0][0]),
         per_day=_per_day(daily, since, days),
     )
 
@@ -261,6 +268,7 @@ def render_stats(stats: Stats) -> str:
         f"  answer latency: p50 {_ms(stats.latency_p50_ms)}, p95 {_ms(stats.latency_p95_ms)}",
         f"  helpful: {_percent(stats.helpful_rate)} of {stats.votes} vote(s)",
         f"  dropped log rows: {stats.dropped_rows}",
+        f"  replies not delivered: {stats.undelivered}",
     ]  # fmt: skip
     sections = (
         ("Most asked", [f"{c.count:>5}  {c.text}" for c in stats.top_questions]),

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, MutableMapping
 
 from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ChatType
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, TelegramError, TimedOut
 from telegram.ext import ContextTypes
 
 from bot.answers import Answer, Match
@@ -189,13 +189,28 @@ async def answer_question(
     latency_ms = (time.perf_counter() - started) * 1000
     if answer.outcome is Outcome.ANSWERED and answer.best is not None:
         chat_data[CURRENT_ARTICLE] = answer.best.article.id
-    # The id exists before the row is written, so the buttons can carry it right away.
-    query_id = log_question(
-        update, context, via_of(update.effective_chat), latency_ms, **answer_fields(answer)
-    )
+    # The id exists before the row is written, so the buttons can carry it; the row is
+    # written once the send is over, with whether the reply got through.
+    query_id = new_query_id()
     text = render_answer(answer, HTML)
     keyboard = answer_keyboard(answer, query_id)
-    answer_id = await _send_or_edit(update, context, text, keyboard, edit_message_id)
+    delivered: bool | None = False
+    try:
+        answer_id = await _send_or_edit(update, context, text, keyboard, edit_message_id)
+        delivered = True
+    except TimedOut:
+        delivered = None  # it may well have arrived
+        raise
+    finally:
+        log_question(
+            update,
+            context,
+            via_of(update.effective_chat),
+            latency_ms,
+            query_id=query_id,
+            delivered=delivered,
+            **answer_fields(answer),
+        )
     message = update.effective_message
     if answer_id is not None and message is not None:
         remember(chat_data, ANSWERS, message.message_id, answer_id)

@@ -6,7 +6,7 @@ import logging
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.error import Forbidden, TelegramError
+from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ContextTypes
 
 logger = logging.getLogger(__name__)
@@ -15,11 +15,18 @@ SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log the exception; a reader who blocked the bot (Forbidden) is only noted."""
+    """Log the exception and tell a private reader; blocked, flood and network errors are
+    only logged (no apology for an answer that may have arrived, or into a flood)."""
     error = context.error
     ids = _update_ids(update)
     if isinstance(error, Forbidden):
         logger.info("forbidden (the reader blocked the bot?) %s: %s", ids, error)
+        return
+    # (BadRequest is a NetworkError too: only the plain connection failure counts here.)
+    if isinstance(error, RetryAfter | TimedOut) or type(error) is NetworkError:
+        # A flood that outlasted FLOOD_GIVE_UP_SECONDS, or a send that timed out (TimedOut is
+        # a NetworkError) and may well have arrived: an apology would be wrong or flood more.
+        logger.warning("not delivered %s: %s", ids, error)
         return
     logger.error("error while handling %s", ids, exc_info=error)
     if (
