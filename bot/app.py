@@ -8,14 +8,19 @@ content library (swapped whole on /reload), and the query log.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import inspect
 import logging
-from collections.abc import Awaitable
+import time
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import LinkPreviewOptions, Update
-from telegram.constants import ParseMode
+from telegram._utils.types import JSONDict
+from telegram.constants import ParseMode, UpdateType
+from telegram.error import RetryAfter
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -43,6 +48,16 @@ STATE_SAVE_SECONDS = 60
 # to Telegram (five times its ~30 messages/s ceiling per bot); more bought nothing in
 # benchmarks/bench_updates.py and slowed the local fake server down.
 CONCURRENT_UPDATES = 8
+# The update types the handlers use (handlers/): Telegram sends no others, so nothing
+# arrives that no handler would take.
+ALLOWED_UPDATES = (
+    UpdateType.MESSAGE,
+    UpdateType.EDITED_MESSAGE,
+    UpdateType.CALLBACK_QUERY,
+    UpdateType.INLINE_QUERY,
+    UpdateType.CHOSEN_INLINE_RESULT,
+    UpdateType.MY_CHAT_MEMBER,
+)
 # Libraries that log request URLs, which contain the token.
 NOISY_LOGGERS = ("httpx", "httpcore", "telegram", "apscheduler")
 
@@ -94,34 +109,151 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     handled concurrently, the edit could arrive before the answer's id was remembered.
     Updates of one chat queue on that chat's lock (FIFO, so in arrival order); updates
     without a chat (inline queries) and other chats' run alongside.
+
+    The chat's lock is taken *before* a concurrency slot: a chat's backlog waits on its own
+    lock without holding slots, so it never delays another chat's answer.
+
+    At shutdown `cut_off` bounds the drain: what has not finished by then is cancelled.
     """
 
     def __init__(self, max_concurrent_updates: int) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}  # updates holding or awaiting each chat's lock
+        self._in_hand: dict[asyncio.Task[Any], object] = {}  # task -> its update
+
+    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """The chat's lock first, then a slot (see the class docstring)."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_hand[task] = update
+        try:
+            chat = update.effective_chat if isinstance(update, Update) else None
+            if chat is None:
+                await super().process_update(update, coroutine)
+                return
+            lock = self._locks.setdefault(chat.id, asyncio.Lock())
+            self._users[chat.id] = self._users.get(chat.id, 0) + 1
+            try:
+                async with lock:
+                    await super().process_update(update, coroutine)
+            finally:
+                self._users[chat.id] -= 1
+                if not self._users[chat.id]:  # nobody else waits: forget the chat
+                    del self._users[chat.id], self._locks[chat.id]
+        except asyncio.CancelledError:
+            if inspect.iscoroutine(coroutine):
+                coroutine.close()  # cut off before it started: no "never awaited" warning
+            raise
+        finally:
+            if task is not None:
+                self._in_hand.pop(task, None)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Run the update's handlers once the chat's earlier updates are done."""
-        chat = update.effective_chat if isinstance(update, Update) else None
-        if chat is None:
-            await coroutine
-            return
-        lock = self._locks.setdefault(chat.id, asyncio.Lock())
-        self._users[chat.id] = self._users.get(chat.id, 0) + 1
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            self._users[chat.id] -= 1
-            if not self._users[chat.id]:  # nobody else waits: forget the chat
-                del self._users[chat.id], self._locks[chat.id]
+        """Run the update's handlers (the chat's lock and a slot are already held)."""
+        await coroutine
+
+    async def cut_off(self, seconds: float) -> list[object]:
+        """After `seconds`, cancel the updates still in hand and return them. (The caller
+        cancels this first when everything finished in time.)"""
+        await asyncio.sleep(seconds)
+        late = {task: update for task, update in self._in_hand.items() if not task.done()}
+        for task in late:
+            task.cancel()
+        return list(late.values())
 
     async def initialize(self) -> None:
         """Nothing to set up."""
 
     async def shutdown(self) -> None:
         """Nothing to release."""
+
+
+class PatientRateLimiter(AIORateLimiter):
+    """PTB's AIORateLimiter, but a flood wait ("retry after N") is waited out however many
+    times Telegram repeats it, until `give_up_seconds` have passed, instead of 3 tries.
+
+    A reader whose answer waits in a flood gets it late rather than an apology. Per chat the
+    order holds: a chat's updates run one at a time (PerChatUpdateProcessor).
+    """
+
+    def __init__(self, give_up_seconds: float) -> None:
+        super().__init__()
+        self.give_up_seconds = give_up_seconds
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | JSONDict | list[JSONDict]:
+        """Send through AIORateLimiter's limits; on RetryAfter wait and send again."""
+        give_up_at = time.monotonic() + self.give_up_seconds
+        while True:
+            try:
+                # One attempt: AIORateLimiter's own retry loop would give up after a few.
+                return await self._run_request(
+                    chat=data.get("chat_id") is not None,
+                    group=_flood_group(data.get("chat_id")),
+                    allow_paid_broadcast=bool(data.get("allow_paid_broadcast", False)),
+                    callback=callback,
+                    args=args,
+                    kwargs=kwargs,
+                )
+            except RetryAfter as flood:
+                wait = flood.retry_after
+                seconds = wait.total_seconds() if isinstance(wait, dt.timedelta) else wait
+                seconds += 0.1
+                if time.monotonic() + seconds > give_up_at:
+                    logger.warning(
+                        "%s: still flood-limited after %.0f s; giving up",
+                        endpoint,
+                        self.give_up_seconds,
+                    )
+                    raise
+                logger.info("%s: flood control, sending again in %.1f s", endpoint, seconds)
+                # Telegram's flood wait is for the whole bot: hold every request meanwhile.
+                self._retry_after_event.clear()
+                try:
+                    await asyncio.sleep(seconds)
+                finally:
+                    self._retry_after_event.set()
+
+
+def _flood_group(chat_id: object) -> int | str | bool:
+    """AIORateLimiter's per-group bucket: negative ids (groups, channels) and @usernames."""
+    with contextlib.suppress(ValueError, TypeError):
+        chat_id = int(chat_id)  # type: ignore[call-overload]
+    if (isinstance(chat_id, int) and chat_id < 0) or isinstance(chat_id, str):
+        return chat_id
+    return False
+
+
+class DigestApplication(Application):  # type: ignore[type-arg]
+    """PTB's Application with a bounded shutdown: `stop` drains for SHUTDOWN_DRAIN_SECONDS,
+    then cuts off what is left (PTB alone waits for every queued update and flood wait)."""
+
+    async def stop(self) -> None:
+        """Stop fetching, finish the updates in hand within the drain time, save state."""
+        processor = self.update_processor
+        cut_off = None
+        if isinstance(processor, PerChatUpdateProcessor):
+            settings: Settings = self.bot_data[SETTINGS]
+            cut_off = asyncio.create_task(processor.cut_off(settings.shutdown_drain_seconds))
+        await super().stop()
+        if cut_off is not None:
+            if not cut_off.done():
+                cut_off.cancel()
+            elif late := cut_off.result():
+                logger.warning(
+                    "shutdown: %d updates not finished within %s s, cut off: %s",
+                    len(late),
+                    self.bot_data[SETTINGS].shutdown_drain_seconds,
+                    ", ".join(str(getattr(u, "update_id", "?")) for u in late),
+                )
 
 
 def build_application(settings: Settings) -> Application:
@@ -131,6 +263,7 @@ def build_application(settings: Settings) -> Application:
     settings.persistence_path.parent.mkdir(parents=True, exist_ok=True)
     builder = (
         ApplicationBuilder()
+        .application_class(DigestApplication)
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
@@ -138,6 +271,8 @@ def build_application(settings: Settings) -> Application:
             Defaults(
                 parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
+                # A reader who deleted their question still gets the answer.
+                allow_sending_without_reply=True,
             )
         )
         # Only chat_data persists (current article, question -> answer for edits): the
@@ -163,7 +298,7 @@ def build_application(settings: Settings) -> Application:
     if settings.telegram_rate_limiter:
         # Waits out Telegram's RetryAfter and retries; a send that timed out is not retried
         # (it may have been delivered).
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        builder = builder.rate_limiter(PatientRateLimiter(settings.flood_give_up_seconds))
     application = builder.build()
     application.bot_data[SETTINGS] = settings
     application.bot_data[QUESTION_LIMITER] = QuestionLimiter(
@@ -236,8 +371,8 @@ def run(settings: Settings) -> int:
             url_path=webhook_path(settings.webhook_url),
             webhook_url=settings.webhook_url,
             secret_token=settings.webhook_secret,
-            allowed_updates=Update.ALL_TYPES,
+            allowed_updates=list(ALLOWED_UPDATES),
         )
     else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+        application.run_polling(allowed_updates=list(ALLOWED_UPDATES))
     return 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -87,3 +87,20 @@ class Cooldown:
         self._moved[old] = new
         if len(self._moved) > MAX_TRACKED:
             del self._moved[next(iter(self._moved))]  # the oldest migration
+
+
+@dataclass
+class RecentKeys:
+    """The last `size` keys seen (update ids), to drop a second delivery of the same one."""
+
+    size: int = 10_000
+    _keys: OrderedDict[Hashable, None] = field(default_factory=OrderedDict, init=False)
+
+    def seen_before(self, key: Hashable) -> bool:
+        """True when `key` came before; otherwise remember it (forgetting the oldest)."""
+        if key in self._keys:
+            return True
+        self._keys[key] = None
+        if len(self._keys) > self.size:
+            self._keys.popitem(last=False)
+        return False

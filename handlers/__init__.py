@@ -9,6 +9,7 @@ from handlers import (
     articles,
     ask,
     buttons,
+    duplicates,
     errors,
     fallback,
     forget,
@@ -23,7 +24,9 @@ from handlers import (
 
 def register(application: Application) -> None:
     """Add every feature's handlers and the error handler."""
-    # Group -1 sees every update first and never stops it (it only sets admin menus).
+    # Group -2 drops an update Telegram delivered twice, before anything acts on it.
+    application.add_handlers(duplicates.handlers(), group=-2)
+    # Group -1 sees every update and never stops it (it only sets admin menus).
     application.add_handlers(menus.handlers(), group=-1)
     for feature in (start, summary, articles, admin, forget, buttons, groups, ask, inline, upload):
         application.add_handlers(feature.handlers())

@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 MAX_STATS_DAYS = 3650
 MAX_REJECTIONS_SHOWN = 20
 REFUSAL = "Sorry, only the bot's admins can do that."
+PRIVATE_ONLY = "/{command} works in a private chat with me: the figures are not for everyone here."
 
 
 async def _allowed(update: Update, context: ContextTypes.DEFAULT_TYPE, action: str) -> bool:
@@ -107,9 +108,18 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_photo(chart, caption=f"Questions per day, last {raw} days")
 
 
+async def private_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats or /reload outside a private chat: a hint to ask in private, nothing shown."""
+    message = update.effective_message
+    command = (message.text or "/").split()[0].lstrip("/").split("@")[0] if message else ""
+    await reply(update, PRIVATE_ONLY.format(command=html.escape(command)))
+
+
 def handlers() -> list[BaseHandler]:
     new_messages = filters.UpdateType.MESSAGE
+    in_private = new_messages & filters.ChatType.PRIVATE
     return [
-        CommandHandler("reload", reload, filters=new_messages),
-        CommandHandler("stats", stats, filters=new_messages),
+        CommandHandler("reload", reload, filters=in_private),
+        CommandHandler("stats", stats, filters=in_private),
+        CommandHandler(["reload", "stats"], private_only, filters=new_messages),
     ]

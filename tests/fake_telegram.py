@@ -337,6 +337,7 @@ class FakeTelegram:
         self._calls: list[Call] = []
         self._downloads: list[str] = []
         self._failures: dict[str, deque[_Failure]] = {}
+        self._slow_chats: dict[int, float] = {}  # chat id -> seconds each request waits
         self._updates: deque[JSON] = deque()
         self._update_ids = itertools.count(100_000_001)
         self._allowed_updates: frozenset[str] | None = None  # None: the default set
@@ -573,6 +574,15 @@ class FakeTelegram:
             self._failures.setdefault(canonical.lower(), deque()).append(
                 _Failure(ApiError(error_code, description, parameters), times)
             )
+
+    def slow_chat(self, chat_id: int, seconds: float) -> None:
+        """Answer every request about `chat_id` `seconds` late (a slow path to one chat;
+        0 ends it). Requests about other chats are not held up."""
+        with self._lock:
+            if seconds:
+                self._slow_chats[chat_id] = seconds
+            else:
+                self._slow_chats.pop(chat_id, None)
 
     # ------------------------------------------------------------------ state
 
@@ -930,6 +940,13 @@ class FakeTelegram:
             self.inject("my_chat_member", update)
             return copy.deepcopy(update)
 
+    def delete_by_user(self, message: JSON) -> None:
+        """The user deletes their message (Telegram sends the bot no update for that)."""
+        with self._lock:
+            chat_id = message["chat"]["id"]
+            self._messages.get(chat_id, {}).pop(message["message_id"], None)
+            self._format_keys.pop((chat_id, message["message_id"]), None)
+
     def block_user(self, user_id: int) -> JSON:
         """The user blocks the bot: sends then fail with 403 "bot was blocked by the user"."""
         return self.my_chat_member(user_id, user_id, "kicked", "member")
@@ -1008,6 +1025,10 @@ class FakeTelegram:
             parse_error: ApiError | None = bad_request(str(error))
         else:
             parse_error = None
+        with self._lock:
+            delay = self._slow_chats.get(_chat_key(params.get("chat_id")), 0.0)
+        if delay:
+            time.sleep(delay)  # in this request's own server thread: other chats go on
         with self._lock:
             canonical, handler = self._methods.get(method.lower(), (method, None))
             try:
@@ -1899,6 +1920,14 @@ def _parse_multipart(body: bytes, boundary: str) -> tuple[dict[str, str], dict[s
                 data=content,
             )
     return fields, files
+
+
+def _chat_key(chat_id: Any) -> int | None:
+    """A chat_id parameter as an int (forms send it as text), or None."""
+    try:
+        return int(chat_id)
+    except (TypeError, ValueError):
+        return None
 
 
 def _int(params: JSON, name: str, default: int | None) -> Any:
