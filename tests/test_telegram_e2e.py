@@ -368,6 +368,15 @@ def test_webhook_mode_serves_updates_with_the_secret(tmp_path: Path) -> None:
         assert post(secret) == 200
         answer = fake.wait_for_call("sendMessage", 20, chat_id=READER)
         assert "Competitive Strategies of Major Players" in text_of(answer)
+        # Telegram re-delivers an update it thinks was lost: it is answered once.
+        assert post(secret) == 200
+        update = {"update_id": 2, "message": fake.private_message(READER, "/help")}
+        assert post(secret) == 200
+        fake.wait_for_call("sendMessage", 20, after=answer.index + 1, chat_id=READER)
+        bot_wait = running.wait_for_output("update 1 delivered again")
+        assert "update 2 delivered again" not in bot_wait
+        sent = [c for c in fake.calls if c.method == "sendMessage" and c.ok]
+        assert len(sent) == 2
         assert running.stop(signal.SIGTERM) == 0
     finally:
         if running.process.poll() is None:
