@@ -25,7 +25,9 @@ def register(application: Application) -> None:
     """Add every feature's handlers and the error handler."""
     # Group -1 sees every update first and never stops it (it only sets admin menus).
     application.add_handlers(menus.handlers(), group=-1)
-    for feature in (start, summary, articles, admin, forget, buttons, groups, ask, inline, upload):
+    # buttons before forget: PTB hands a press with empty data to the first
+    # CallbackQueryHandler whatever its pattern, and on_button answers it "expired".
+    for feature in (start, summary, articles, admin, buttons, forget, groups, ask, inline, upload):
         application.add_handlers(feature.handlers())
     # After every feature: in group 0 the first matching handler wins.
     application.add_handlers(fallback.handlers())
