@@ -28,7 +28,9 @@ def register(application: Application) -> None:
     application.add_handlers(duplicates.handlers(), group=-2)
     # Group -1 sees every update and never stops it (it only sets admin menus).
     application.add_handlers(menus.handlers(), group=-1)
-    for feature in (start, summary, articles, admin, forget, buttons, groups, ask, inline, upload):
+    # buttons before forget: PTB hands a press with empty data to the first
+    # CallbackQueryHandler whatever its pattern, and on_button answers it "expired".
+    for feature in (start, summary, articles, admin, buttons, forget, groups, ask, inline, upload):
         application.add_handlers(feature.handlers())
     # After every feature: in group 0 the first matching handler wins.
     application.add_handlers(fallback.handlers())

@@ -1,7 +1,8 @@
 """Button presses: a suggested passage, the full summary, and 👍 / 👎 feedback.
 
-Every callback query is answered, also when the button expired or something failed, so
-the reader's client never spins.
+Every callback query is answered exactly once, whatever happens: an expired or unknown
+button, a forged payload, a press over the reader's flood limit, a failure halfway. Telegram
+refuses a second answer, and an unanswered press leaves the reader's button spinning.
 """
 
 from __future__ import annotations
@@ -9,18 +10,20 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from telegram import Update
-from telegram.error import TelegramError
+from telegram import CallbackQuery, Update
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes
 
 from bot.answers import Answer
 from bot.callbacks import FEEDBACK, PICK, SUMMARY, Action, article_version, decode, passage_version
+from bot.limits import Verdict
 from bot.matching import Outcome
 from bot.rendering import HTML, render_match, render_summary, split_message
 from bot.storage import answer_fields
 from handlers.common import (
     CURRENT_ARTICLE,
     QUESTIONS,
+    allowed_to_ask,
     answered_keyboard,
     library_of,
     log_question,
@@ -29,82 +32,173 @@ from handlers.common import (
     reply,
     typing_indicator,
 )
+from handlers.inline import issue_inline_query_id, issued_inline_query_id
 
 logger = logging.getLogger(__name__)
 
-EXPIRED = "This button has expired: the articles changed since. Please ask again."
+EXPIRED = "This button has expired. Please ask again."
 FAILED = "Sorry, that did not work. Please try again."
+SLOW_DOWN = "Slow down a little: try again in a few seconds."
+SENT_PRIVATELY = "Sent you the full summary in our private chat."
+START_PRIVATE = (
+    "I can only send the full summary in a private chat you have started: open @{bot}, "
+    "press Start, then press this button again."
+)
+
+
+class Press:
+    """One callback query and whether it was answered: the only place that answers it."""
+
+    def __init__(self, query: CallbackQuery) -> None:
+        self.query = query
+        self.answered = False
+
+    async def answer(self, text: str | None = None, *, show_alert: bool | None = None) -> None:
+        """Answer the press unless that already happened (Telegram refuses a second answer)."""
+        if self.answered:
+            logger.warning("callback query %s: a second answer was dropped", self.query.id)
+            return
+        # Marked before the call: an answer that timed out may still have arrived, and
+        # answering again would fail or, worse, replace what the reader saw.
+        self.answered = True
+        await self.query.answer(text, show_alert=show_alert)
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Dispatch a press to its action; always answer the callback query."""
+    """Act on a press, or say why not; answer it exactly once either way."""
     query = update.callback_query
     if query is None:
         return
-    action = decode(query.data)
+    press = Press(query)
     try:
-        if action is None:
-            await query.answer(EXPIRED, show_alert=True)
-        elif action.kind == PICK:
-            await show_passage(update, context, action)
-        elif action.kind == SUMMARY:
-            await show_summary(update, context, action)
-        elif action.kind == FEEDBACK:
-            await record_feedback(update, context, action)
+        await dispatch(update, context, press)
     except Exception:
         # Answer the press (unless that already happened), then let the error handler log it.
-        with contextlib.suppress(TelegramError):
-            await query.answer(FAILED)
+        if not press.answered:
+            with contextlib.suppress(TelegramError):
+                await press.answer(FAILED)
         raise
+    if not press.answered:  # every path answers; this only guards against a forgotten one
+        logger.warning("callback query %s: no answer was given, answering empty", query.id)
+        await press.answer()
 
 
-async def show_passage(update: Update, context: ContextTypes.DEFAULT_TYPE, action: Action) -> None:
+async def dispatch(update: Update, context: ContextTypes.DEFAULT_TYPE, press: Press) -> None:
+    """Check the press (flood limit, known and carried data), then run its action."""
+    query = press.query
+    if allowed_to_ask(context, query.from_user.id) is not Verdict.ALLOW:
+        # A short note on the button, never a new message: pressing is not asking.
+        await press.answer(SLOW_DOWN)
+        return
+    action = decode(query.data)
+    if action is None or not carried(query, action, context):
+        await press.answer(EXPIRED, show_alert=True)
+    elif action.kind == PICK:
+        await show_passage(update, context, press, action)
+    elif action.kind == SUMMARY:
+        await show_summary(update, context, press, action)
+    elif action.kind == FEEDBACK:
+        await record_feedback(press, context, action)
+    else:  # decode() made an action this module has no handler for
+        await press.answer(EXPIRED, show_alert=True)
+
+
+def carried(query: CallbackQuery, action: Action, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Whether the pressed message really offers this button (a modified client can send any
+    data). Telegram sends the message as it is, keyboard included; a message sent via inline
+    mode is not sent, so a vote on one must name a query id issued for an inline result.
+    Picks and summaries on inline messages are checked by their content versions instead.
+    """
+    message = query.message
+    if message is None:
+        return action.kind != FEEDBACK or issued_inline_query_id(context, action.key)
+    markup = getattr(message, "reply_markup", None)  # an InaccessibleMessage has none
+    if markup is None:
+        return False
+    buttons = (button for row in markup.inline_keyboard for button in row)
+    return any(button.callback_data == query.data for button in buttons)
+
+
+async def show_passage(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, press: Press, action: Action
+) -> None:
     """A suggestion was chosen: turn the message into that passage's full answer."""
-    query = update.callback_query
+    query = press.query
     match = library_of(context).passage_by_key(action.key)
     if match is None or passage_version(match.passage, match.article) != action.version:
-        await query.answer(EXPIRED, show_alert=True)
+        await press.answer(EXPIRED, show_alert=True)
         return
-    await query.answer()
+    await press.answer()
     message = query.message
-    asked = context.chat_data.get(QUESTIONS, {}).get(message.message_id) if message else None
+    # A message sent via inline mode has no chat, so no chat_data (PTB gives None).
+    chat_data = context.chat_data
+    asked = chat_data.get(QUESTIONS, {}).get(message.message_id) if message and chat_data else None
     question = asked[0] if asked else match.passage.section
     chosen = Answer(question, Outcome.ANSWERED, (match,))
     query_id = log_question(update, context, "callback", None, **answer_fields(chosen))
-    context.chat_data[CURRENT_ARTICLE] = match.article.id
+    if message is None:  # its new 👍 / 👎 name this id: votes on it must be accepted
+        issue_inline_query_id(context, query_id)
     text = split_message(render_match(match, HTML))[0]
+    # PTB edits through inline_message_id when the press came from an inline message.
     await query.edit_message_text(text, reply_markup=answered_keyboard(match, query_id))
-    if message is not None:
-        remember(context.chat_data, QUESTIONS, message.message_id, (question, query_id))
+    if chat_data is not None:
+        chat_data[CURRENT_ARTICLE] = match.article.id
+        if message is not None:
+            remember(chat_data, QUESTIONS, message.message_id, (question, query_id))
 
 
-async def show_summary(update: Update, context: ContextTypes.DEFAULT_TYPE, action: Action) -> None:
-    """ "Full summary": send the article's summary below the answer."""
-    query = update.callback_query
+async def show_summary(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, press: Press, action: Action
+) -> None:
+    """ "Full summary": send the article's summary below the answer (or privately)."""
+    query = press.query
     article = library_of(context).article_by_key(action.key)
     if article is None or article_version(article) != action.version:
-        await query.answer(EXPIRED, show_alert=True)
+        await press.answer(EXPIRED, show_alert=True)
         return
-    await query.answer()
-    context.chat_data[CURRENT_ARTICLE] = article.id
+    if query.message is None:
+        await send_summary_privately(context, press, render_summary(article, HTML))
+        return
+    await press.answer()
+    if context.chat_data is not None:
+        context.chat_data[CURRENT_ARTICLE] = article.id
     async with typing_indicator(update, context):
         await reply(update, render_summary(article, HTML))
 
 
-async def record_feedback(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, action: Action
+async def send_summary_privately(
+    context: ContextTypes.DEFAULT_TYPE, press: Press, summary: str
 ) -> None:
+    """The summary of an inline message's article, in the reader's private chat.
+
+    An inline message lives in a chat of the sender's choosing, where the bot may not be a
+    member, and everyone there shares it: editing it into a long summary would take the
+    answer away from them, for one reader's press. So the summary goes to the reader who
+    pressed, in private; Telegram allows that only once they have started the bot, and the
+    alert says so (the bot's /start takes no payload a deep link could carry).
+    """
+    user_id = press.query.from_user.id
+    try:
+        for part in split_message(summary):
+            await context.bot.send_message(user_id, part)
+    except Forbidden:
+        await press.answer(START_PRIVATE.format(bot=context.bot.username), show_alert=True)
+        return
+    await press.answer(SENT_PRIVATELY)
+
+
+async def record_feedback(press: Press, context: ContextTypes.DEFAULT_TYPE, action: Action) -> None:
     """👍 / 👎: one vote per reader and answer; pressing again changes it."""
-    query = update.callback_query
     log = query_log_of(context)
     if log is not None:
         log.record_feedback(
-            query_id=action.key, user_id=query.from_user.id, helpful=bool(action.helpful)
+            query_id=action.key, user_id=press.query.from_user.id, helpful=bool(action.helpful)
         )
-    await query.answer(
+    await press.answer(
         "Thanks, glad it helped!" if action.helpful else "Thanks, noted. Sorry it didn't help."
     )
 
 
 def handlers() -> list[BaseHandler]:
+    # Presses with any other data are answered "expired" by handlers.fallback (on_button).
     return [CallbackQueryHandler(on_button, pattern=r"^[psf]:")]

@@ -1,12 +1,20 @@
-"""Last in line: in a private chat, an unknown command or a non-text message gets a hint."""
+"""Last in line: in a private chat, an unknown command or a non-text message gets a hint;
+a button press no feature took (an older version's button, forged data) is answered."""
 
 from __future__ import annotations
 
 import html
 
 from telegram import Update
-from telegram.ext import BaseHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
+from handlers.buttons import on_button
 from handlers.common import reply
 
 
@@ -32,4 +40,7 @@ def handlers() -> list[BaseHandler]:
             private_new & ~filters.TEXT & ~filters.Document.ALL & ~filters.StatusUpdate.ALL,
             not_text,
         ),
+        # Data of any shape: on_button answers what it does not know "expired", so no
+        # reader's button keeps spinning.
+        CallbackQueryHandler(on_button),
     ]

@@ -1,6 +1,10 @@
 """Inline mode: `@bot question` in any chat offers up to 5 cited passages to send.
 
-An empty query lists the articles, newest first, each sent as its summary. Typing sends an
+A passage is sent with "Full summary" and 👍 / 👎 buttons whose votes name the query id
+issued for its inline query (remembered in memory, see `issue_inline_query_id`: Telegram
+does not show the bot a message sent via inline mode, so a vote cannot be checked against
+its keyboard). An empty query lists the articles, newest first, each sent as its summary.
+Typing sends an
 inline query per keystroke, so a typed query is logged only once the reader has stopped
 typing for LOG_DELAY seconds (a job per reader, replaced on every keystroke). When the
 reader picks a result, the pick is logged instead, with its passage: before the typed row
@@ -44,7 +48,8 @@ from bot.rendering import (
     split_message,
     telegram_length,
 )
-from handlers.common import library_of, query_log_of
+from bot.storage import new_query_id
+from handlers.common import answered_keyboard, library_of, query_log_of
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +62,23 @@ START_PARAMETER = "inline"  # /start parameter of the "nothing found" button
 PASSAGE, ARTICLE = "p", "a"  # result id prefixes
 # In user_data: the reader's last typed query that was logged, and its row's query id.
 LAST_LOGGED = "inline_last_logged"
+# In bot_data: query ids issued for inline results, oldest first (a dict used as a set).
+ISSUED_QUERY_IDS = "inline_query_ids"
+MAX_ISSUED = 10_000  # ~1 MB at most; older inline messages' votes are answered "expired"
+
+
+def issue_inline_query_id(context: ContextTypes.DEFAULT_TYPE, query_id: str) -> None:
+    """Remember that buttons on a message sent via inline mode carry `query_id`."""
+    issued: dict[str, None] = context.bot_data.setdefault(ISSUED_QUERY_IDS, {})
+    issued[query_id] = None
+    while len(issued) > MAX_ISSUED:
+        del issued[next(iter(issued))]
+
+
+def issued_inline_query_id(context: ContextTypes.DEFAULT_TYPE, query_id: str) -> bool:
+    """Whether `query_id` was issued for inline results since the bot started (bot_data is
+    not persisted: after a restart, votes on older inline messages are answered "expired")."""
+    return query_id in context.bot_data.get(ISSUED_QUERY_IDS, {})
 
 
 def result_id(kind: str, stable_id: str) -> str:
@@ -107,12 +129,14 @@ def page_bounds(offset: str, total: int, size: int = InlineQueryLimit.RESULTS) -
     return start, min(start + size, total)
 
 
-def passage_result(match: Match) -> InlineQueryResultArticle:
+def passage_result(match: Match, query_id: str) -> InlineQueryResultArticle:
+    """A passage to send, with the buttons of an answer (votes name `query_id`)."""
     return InlineQueryResultArticle(
         id=result_id(PASSAGE, match.passage.id),
         title=match.article.title,
         description=match.passage.section,
         input_message_content=InputTextMessageContent(fit_message(render_match(match, HTML))),
+        reply_markup=answered_keyboard(match, query_id),
     )
 
 
@@ -146,10 +170,13 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     started = time.perf_counter()
     matches = inline_matches(library, question)
-    results = [passage_result(m) for m in matches]
+    # One id for the question, made before its row is written (as for a private answer).
+    query_id = new_query_id()
+    issue_inline_query_id(context, query_id)
+    results = [passage_result(m, query_id) for m in matches]
     latency_ms = (time.perf_counter() - started) * 1000
     try:
-        _schedule_log(context, query, question, matches, latency_ms)
+        _schedule_log(context, query, question, matches, latency_ms, query_id)
     except Exception:  # logging never fails the answer
         logger.exception("inline query %s: could not schedule its log row", query.id)
     button = None
@@ -220,8 +247,10 @@ def _schedule_log(
     question: str,
     matches: Sequence[Match],
     latency_ms: float,
+    query_id: str,
 ) -> None:
-    """(Re)start the reader's log job: only the query they stop typing at is logged."""
+    """(Re)start the reader's log job: only the query they stop typing at is logged, under
+    the query id its results' buttons carry."""
     job_queue = context.job_queue
     if job_queue is None or query_log_of(context) is None:
         return
@@ -236,6 +265,7 @@ def _schedule_log(
         "passage_id": best.passage.id if best else None,
         "score": round(best.score, 4) if best else None,
         "latency_ms": round(latency_ms, 3),
+        "query_id": query_id,
     }
     job_queue.run_once(
         log_typed_query,

@@ -93,6 +93,7 @@ STRING_PARAMS = frozenset(
     "message_effect_id photo document thumbnail emoji title description short_description "
     "name custom_title question".split()
 )
+MAX_CALLBACK_ANSWER_LENGTH = 200  # characters of answerCallbackQuery's text
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
@@ -811,12 +812,15 @@ class FakeTelegram:
         data: str,
         *,
         inline_message_id: str | None = None,
+        forged: bool = False,
     ) -> JSON:
         """The user presses the inline button with `data` on a bot message; returns the query.
 
         `message` is the bot's message (e.g. ``call.result``); its current keyboard must offer
         that button, or ValueError (a user cannot press a button that is not there). For a
         message sent via inline mode pass ``message=None, inline_message_id=...``.
+        With ``forged=True`` any `data` is sent, as a modified client can: Telegram does not
+        check callback data against the keyboard (the message is still sent as it is).
         """
         with self._lock:
             user = self._user(user_id, None, None, None)
@@ -840,7 +844,7 @@ class FakeTelegram:
                 for row in (markup or {}).get("inline_keyboard", [])
                 for button in row
             ]
-            if data not in offered:
+            if data not in offered and not forged:
                 raise ValueError(
                     f"no button with callback_data {data!r}; the keyboard offers "
                     f"{[d for d in offered if d is not None]}"
@@ -1319,6 +1323,8 @@ class FakeTelegram:
         query = self._callback_queries.get(str(params.get("callback_query_id") or ""))
         if query is None or query.answered:
             raise ApiError(400, QUERY_TOO_OLD)
+        if len(str(params.get("text") or "")) > MAX_CALLBACK_ANSWER_LENGTH:
+            raise bad_request("MESSAGE_TOO_LONG")
         query.answered = True
         return True
 

@@ -427,6 +427,24 @@ async def test_a_user_cannot_press_a_button_that_is_not_there(fake: FakeTelegram
         fake.callback_query(USER, message, "more:2")
 
 
+async def test_a_modified_client_can_send_any_data_when_forged(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    fake.private_message(USER, "hi")
+    await bot.send_message(USER, "pick", reply_markup=KEYBOARD)
+    query = fake.callback_query(USER, fake.bot_messages(USER)[-1], "more:2", forged=True)
+    _, update = await drain(bot)
+    assert update.callback_query is not None and update.callback_query.data == "more:2"
+    # The message comes as it is: its keyboard shows the data was not on it.
+    keyboard = update.callback_query.message.reply_markup.inline_keyboard
+    assert [b.callback_data for row in keyboard for b in row] == ["more:1"]
+    too_long = "Bad Request: MESSAGE_TOO_LONG"
+    await rejected(
+        fake, bot.answer_callback_query(query["id"], text="x" * 201), BadRequest, too_long
+    )
+    assert await bot.answer_callback_query(query["id"], text="x" * 200) is True
+
+
 # ---------------------------------------------------------------------- rate limits
 
 
