@@ -59,7 +59,7 @@ class Settings:
     questions_per_window: int = 5
     question_window_seconds: float = 10.0
     summary_cooldown_seconds: float = 30.0
-    persistence_path: Path = Path("data/bot-state.pickle")
+    persistence_path: Path = Path("data/bot-state.pickle")  # the old state file, migrated once
     telegram_rate_limiter: bool = True
 
     def is_admin(self, user_id: int | None) -> bool:
