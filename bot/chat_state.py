@@ -50,6 +50,8 @@ UNREADABLE_SUFFIX = ".unreadable"
 
 # The encoding: JSON scalars stand for themselves; every JSON object is a one-key tag.
 LIST, TUPLE, DICT = "list", "tuple", "dict"
+# Types JSON writes and reads back as themselves (float apart: NaN and infinities are not).
+_SAME_IN_JSON = frozenset({str, int, bool, type(None)})
 
 
 class ChatStateError(ValueError):
@@ -67,49 +69,52 @@ def encode(value: object) -> Any:
     int keys into strings and tuples into lists, so containers are tagged: a list is
     {"list": [...]}, a tuple {"tuple": [...]}, a dict {"dict": [[key, value], ...]}.
     """
-    if value is None or isinstance(value, (bool, str)):
+    kind = type(value)
+    if kind in _SAME_IN_JSON:  # the common case first: a chat holds hundreds of these
         return value
-    if isinstance(value, int):
-        return int(value)  # an IntEnum is stored as its plain value
+    if kind is dict:
+        return {DICT: [[encode(key), encode(item)] for key, item in value.items()]}  # type: ignore[attr-defined]
+    if kind is tuple:
+        return {TUPLE: [encode(item) for item in value]}  # type: ignore[attr-defined]
+    if kind is list:
+        return {LIST: [encode(item) for item in value]}  # type: ignore[attr-defined]
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ChatStateError(f"cannot store the float {value!r}")
-        return value
-    if isinstance(value, tuple):
-        return {TUPLE: [encode(item) for item in value]}
-    if isinstance(value, list):
-        return {LIST: [encode(item) for item in value]}
-    if isinstance(value, dict):
-        return {DICT: [[encode(key), encode(item)] for key, item in value.items()]}
+        return float(value)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, (int, str)):  # an IntEnum or a str enum: stored as its plain value
+        return int(value) if isinstance(value, int) else str.__str__(value)
     raise ChatStateError(f"cannot store a {type(value).__name__}")
 
 
 def decode(data: Any) -> Any:
     """The value `encode` made `data` from; ChatStateError when `data` is not such an encoding."""
-    if data is None or isinstance(data, (bool, int, float, str)):
+    if type(data) in _SAME_IN_JSON or type(data) is float:
         return data
-    if isinstance(data, dict) and len(data) == 1:
+    if type(data) is dict and len(data) == 1:
         ((tag, items),) = data.items()
-        if isinstance(items, list):
-            if tag == LIST:
-                return [decode(item) for item in items]
-            if tag == TUPLE:
-                return tuple(decode(item) for item in items)
+        if type(items) is list:
             if tag == DICT:
                 return _decode_dict(items)
+            if tag == TUPLE:
+                return tuple([decode(item) for item in items])
+            if tag == LIST:
+                return [decode(item) for item in items]
     raise ChatStateError(f"not an encoded value: {_excerpt(data)}")
 
 
 def _decode_dict(pairs: list[Any]) -> dict[Any, Any]:
     result: dict[Any, Any] = {}
     for pair in pairs:
-        if not isinstance(pair, list) or len(pair) != 2:
+        if type(pair) is not list or len(pair) != 2:
             raise ChatStateError(f"not a [key, value] pair: {_excerpt(pair)}")
-        key = decode(pair[0])
+        key, value = pair
         try:
-            result[key] = decode(pair[1])
+            result[decode(key)] = decode(value)
         except TypeError as error:  # an unhashable key (a list)
-            raise ChatStateError(f"bad dict key {_excerpt(pair[0])}: {error}") from None
+            raise ChatStateError(f"bad dict key {_excerpt(key)}: {error}") from None
     return result
 
 
@@ -245,8 +250,10 @@ class ChatStateStore:
     legacy_path: Path | None = None  # the old pickle file to migrate (PERSISTENCE_PATH)
     busy_timeout_ms: int = BUSY_TIMEOUT_MS
     monotonic: Callable[[], float] = time.monotonic
-    # Chat id -> its row's JSON, or None for "delete the row": waiting for the next save.
-    _pending: dict[int, str | None] = field(default_factory=dict, init=False, repr=False)
+    # Chat id -> its new state, or None for "delete the row": waiting for the next save.
+    _pending: dict[int, Mapping[Any, Any] | None] = field(
+        default_factory=dict, init=False, repr=False
+    )
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
     _failing_since: float | None = field(default=None, init=False, repr=False)
     _last_warning: float | None = field(default=None, init=False, repr=False)
@@ -346,25 +353,25 @@ class ChatStateStore:
             return
         for chat_id, data in chats.items():
             self.stage(chat_id, data)
-        migrated = {chat_id: chats[chat_id] for chat_id in chats if chat_id in self._pending}
         if await self.save():
             moved = await asyncio.to_thread(set_aside, legacy, MIGRATED_SUFFIX)
             renamed = f"; it was renamed to {moved.name}" if moved else ""
             logger.warning(
                 "chat state: %d chats migrated from the old state file %s into %s%s",
-                len(migrated), legacy, self.path, renamed,
+                len(chats), legacy, self.path, renamed,
             )  # fmt: skip
-        loaded.chats.update(migrated)  # served now; a failed save retries with the next one
+        loaded.chats.update(chats)  # served now; a failed save retries with the next one
 
     # -- saving ------------------------------------------------------------------------
 
     def stage(self, chat_id: int, data: Mapping[Any, Any]) -> None:
-        """Remember a chat's new state for the next save (never raises)."""
-        try:
-            self._pending[chat_id] = dumps_chat(data)
-        except ChatStateError as error:
-            logger.warning("chat state: chat %s not saved, it holds what cannot be stored: %s",
-                           chat_id, error)  # fmt: skip
+        """Remember a chat's new state for the next save.
+
+        `data` must not change afterwards (python-telegram-bot hands over a deep copy): it is
+        encoded by the save, in its worker thread, because a full chat takes ~0.5 ms and a
+        save may carry hundreds of them.
+        """
+        self._pending[chat_id] = data
 
     def stage_drop(self, chat_id: int) -> None:
         """Remember that a chat's row goes at the next save (a group that migrated)."""
@@ -393,11 +400,25 @@ class ChatStateStore:
             self._save_recovered()
             return True
 
-    def _write(self, batch: Mapping[int, str | None]) -> None:
-        """One transaction: upsert the changed chats, delete the dropped ones."""
+    def _write(self, batch: Mapping[int, Mapping[Any, Any] | None]) -> None:
+        """One transaction: upsert the changed chats, delete the dropped ones.
+
+        A chat holding what cannot be stored keeps its previous row, with a warning.
+        """
         updated = utc_stamp()
-        upserts = [(chat_id, data, updated) for chat_id, data in batch.items() if data is not None]
-        deletes = [(chat_id,) for chat_id, data in batch.items() if data is None]
+        upserts: list[tuple[int, str, str]] = []
+        deletes: list[tuple[int]] = []
+        for chat_id, data in batch.items():
+            if data is None:
+                deletes.append((chat_id,))
+                continue
+            try:
+                upserts.append((chat_id, dumps_chat(data), updated))
+            except ChatStateError as error:
+                logger.warning(
+                    "chat state: chat %s not saved, it holds what cannot be stored: %s",
+                    chat_id, error,
+                )  # fmt: skip
         with self._connection() as db:
             db.execute("BEGIN IMMEDIATE")
             try:

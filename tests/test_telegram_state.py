@@ -136,3 +136,21 @@ def test_a_corrupt_row_is_set_aside_and_other_chats_keep_their_state(tmp_path: P
     assert [r[0] for r in rejected] == [damaged]
     assert rejected[0][1].startswith("not JSON")
     assert chats == sorted([damaged, kept])  # the damaged chat's new state, saved at shutdown
+
+
+def test_a_database_that_is_not_one_gives_empty_state_and_the_bot_still_answers(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "data" / "log.sqlite3"  # RunningBot's DATABASE_PATH
+    database.parent.mkdir(parents=True)
+    database.write_bytes(b"not a database, e.g. a backup gone wrong\n" * 100)
+    with FakeTelegram(username=BOT) as fake:
+        bot = RunningBot(fake, tmp_path, **ENV)
+        asked, answer_id = ask(bot, READER, QUESTION)
+        edit_is_answered(bot, READER, asked, answer_id)  # the state lives on in memory
+        assert bot.stop(signal.SIGTERM) == 0  # the failed save at shutdown is no crash
+    output = bot.output
+    assert f"chat state: cannot read {database} (DatabaseError: file is not a database)" in output
+    assert "starting with 0 chats' state, saves will keep trying" in output
+    assert "chat state: cannot save 1 chats" in output
+    assert "Traceback" not in output
