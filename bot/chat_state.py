@@ -18,6 +18,7 @@ No Telegram import: `bot/persistence.py` adapts this store to python-telegram-bo
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import math
@@ -352,7 +353,9 @@ class ChatStateStore:
             )  # fmt: skip
             return
         for chat_id, data in chats.items():
-            self.stage(chat_id, data)
+            # A copy: the application gets `chats` and changes them while a retried save
+            # may still be encoding the staged state in its thread.
+            self.stage(chat_id, copy.deepcopy(data))
         if await self.save():
             moved = await asyncio.to_thread(set_aside, legacy, MIGRATED_SUFFIX)
             renamed = f"; it was renamed to {moved.name}" if moved else ""
@@ -390,7 +393,7 @@ class ChatStateStore:
                 return True
             try:
                 await asyncio.to_thread(self._write, batch)
-            except (sqlite3.Error, OSError) as error:
+            except Exception as error:  # whatever it is, a save must not fail a reply or a stop
                 self._save_failed(error, len(batch))
                 return False
             for chat_id, data in batch.items():
@@ -445,7 +448,7 @@ class ChatStateStore:
             self._last_warning = moment
             logger.warning(
                 "chat state: cannot save %d chats to %s (%s: %s); replies go on, the state "
-                "stays in memory and the next save retries",
+                "stays in memory until a save succeeds",
                 chats, self.path, type(error).__name__, error,
             )  # fmt: skip
 

@@ -264,6 +264,23 @@ async def test_a_failing_save_keeps_the_state_for_the_next_one(
     assert await store_at(tmp_path).load() == {1: {"article_id": "new"}, 2: {"article_id": "newer"}}
 
 
+async def test_any_error_in_a_save_is_a_failed_save_not_an_exception(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = store_at(tmp_path)
+    await store.load()
+    store.stage(1, {"n": 1})
+
+    def broken(batch: Any) -> None:
+        raise RuntimeError("dictionary changed size during iteration")
+
+    store._write = broken  # type: ignore[method-assign]
+    with caplog.at_level(logging.WARNING, logger="bot.chat_state"):
+        assert await store.save() is False
+    assert store.pending == 1
+    assert "RuntimeError: dictionary changed size" in caplog.text
+
+
 async def test_a_chat_staged_during_a_save_keeps_its_newer_state(tmp_path: Path) -> None:
     store = store_at(tmp_path)
     await store.load()

@@ -108,6 +108,25 @@ def test_state_survives_a_restart_so_an_edit_updates_the_earlier_answer(tmp_path
     assert "Traceback" not in bot.output
 
 
+def test_a_bot_killed_at_any_moment_starts_again(tmp_path: Path) -> None:
+    # The old failure: SIGKILL (docker stop after its grace period) during a save left a
+    # truncated state file, and the next start exited 1. SQLite's transactions leave the
+    # rows as they were before the save, or after it.
+    with FakeTelegram(username=BOT) as fake:
+        bot = RunningBot(fake, tmp_path, **ENV)
+        asked, answer_id = ask(bot, READER, QUESTION)
+        assert bot.stop(signal.SIGTERM) == 0  # saved
+        bot = RunningBot(fake, tmp_path, **ENV)
+        ask(bot, OTHER_READER, QUESTION)
+        assert bot.stop(signal.SIGKILL) == -signal.SIGKILL  # the change since is lost...
+        bot = RunningBot(fake, tmp_path, **ENV)
+        edit_is_answered(bot, READER, asked, answer_id)  # ...what was saved is not
+        ask(bot, OTHER_READER, QUESTION)
+        assert bot.stop(signal.SIGTERM) == 0
+    assert "chat state: 1 chats loaded" in bot.output
+    assert "WARNING bot.chat_state" not in bot.output
+
+
 def test_a_corrupt_row_is_set_aside_and_other_chats_keep_their_state(tmp_path: Path) -> None:
     damaged, kept = READER, OTHER_READER
     with FakeTelegram(username=BOT) as fake:
