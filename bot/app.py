@@ -28,14 +28,14 @@ from telegram.ext import (
     BaseUpdateProcessor,
     ContextTypes,
     Defaults,
-    PersistenceInput,
-    PicklePersistence,
 )
 
 import handlers
+from bot.chat_state import ChatStateStore
 from bot.config import Settings
 from bot.library import load_library
 from bot.limits import Cooldown, QuestionLimiter
+from bot.persistence import ChatStatePersistence
 from bot.storage import QueryLog
 from handlers.common import LIBRARY, QUERY_LOG, QUESTION_LIMITER, SETTINGS, SUMMARY_COOLDOWN
 from handlers.menus import set_command_menus
@@ -43,7 +43,9 @@ from handlers.menus import set_command_menus
 logger = logging.getLogger(__name__)
 
 
-STATE_SAVE_SECONDS = 60
+# Chat state is saved this often (only the chats that changed, one transaction): a crash
+# loses at most this much of it; SIGTERM saves everything.
+STATE_SAVE_SECONDS = 15
 # Updates handled at once. Eight in flight keep ~160 answers/s even at a 50 ms round trip
 # to Telegram (five times its ~30 messages/s ceiling per bot); more bought nothing in
 # benchmarks/bench_updates.py and slowed the local fake server down.
@@ -260,7 +262,6 @@ def build_application(settings: Settings) -> Application:
     """The Application with its defaults, rate limiter, lifecycle hooks and handlers."""
     if not settings.telegram_bot_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is required to build the Telegram application")
-    settings.persistence_path.parent.mkdir(parents=True, exist_ok=True)
     builder = (
         ApplicationBuilder()
         .application_class(DigestApplication)
@@ -275,18 +276,13 @@ def build_application(settings: Settings) -> Application:
                 allow_sending_without_reply=True,
             )
         )
-        # Only chat_data persists (current article, question -> answer for edits): the
-        # library and the query log in bot_data are rebuilt at every start.
+        # Only chat_data persists (current article, question -> answer for edits), as rows
+        # of the bot's database: the library and the query log in bot_data are rebuilt at
+        # every start. PERSISTENCE_PATH is only the old pickle file, migrated once.
         .persistence(
-            PicklePersistence(
-                settings.persistence_path,
-                store_data=PersistenceInput(
-                    bot_data=False, chat_data=True, user_data=False, callback_data=False
-                ),
-                # Write the file once per flush, not once per changed chat: with many chats
-                # a per-chat write makes every save (and the shutdown) quadratic.
-                on_flush=True,
-                update_interval=30,
+            ChatStatePersistence(
+                ChatStateStore(settings.database_path, legacy_path=settings.persistence_path),
+                update_interval=STATE_SAVE_SECONDS,
             )
         )
         # Updates are handled concurrently: one slow round trip to Telegram (tens of
@@ -325,8 +321,7 @@ async def post_init(application: Application) -> None:
         application.job_queue.run_daily(
             purge_query_log, time=dt.time(hour=3, tzinfo=dt.UTC), name="purge-query-log"
         )
-        # With on_flush the state file is written here and at shutdown: a crash loses at
-        # most this interval of per-chat state.
+        # The chats changed since the last save are written here and at shutdown.
         application.job_queue.run_repeating(
             save_state, interval=STATE_SAVE_SECONDS, first=STATE_SAVE_SECONDS, name="save-state"
         )
@@ -340,7 +335,7 @@ async def post_shutdown(application: Application) -> None:
 
 
 async def save_state(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Periodic job: write the per-chat state file."""
+    """Periodic job: write the changed chats' state (a failed save keeps it for the next)."""
     persistence = context.application.persistence
     if persistence is not None:
         await context.application.update_persistence()

@@ -61,7 +61,7 @@ class Settings:
     questions_per_window: int = 5
     question_window_seconds: float = 10.0
     summary_cooldown_seconds: float = 30.0
-    persistence_path: Path = Path("data/bot-state.pickle")
+    persistence_path: Path = Path("data/bot-state.pickle")  # the old state file, migrated once
     telegram_rate_limiter: bool = True
     flood_give_up_seconds: float = 600.0
     shutdown_drain_seconds: float = 5.0
