@@ -13,6 +13,7 @@ import datetime as dt
 import inspect
 import logging
 import time
+import warnings
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +30,7 @@ from telegram.ext import (
     ContextTypes,
     Defaults,
 )
+from telegram.warnings import PTBDeprecationWarning
 
 import handlers
 from bot.chat_state import ChatStateStore
@@ -206,7 +208,9 @@ class PatientRateLimiter(AIORateLimiter):
                     kwargs=kwargs,
                 )
             except RetryAfter as flood:
-                wait = flood.retry_after
+                with warnings.catch_warnings():  # PTB 22 warns that it becomes a timedelta
+                    warnings.simplefilter("ignore", PTBDeprecationWarning)
+                    wait = flood.retry_after
                 seconds = wait.total_seconds() if isinstance(wait, dt.timedelta) else wait
                 seconds += 0.1
                 if time.monotonic() + seconds > give_up_at:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from telegram import Update
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import CallbackContext
@@ -15,6 +16,7 @@ from tests.conftest import SEEDS
 from tests.fake_telegram import FakeTelegram
 
 
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # RetryAfter(30)
 async def test_only_a_real_failure_gets_an_apology(tmp_path: Path) -> None:
     with FakeTelegram() as fake:
         settings = Settings(
