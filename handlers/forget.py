@@ -56,11 +56,15 @@ async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         logger.exception("forget failed")
         await query.answer("Nothing was deleted; please try again later.", show_alert=True)
         return
+    if context.chat_data is not None:
+        # The private chat's state (its current article, recent questions) goes too; the
+        # persistence writes the emptied state with the next save.
+        context.chat_data.clear()
     await query.answer("Deleted.")
     await query.edit_message_text(
         f"Deleted: {result.queries} question(s), {result.feedback} vote(s), "
-        f"{result.admin_actions + result.reloads} admin record(s). Nothing about you is left "
-        "in the query log."
+        f"{result.admin_actions + result.reloads} admin record(s), and what I remembered of "
+        "this chat. Nothing about you is left in the query log."
     )
 
 

@@ -282,7 +282,10 @@ def test_command_menus_are_set(bot: RunningBot) -> None:
 
 def test_forget_deletes_the_readers_rows_after_confirmation(bot: RunningBot) -> None:
     reader = 2024
-    bot.reply_to(lambda: bot.fake.private_message(reader, "Huawei strategy"), reader)
+    question: dict = {}
+    bot.reply_to(
+        lambda: question.update(bot.fake.private_message(reader, "Huawei strategy")), reader
+    )
     prompt = bot.reply_to(lambda: bot.fake.private_message(reader, "/forget"), reader)
     buttons = prompt.params["reply_markup"]["inline_keyboard"][0]
     assert [b["text"] for b in buttons] == ["Delete my data", "Cancel"]
@@ -292,6 +295,8 @@ def test_forget_deletes_the_readers_rows_after_confirmation(bot: RunningBot) -> 
     answered = bot.fake.wait_for_call("answerCallbackQuery", 15, after=mark)
     assert answered.ok
     assert "Deleted: 1 question(s)" in parse_telegram_html(edited.params["text"])
+    # The chat's state went too: an edit of the forgotten question is not answered.
+    bot.silent_after(lambda: bot.fake.edited_message(question, "Alibaba Cloud"), reader)
     in_group = bot.reply_to(lambda: bot.fake.group_message(GROUP, reader, "/forget"), GROUP)
     assert "private chat" in text_of(in_group)
 
