@@ -11,10 +11,12 @@ import asyncio
 import contextlib
 import datetime as dt
 import inspect
+import json
 import logging
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -105,6 +107,14 @@ def protect_token_in_logs(token: str) -> None:
             handler.addFilter(RedactToken(token))
 
 
+@dataclass
+class CutOff:
+    """What a shutdown cut off: updates still waiting their turn, and updates mid-way."""
+
+    waiting: list[object] = field(default_factory=list)
+    running: list[object] = field(default_factory=list)
+
+
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Up to `max_concurrent_updates` updates at once, but one chat's updates one at a time.
 
@@ -125,6 +135,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}  # updates holding or awaiting each chat's lock
         self._in_hand: dict[asyncio.Task[Any], object] = {}  # task -> its update
+        self._started: set[asyncio.Task[Any]] = set()  # of those, the ones running handlers
 
     async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """The chat's lock first, then a slot (see the class docstring)."""
@@ -152,19 +163,26 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         finally:
             if task is not None:
                 self._in_hand.pop(task, None)
+                self._started.discard(task)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the update's handlers (the chat's lock and a slot are already held)."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._started.add(task)
         await coroutine
 
-    async def cut_off(self, seconds: float) -> list[object]:
-        """After `seconds`, cancel the updates still in hand and return them. (The caller
+    async def cut_off(self, seconds: float) -> CutOff:
+        """After `seconds`, cancel the updates still in hand and say which. (The caller
         cancels this first when everything finished in time.)"""
         await asyncio.sleep(seconds)
-        late = {task: update for task, update in self._in_hand.items() if not task.done()}
-        for task in late:
+        cut = CutOff()
+        for task, update in list(self._in_hand.items()):
+            if task.done():
+                continue
+            (cut.running if task in self._started else cut.waiting).append(update)
             task.cancel()
-        return list(late.values())
+        return cut
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -240,26 +258,47 @@ def _flood_group(chat_id: object) -> int | str | bool:
 
 class DigestApplication(Application):  # type: ignore[type-arg]
     """PTB's Application with a bounded shutdown: `stop` drains for SHUTDOWN_DRAIN_SECONDS,
-    then cuts off what is left (PTB alone waits for every queued update and flood wait)."""
+    then cuts off what is left (PTB alone waits for every queued update and flood wait).
+
+    Updates cut off before they started are kept in the database and handled at the next
+    start: Telegram has already been told they arrived and will not send them again.
+    """
 
     async def stop(self) -> None:
         """Stop fetching, finish the updates in hand within the drain time, save state."""
         processor = self.update_processor
+        settings: Settings = self.bot_data[SETTINGS]
         cut_off = None
         if isinstance(processor, PerChatUpdateProcessor):
-            settings: Settings = self.bot_data[SETTINGS]
             cut_off = asyncio.create_task(processor.cut_off(settings.shutdown_drain_seconds))
         await super().stop()
-        if cut_off is not None:
-            if not cut_off.done():
-                cut_off.cancel()
-            elif late := cut_off.result():
-                logger.warning(
-                    "shutdown: %d updates not finished within %s s, cut off: %s",
-                    len(late),
-                    self.bot_data[SETTINGS].shutdown_drain_seconds,
-                    ", ".join(str(getattr(u, "update_id", "?")) for u in late),
-                )
+        if cut_off is None:
+            return
+        if not cut_off.done():
+            cut_off.cancel()
+            return
+        cut = cut_off.result()
+        if cut.running:
+            logger.warning(
+                "shutdown: %d updates cut off mid-way after %s s (their answers may be "
+                "missing): %s",
+                len(cut.running), settings.shutdown_drain_seconds, _update_ids(cut.running),
+            )  # fmt: skip
+        if cut.waiting:
+            backlog = {u.update_id: u.to_json() for u in cut.waiting if isinstance(u, Update)}
+            if isinstance(self.persistence, ChatStatePersistence):
+                kept = await self.persistence.store.keep_updates(backlog)
+            else:
+                kept = False
+            logger.warning(
+                "shutdown: %d updates had not started after %s s; %s: %s",
+                len(cut.waiting), settings.shutdown_drain_seconds,
+                "kept for the next start" if kept else "dropped", _update_ids(cut.waiting),
+            )  # fmt: skip
+
+
+def _update_ids(updates: list[object]) -> str:
+    return ", ".join(str(getattr(u, "update_id", "?")) for u in updates)
 
 
 def build_application(settings: Settings) -> Application:
@@ -321,6 +360,7 @@ async def post_init(application: Application) -> None:
     application.bot_data[LIBRARY] = library
     application.bot_data[QUERY_LOG] = await QueryLog.open(settings)
     await set_command_menus(application)
+    await requeue_backlog(application)
     if application.job_queue is not None:
         application.job_queue.run_daily(
             purge_query_log, time=dt.time(hour=3, tzinfo=dt.UTC), name="purge-query-log"
@@ -329,6 +369,22 @@ async def post_init(application: Application) -> None:
         application.job_queue.run_repeating(
             save_state, interval=STATE_SAVE_SECONDS, first=STATE_SAVE_SECONDS, name="save-state"
         )
+
+
+async def requeue_backlog(application: Application) -> None:
+    """Queue the updates the last shutdown cut off before they started, ahead of new ones."""
+    if not isinstance(application.persistence, ChatStatePersistence):
+        return
+    kept = await application.persistence.store.take_updates()
+    for data in kept:
+        try:
+            update = Update.de_json(json.loads(data), application.bot)
+        except (ValueError, TypeError, KeyError) as error:
+            logger.warning("update backlog: an update that cannot be read, skipped: %s", error)
+            continue
+        await application.update_queue.put(update)
+    if kept:
+        logger.info("update backlog: %d updates cut off at the last shutdown queued", len(kept))
 
 
 async def post_shutdown(application: Application) -> None:

@@ -43,6 +43,10 @@ SCHEMA = (
     # Rows that could not be read, kept (not deleted) so that nothing is lost for good.
     """CREATE TABLE IF NOT EXISTS chat_state_rejected (
         chat_id INTEGER, data, updated TEXT, rejected TEXT NOT NULL, reason TEXT NOT NULL)""",
+    # Updates a shutdown cut off before they started (Telegram will not send them again):
+    # handled at the next start.
+    """CREATE TABLE IF NOT EXISTS update_backlog (
+        update_id INTEGER PRIMARY KEY, data TEXT NOT NULL, saved TEXT NOT NULL)""",
 )
 BUSY_TIMEOUT_MS = 5000  # the query log's: a writer holding the file briefly is waited out
 WARNING_INTERVAL = 60.0  # seconds between two warnings about the same failing save
@@ -458,6 +462,61 @@ class ChatStateStore:
                 "chat state: %s is writable again after %d failed saves", self.path, self._failures
             )
         self._failing_since, self._last_warning, self._failures = None, None, 0
+
+    # -- the update backlog ------------------------------------------------------------
+
+    async def keep_updates(self, updates: Mapping[int, str]) -> bool:
+        """Store updates (update id -> JSON) for the next start; False, with a warning
+        naming them, when the database cannot take them."""
+        if not updates:
+            return True
+        try:
+            await asyncio.to_thread(self._write_backlog, updates)
+        except Exception as error:
+            logger.warning(
+                "update backlog: %d updates not kept (%s: %s): %s",
+                len(updates), type(error).__name__, error, ", ".join(map(str, updates)),
+            )  # fmt: skip
+            return False
+        return True
+
+    async def take_updates(self) -> list[str]:
+        """The kept updates' JSON, oldest first, deleted in the same transaction; [] (with a
+        warning) when the database cannot be read."""
+        try:
+            return await asyncio.to_thread(self._take_backlog)
+        except Exception as error:
+            logger.warning("update backlog: cannot read %s (%s)", self.path, error)
+            return []
+
+    def _write_backlog(self, updates: Mapping[int, str]) -> None:
+        saved = utc_stamp()
+        with self._connection() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(
+                    "INSERT OR REPLACE INTO update_backlog (update_id, data, saved) "
+                    "VALUES (?, ?, ?)",
+                    [(update_id, data, saved) for update_id, data in updates.items()],
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+
+    def _take_backlog(self) -> list[str]:
+        with self._connection() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                rows = db.execute("SELECT data FROM update_backlog ORDER BY update_id").fetchall()
+                db.execute("DELETE FROM update_backlog")
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        return [str(row[0]) for row in rows]
 
     # -- the connection ----------------------------------------------------------------
 

@@ -433,3 +433,24 @@ async def test_the_persistence_stores_chat_data_only(tmp_path: Path) -> None:
     await persistence.flush()
     again = ChatStatePersistence(store_at(tmp_path))
     assert await again.get_chat_data() == {1: HANDLER_STATE}
+
+
+async def test_kept_updates_come_back_once_in_order(tmp_path: Path) -> None:
+    store = store_at(tmp_path)
+    assert await store.take_updates() == []
+    assert await store.keep_updates({12: '{"update_id": 12}', 11: '{"update_id": 11}'})
+    assert await store.take_updates() == ['{"update_id": 11}', '{"update_id": 12}']
+    assert await store.take_updates() == []  # taken means gone
+
+
+async def test_updates_that_cannot_be_kept_are_named_in_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = store_at(tmp_path)
+    store.path.parent.mkdir(parents=True)
+    store.path.mkdir()  # a directory where the database should be
+    with caplog.at_level(logging.WARNING, logger="bot.chat_state"):
+        assert await store.keep_updates({7: "{}", 8: "{}"}) is False
+        assert await store.take_updates() == []
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("2 updates not kept" in m and m.endswith("7, 8") for m in messages)
