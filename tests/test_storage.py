@@ -586,3 +586,17 @@ async def test_a_question_sqlite_cannot_encode_does_not_stall_the_writer(
         ("lone ? surrogate", None),
         ("next", 1.0),
     ]
+
+
+async def test_repr_shows_neither_the_salt_nor_the_generated_key(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    salt = "a-very-secret-salt-0123456789"
+    log = await open_log(tmp_path / "given.sqlite3", clock, query_log_salt=salt)
+    generated = await open_log(tmp_path / "generated.sqlite3", clock)
+    try:
+        assert salt not in repr(log) and "users='hash'" in repr(log)
+        assert generated._key and generated._key not in repr(generated)
+    finally:
+        await log.close()
+        await generated.close()
