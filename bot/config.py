@@ -29,6 +29,18 @@ LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 QUERY_LOG_USER_MODES = ("hash", "raw", "off")
 # A shorter key would make the hash of a numeric Telegram id guessable by brute force.
 MIN_SALT_LENGTH = 16
+# Content limits (README "Content limits"). The seed has 9 passages of at most 245
+# characters and 1,000 synthetic articles (../shared/tools/make_corpus.py) at most 13 of
+# 266: 200 passages is 15 times the largest digest seen and 2,000 characters keeps a
+# passage, with its section, headline and citation, inside one 4,096-character Telegram
+# message (an answer is one message). 1 MB is what an upload may be.
+DEFAULT_ARTICLE_MAX_PASSAGES = 200
+DEFAULT_ARTICLE_MAX_PASSAGE_CHARS = 2_000
+DEFAULT_CONTENT_MAX_BYTES = 1024 * 1024
+# The bundled glossary has 339 aliases of at most 24 characters: 5,000 aliases of 100
+# characters leave room for any real glossary and bound the alias trie's size and depth.
+DEFAULT_GLOSSARY_MAX_ALIASES = 5_000
+DEFAULT_GLOSSARY_MAX_ALIAS_CHARS = 100
 
 
 class ConfigError(ValueError):
@@ -61,6 +73,11 @@ class Settings:
     summary_cooldown_seconds: float = 30.0
     persistence_path: Path = Path("data/bot-state.pickle")
     telegram_rate_limiter: bool = True
+    article_max_passages: int = DEFAULT_ARTICLE_MAX_PASSAGES
+    article_max_passage_chars: int = DEFAULT_ARTICLE_MAX_PASSAGE_CHARS
+    content_max_bytes: int = DEFAULT_CONTENT_MAX_BYTES
+    glossary_max_aliases: int = DEFAULT_GLOSSARY_MAX_ALIASES
+    glossary_max_alias_chars: int = DEFAULT_GLOSSARY_MAX_ALIAS_CHARS
 
     def is_admin(self, user_id: int | None) -> bool:
         """True when the numeric Telegram user id is one of the configured admins."""
@@ -128,6 +145,19 @@ def load_settings(
         summary_cooldown_seconds=parse("SUMMARY_COOLDOWN_SECONDS", _non_negative_float, 30.0),
         persistence_path=Path(get("PERSISTENCE_PATH") or "data/bot-state.pickle"),
         telegram_rate_limiter=parse("TELEGRAM_RATE_LIMITER", _on_off, True),
+        article_max_passages=parse(
+            "ARTICLE_MAX_PASSAGES", _positive_int, DEFAULT_ARTICLE_MAX_PASSAGES
+        ),
+        article_max_passage_chars=parse(
+            "ARTICLE_MAX_PASSAGE_CHARS", _positive_int, DEFAULT_ARTICLE_MAX_PASSAGE_CHARS
+        ),
+        content_max_bytes=parse("CONTENT_MAX_BYTES", _positive_int, DEFAULT_CONTENT_MAX_BYTES),
+        glossary_max_aliases=parse(
+            "GLOSSARY_MAX_ALIASES", _positive_int, DEFAULT_GLOSSARY_MAX_ALIASES
+        ),
+        glossary_max_alias_chars=parse(
+            "GLOSSARY_MAX_ALIAS_CHARS", _positive_int, DEFAULT_GLOSSARY_MAX_ALIAS_CHARS
+        ),
     )
 
 
