@@ -333,10 +333,13 @@ class _Parser:
         limit = self.limits.max_passage_chars
         # The limit is on the text shown, markers cut off; the raw text gets as much again
         # for its markers, so a megabyte of "[1][1]..." is refused without being split.
-        if len(raw) > limit and (len(raw) > 2 * limit or len(_split_citations(raw)[0]) > limit):
+        if len(raw) <= limit:
+            return raw
+        shown = len(raw) if len(raw) > 2 * limit else len(_split_citations(raw)[0])
+        if shown > limit:
             raise self.fail(
                 line,
-                f"a passage of {len(raw):,} characters in {where[:40]!r}: at most "
+                f"a passage of {shown:,} characters in {where[:40]!r}: at most "
                 f"{limit:,} (ARTICLE_MAX_PASSAGE_CHARS)",
             )
         return raw
