@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
 
 from bot.content import Article, Passage
 
@@ -41,9 +40,12 @@ def passage_key(passage: Passage) -> str:
     return _digest("passage", passage.id, length=KEY_LENGTH)
 
 
-@lru_cache(maxsize=65_536)
 def passage_version(passage: Passage, article: Article) -> str:
-    """Changes when anything shown with the passage changes (text, section, citation)."""
+    """Changes when anything shown with the passage changes (text, section, citation).
+
+    Not cached: one hash of one passage is microseconds, while a cache keyed on the
+    article would hash the whole frozen Article, every passage of it, at each lookup.
+    """
     return _digest(
         passage.text,
         passage.section,
@@ -59,9 +61,27 @@ def article_key(article: Article) -> str:
     return _digest("article", article.id, length=KEY_LENGTH)
 
 
-@lru_cache(maxsize=4096)
+# Where article_version keeps its result: in the Article object's own __dict__, as a
+# cached_property would (Article is frozen, so not through setattr). The memo lives and
+# dies with that object and costs no hashing: the lru_cache it replaces hashed the frozen
+# Article by value, every passage of it, at each lookup, once per passage (quadratic).
+_VERSION_ATTRIBUTE = "_callback_version"
+
+
 def article_version(article: Article) -> str:
-    return _digest(*(passage_version(p, article) for p in article.passages), length=VERSION_LENGTH)
+    """Changes when any of its passages' versions does; computed once per Article object.
+
+    `Library` computes it for every article while loading (in a thread), so a button press
+    finds it ready. The same content gives the same version after any restart.
+    """
+    memo = vars(article)
+    version = memo.get(_VERSION_ATTRIBUTE)
+    if version is None:
+        version = _digest(
+            *(passage_version(p, article) for p in article.passages), length=VERSION_LENGTH
+        )
+        memo[_VERSION_ATTRIBUTE] = version
+    return version
 
 
 def pick_data(passage: Passage, article: Article) -> str:

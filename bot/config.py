@@ -31,6 +31,18 @@ QUERY_LOG_USER_MODES = ("hash", "raw", "off")
 MIN_SALT_LENGTH = 16
 # Settings never shown by repr(): the bot token, the query log's hash key, the webhook secret.
 SECRET_SETTINGS = frozenset({"telegram_bot_token", "query_log_salt", "webhook_secret"})
+# Content limits (README "Content limits"). The seed has 9 passages of at most 245
+# characters and 1,000 synthetic articles (../shared/tools/make_corpus.py) at most 13 of
+# 266: 200 passages is 15 times the largest digest seen and 2,000 characters keeps a
+# passage, with its section, headline and citation, inside one 4,096-character Telegram
+# message (an answer is one message). 1 MB is what an upload may be.
+DEFAULT_ARTICLE_MAX_PASSAGES = 200
+DEFAULT_ARTICLE_MAX_PASSAGE_CHARS = 2_000
+DEFAULT_CONTENT_MAX_BYTES = 1024 * 1024
+# The bundled glossary has 339 aliases of at most 24 characters: 5,000 aliases of 100
+# characters leave room for any real glossary and bound the alias trie's size and depth.
+DEFAULT_GLOSSARY_MAX_ALIASES = 5_000
+DEFAULT_GLOSSARY_MAX_ALIAS_CHARS = 100
 
 
 class ConfigError(ValueError):
@@ -65,6 +77,11 @@ class Settings:
     telegram_rate_limiter: bool = True
     flood_give_up_seconds: float = 600.0
     shutdown_drain_seconds: float = 5.0
+    article_max_passages: int = DEFAULT_ARTICLE_MAX_PASSAGES
+    article_max_passage_chars: int = DEFAULT_ARTICLE_MAX_PASSAGE_CHARS
+    content_max_bytes: int = DEFAULT_CONTENT_MAX_BYTES
+    glossary_max_aliases: int = DEFAULT_GLOSSARY_MAX_ALIASES
+    glossary_max_alias_chars: int = DEFAULT_GLOSSARY_MAX_ALIAS_CHARS
 
     def __repr__(self) -> str:
         # Settings end up in tracebacks and debug logs: secrets show only whether they are set.
@@ -143,6 +160,19 @@ def load_settings(
         telegram_rate_limiter=parse("TELEGRAM_RATE_LIMITER", _on_off, True),
         flood_give_up_seconds=parse("FLOOD_GIVE_UP_SECONDS", _positive_float, 600.0),
         shutdown_drain_seconds=parse("SHUTDOWN_DRAIN_SECONDS", _positive_float, 5.0),
+        article_max_passages=parse(
+            "ARTICLE_MAX_PASSAGES", _positive_int, DEFAULT_ARTICLE_MAX_PASSAGES
+        ),
+        article_max_passage_chars=parse(
+            "ARTICLE_MAX_PASSAGE_CHARS", _positive_int, DEFAULT_ARTICLE_MAX_PASSAGE_CHARS
+        ),
+        content_max_bytes=parse("CONTENT_MAX_BYTES", _positive_int, DEFAULT_CONTENT_MAX_BYTES),
+        glossary_max_aliases=parse(
+            "GLOSSARY_MAX_ALIASES", _positive_int, DEFAULT_GLOSSARY_MAX_ALIASES
+        ),
+        glossary_max_alias_chars=parse(
+            "GLOSSARY_MAX_ALIAS_CHARS", _positive_int, DEFAULT_GLOSSARY_MAX_ALIAS_CHARS
+        ),
     )
 
 

@@ -13,14 +13,30 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.parsing import ArticleError, Problem
+from bot.parsing import (
+    DEFAULT_LIMITS,
+    PARSER_ERRORS,
+    ArticleError,
+    ContentLimits,
+    Problem,
+    describe,
+    read_limited,
+)
 from bot.text import normalise
 
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _TOML_POSITION_RE = re.compile(r"\(at line (\d+), column \d+\)")
+# The glossary needs two levels of brackets ("[aliases]", a list of aliases; an inline
+# table and its lists make three). tomllib parses nesting by recursion, so a value nested
+# thousands deep would raise RecursionError; the depth is checked before parsing.
+MAX_TOML_DEPTH = 8
+# Where the depth scan stops: a quote, a comment, a bracket, a brace.
+_TOML_SPECIAL_RE = re.compile(r"[\"'#\[\]{}]")
+_BASIC_STRING_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 
 
 @dataclass(frozen=True)
@@ -64,35 +80,110 @@ def _trie_pattern(aliases: list[str], word_end: str) -> str:
         for character in alias:
             node = node.setdefault(character, {})
         node[""] = {}  # an alias ends here
+    return _trie_regex(trie, word_end)
 
-    def branch(node: dict[str, dict]) -> str:
-        # Longer continuations first; ending here is the last resort.
-        options = [re.escape(c) + branch(child) for c, child in sorted(node.items()) if c]
+
+def _trie_regex(trie: dict[str, dict], word_end: str) -> str:
+    """The trie as one regex: each node's continuations, longer ones first, then its end.
+
+    Post-order with an explicit stack, not recursion: an alias is a chain of one node per
+    character, and a long one would be deeper than Python's recursion limit.
+    """
+    # Each frame: the node, its remaining children's characters, the options made so far.
+    stack: list[tuple[dict[str, dict], list[str], list[str]]] = [(trie, _children(trie), [])]
+    leading: list[str] = []  # the character that leads to each frame but the root's
+    while True:
+        node, children, options = stack[-1]
+        if children:
+            character = children.pop()
+            stack.append((node[character], _children(node[character]), []))
+            leading.append(character)
+            continue
+        stack.pop()
         if "" in node:
-            options.append(word_end)
-        if len(options) == 1:
-            return options[0]
-        return "(?:" + "|".join(options) + ")"
+            options.append(word_end)  # ending here is the last resort
+        pattern = options[0] if len(options) == 1 else "(?:" + "|".join(options) + ")"
+        if not stack:
+            return pattern
+        stack[-1][2].append(re.escape(leading.pop()) + pattern)
 
-    return branch(trie)
+
+def _children(node: dict[str, dict]) -> list[str]:
+    """A node's continuation characters, reversed so that pop() gives them in sorted order."""
+    return sorted((c for c in node if c), reverse=True)
 
 
-def load_glossary(path: Path) -> Glossary:
+def load_glossary(path: Path, limits: ContentLimits = DEFAULT_LIMITS) -> Glossary:
     """Read `aliases.toml`; a missing file is an empty glossary. Raises `ArticleError`."""
     if not path.is_file():
         return Glossary()
     name = str(path)
+    data = read_limited(path, limits.max_bytes)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise ArticleError(Problem(name, 1, f"not UTF-8 ({error.reason})")) from None
-    except OSError as error:
-        raise ArticleError(Problem(name, 0, f"cannot read: {error.strerror}")) from None
-    return parse_glossary(text, name)
+        line = data[: error.start].count(b"\n") + 1
+        raise ArticleError(Problem(name, line, f"not UTF-8 ({error.reason})")) from None
+    return parse_glossary(text, name, limits)
 
 
-def parse_glossary(text: str, name: str = "aliases.toml") -> Glossary:
-    """Parse the glossary's TOML; every problem names the file, line and reason."""
+def parse_glossary(
+    text: str, name: str = "aliases.toml", limits: ContentLimits = DEFAULT_LIMITS
+) -> Glossary:
+    """Parse the glossary's TOML; every problem names the file, line and reason.
+
+    Within the limits (nesting, aliases, characters per alias); any other error of the
+    TOML parser or of compiling the aliases is an `ArticleError` with a reason too.
+    """
+    check_depth(text, name)
+    try:
+        return _parse_glossary(text, name, limits)
+    except ArticleError:
+        raise
+    except (*PARSER_ERRORS, re.error) as error:
+        raise ArticleError(Problem(name, 0, f"cannot be parsed: {describe(error)}")) from None
+
+
+def check_depth(text: str, name: str, limit: int = MAX_TOML_DEPTH) -> None:
+    """Refuse TOML whose brackets and braces nest deeper than `limit`, before tomllib does.
+
+    A linear scan that skips strings and comments; it stops at the first bracket too deep.
+    """
+    depth, position = 0, 0
+    while found := _TOML_SPECIAL_RE.search(text, position):
+        character, position = found.group(), found.end()
+        if character in "[{":
+            depth += 1
+            if depth > limit:
+                line = text.count("\n", 0, found.start()) + 1
+                raise ArticleError(
+                    Problem(name, line, f"nested more than {limit} deep (the glossary needs 2)")
+                )
+        elif character in "]}":
+            depth = max(0, depth - 1)
+        else:
+            position = _after_string_or_comment(text, found.start())
+
+
+def _after_string_or_comment(text: str, start: int) -> int:
+    """Where the string or comment starting at `start` ends (the line's end when unclosed)."""
+    line_end = text.find("\n", start)
+    line_end = len(text) if line_end < 0 else line_end
+    opening = text[start : start + 3]
+    if opening in ('"""', "'''"):
+        close = text.find(opening, start + 3)
+        return len(text) if close < 0 else close + 3
+    if opening[0] == '"':
+        string = _BASIC_STRING_RE.match(text, start, line_end)
+        return string.end() if string else line_end
+    if opening[0] == "'":
+        close = text.find("'", start + 1, line_end)
+        return line_end if close < 0 else close + 1
+    return line_end  # a comment
+
+
+def _parse_glossary(text: str, name: str, limits: ContentLimits) -> Glossary:
+    """tomllib, then the [aliases] table's checks; raises `ArticleError`."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -120,27 +211,60 @@ def parse_glossary(text: str, name: str = "aliases.toml") -> Glossary:
     if not isinstance(table, dict):
         raise ArticleError(Problem(name, line_of("aliases"), "'aliases' must be a table"))
     aliases: dict[str, str] = {}
+    count = 0
     for term, names in table.items():
         if isinstance(names, str):
             names = [names]
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise ArticleError(
-                Problem(name, line_of(term), f"{term!r} must map to a list of strings")
+                Problem(name, line_of(term), f"{_short(term)} must map to a list of strings")
             )
-        target = " ".join(normalise(term).split())
+        count += len(names)
+        if count > limits.max_aliases:
+            raise ArticleError(
+                Problem(
+                    name,
+                    line_of(term),
+                    f"too many aliases: more than {limits.max_aliases:,} (GLOSSARY_MAX_ALIASES)",
+                )
+            )
+        target = _checked_length(" ".join(normalise(term).split()), limits, name, line_of, term)
         if not target:
             raise ArticleError(Problem(name, line_of(term), "an empty term"))
         for alias in names:
-            key = " ".join(normalise(alias).split())
+            key = _checked_length(" ".join(normalise(alias).split()), limits, name, line_of, alias)
             if not key:
-                raise ArticleError(Problem(name, line_of(term), f"an empty alias for {term!r}"))
+                raise ArticleError(
+                    Problem(name, line_of(term), f"an empty alias for {_short(term)}")
+                )
             if key in aliases and aliases[key] != target:
                 raise ArticleError(
                     Problem(
                         name,
                         line_of(alias),
-                        f"alias {alias!r} is given for both {aliases[key]!r} and {target!r}",
+                        f"alias {_short(alias)} is given for both {aliases[key]!r} and {target!r}",
                     )
                 )
             aliases[key] = target
     return Glossary(aliases, name)
+
+
+def _checked_length(
+    normalised: str, limits: ContentLimits, name: str, line_of: Callable[[str], int], raw: str
+) -> str:
+    """A normalised term or alias, refused when longer than GLOSSARY_MAX_ALIAS_CHARS."""
+    if len(normalised) > limits.max_alias_chars:
+        raise ArticleError(
+            Problem(
+                name,
+                line_of(raw[:40]),
+                f"{_short(raw)} has {len(normalised):,} characters: at most "
+                f"{limits.max_alias_chars:,} per term or alias (GLOSSARY_MAX_ALIAS_CHARS)",
+            )
+        )
+    return normalised
+
+
+def _short(text: str, limit: int = 40) -> str:
+    """A term or alias as a reason quotes it: repr, cut after `limit` characters."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "…"

@@ -11,6 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from bot.config import (
+    DEFAULT_ARTICLE_MAX_PASSAGE_CHARS,
+    DEFAULT_ARTICLE_MAX_PASSAGES,
+    DEFAULT_CONTENT_MAX_BYTES,
+    DEFAULT_GLOSSARY_MAX_ALIAS_CHARS,
+    DEFAULT_GLOSSARY_MAX_ALIASES,
+    Settings,
+)
 from bot.content import CORE_VIEWPOINT, Article, Passage, Section
 
 ARTICLE_SUFFIXES = (".txt", ".md")
@@ -34,6 +42,40 @@ _BULLET_SPLIT_RE = re.compile(r"(?<=[.!?。\]”\")])\s+-\s+")
 _TITLE_SPLIT_RE = re.compile(r"\s+-\s+")
 _MD_BULLET_RE = re.compile(r"^[-*+]\s+(.*)$")
 _MD_GROUP_PREFIX_RE = re.compile(r"^Group\s+\d+\s*:\s*", re.IGNORECASE)
+# A headline, source line or section title is shown with every answer: 300 characters
+# (the seed's longest is 48) keep an answer in one message. Checked before any regex sees
+# the line, so a megabyte of one line never reaches the source-line pattern.
+MAX_LABEL_CHARS = 300
+# Paragraph numbers: "[1234567890]" is not one (and int() refuses over 4,300 digits).
+_MAX_CITATION_DIGITS = 6
+# What a parser can raise on hostile input besides ArticleError: too deep (RecursionError),
+# a bad character (UnicodeError, a ValueError), out of memory for one file (MemoryError).
+PARSER_ERRORS = (RecursionError, ValueError, MemoryError)
+
+
+@dataclass(frozen=True)
+class ContentLimits:
+    """How big an article or the glossary may be; past a limit the file is refused."""
+
+    max_passages: int = DEFAULT_ARTICLE_MAX_PASSAGES
+    max_passage_chars: int = DEFAULT_ARTICLE_MAX_PASSAGE_CHARS
+    max_bytes: int = DEFAULT_CONTENT_MAX_BYTES
+    max_aliases: int = DEFAULT_GLOSSARY_MAX_ALIASES
+    max_alias_chars: int = DEFAULT_GLOSSARY_MAX_ALIAS_CHARS
+
+    @classmethod
+    def of(cls, settings: Settings) -> ContentLimits:
+        """The limits the settings give."""
+        return cls(
+            max_passages=settings.article_max_passages,
+            max_passage_chars=settings.article_max_passage_chars,
+            max_bytes=settings.content_max_bytes,
+            max_aliases=settings.glossary_max_aliases,
+            max_alias_chars=settings.glossary_max_alias_chars,
+        )
+
+
+DEFAULT_LIMITS = ContentLimits()
 
 
 @dataclass(frozen=True)
@@ -80,7 +122,7 @@ def is_article_file(path: Path) -> bool:
     )
 
 
-def load_folder(folder: Path) -> LoadResult:
+def load_folder(folder: Path, limits: ContentLimits = DEFAULT_LIMITS) -> LoadResult:
     """Load every article file in `folder` (not recursive), collecting rejections."""
     if not folder.is_dir():
         return LoadResult((), (Problem(str(folder), 0, "not a folder (check SEEDS_DIR)"),))
@@ -92,7 +134,7 @@ def load_folder(folder: Path) -> LoadResult:
         if not path.is_file() or not is_article_file(path):
             continue
         try:
-            article, file_warnings = read_article(path)
+            article, file_warnings = read_article(path, limits)
         except ArticleError as error:
             rejected.append(error.problem)
             continue
@@ -111,19 +153,40 @@ def load_folder(folder: Path) -> LoadResult:
     return LoadResult(tuple(articles), tuple(rejected), tuple(warnings))
 
 
-def read_article(path: Path) -> tuple[Article, list[Problem]]:
+def read_article(
+    path: Path, limits: ContentLimits = DEFAULT_LIMITS
+) -> tuple[Article, list[Problem]]:
     """Read and parse one article file; raises `ArticleError`."""
+    data = read_limited(path, limits.max_bytes)
+    return parse_article_bytes(data, path.stem, str(path), limits)
+
+
+def read_limited(path: Path, max_bytes: int) -> bytes:
+    """A file's bytes, or `ArticleError` when it cannot be read or is over `max_bytes`.
+
+    Reads at most one byte past the limit, so a huge file is refused without reading it whole.
+    """
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
     except OSError as error:
         raise ArticleError(Problem(str(path), 0, f"cannot read: {error.strerror}")) from None
-    return parse_article_bytes(data, path.stem, str(path))
+    if len(data) > max_bytes:
+        raise ArticleError(Problem(str(path), 0, too_big(max_bytes)))
+    return data
+
+
+def too_big(max_bytes: int) -> str:
+    """The reason a file over the byte limit is refused."""
+    return f"too big: over {max_bytes:,} bytes (CONTENT_MAX_BYTES)"
 
 
 def parse_article_bytes(
-    data: bytes, article_id: str, filename: str
+    data: bytes, article_id: str, filename: str, limits: ContentLimits = DEFAULT_LIMITS
 ) -> tuple[Article, list[Problem]]:
     """Decode UTF-8 (a BOM is fine) and parse; raises `ArticleError` with the line at fault."""
+    if len(data) > limits.max_bytes:
+        raise ArticleError(Problem(filename, 0, too_big(limits.max_bytes)))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -131,11 +194,35 @@ def parse_article_bytes(
         raise ArticleError(
             Problem(filename, line, f"not UTF-8 (byte 0x{data[error.start]:02x}); save it as UTF-8")
         ) from None
-    return parse_article(text, article_id, filename)
+    return parse_article(text, article_id, filename, limits)
 
 
-def parse_article(text: str, article_id: str, filename: str) -> tuple[Article, list[Problem]]:
-    """Parse an article in either format, chosen by its first line; returns it and warnings."""
+def parse_article(
+    text: str, article_id: str, filename: str, limits: ContentLimits = DEFAULT_LIMITS
+) -> tuple[Article, list[Problem]]:
+    """Parse an article in either format, chosen by its first line; returns it and warnings.
+
+    Any other error a parser meets (too deep, a bad character) is an `ArticleError` too: a
+    hostile file is refused with a reason like any broken one, never an exception that
+    stops a load or an upload.
+    """
+    try:
+        return _parse(text, article_id, filename, limits)
+    except ArticleError:
+        raise
+    except PARSER_ERRORS as error:
+        raise ArticleError(Problem(filename, 0, f"cannot be parsed: {describe(error)}")) from None
+
+
+def describe(error: BaseException) -> str:
+    """An unexpected parser error as a short reason (its kind and first 200 characters)."""
+    kind = {RecursionError: "nested too deep", MemoryError: "too large to hold"}.get(type(error))
+    return kind or f"{type(error).__name__}: {str(error)[:200]}"
+
+
+def _parse(
+    text: str, article_id: str, filename: str, limits: ContentLimits
+) -> tuple[Article, list[Problem]]:
     lines = [
         (number, line.strip())
         for number, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), 1)
@@ -146,7 +233,7 @@ def parse_article(text: str, article_id: str, filename: str) -> tuple[Article, l
     first = content[0][1]
     markdown = first.startswith("#") or first.lower().startswith("source:")
     parser = _MarkdownParser if markdown else _DigestParser
-    return parser(article_id, filename).parse(lines)
+    return parser(article_id, filename, limits).parse(lines)
 
 
 def _split_groups(body: str) -> list[str]:
@@ -154,11 +241,17 @@ def _split_groups(body: str) -> list[str]:
     parts: list[str] = []
     start, last_number = 0, None
     for found in _GROUP_RE.finditer(body):
+        if len(found.group(1)) > _MAX_CITATION_DIGITS:
+            continue  # "Group 99999999:" is text (and int() refuses thousands of digits)
         number = int(found.group(1))
-        before = body[start : found.start()]
-        after_sentence = before.rstrip()[-1:] in _GROUP_OPENERS
+        # The character before, found by index: slicing `body[start:]` for every "Group N:"
+        # that stays text would copy the body each time (quadratic on a hostile file).
+        end = found.start()
+        while end > start and body[end - 1].isspace():
+            end -= 1
+        after_sentence = (body[end - 1] if end > start else "") in _GROUP_OPENERS
         if after_sentence or (last_number is not None and number == last_number + 1):
-            parts.extend([before, found.group(1)])
+            parts.extend([body[start : found.start()], found.group(1)])
             start, last_number = found.end(), number
     parts.append(body[start:])
     return parts
@@ -170,17 +263,22 @@ def _split_citations(raw: str) -> tuple[str, tuple[int, ...]]:
     text, punctuation = raw, ""
     if text[-1:] in _SENTENCE_ENDS:
         text, punctuation = text[:-1].rstrip(), text[-1]
-    # Read markers from the end, right to left (a regex anchored at $ would rescan the text).
+    # Read markers from the end, right to left (a regex anchored at $ would rescan the text),
+    # moving an index: cutting the text at each marker would copy it once per marker.
     citations: list[int] = []
-    while text.endswith("]"):
-        opening = text.rfind("[")
-        inner = text[opening + 1 : -1].strip()
-        if opening < 0 or not (inner.isascii() and inner.isdigit()):
+    end = len(text)
+    while end and text[end - 1] == "]":
+        opening = text.rfind("[", 0, end)
+        inner = text[opening + 1 : end - 1].strip() if opening >= 0 else ""
+        if not (inner.isascii() and inner.isdigit() and len(inner) <= _MAX_CITATION_DIGITS):
             break
         citations.append(int(inner))
-        text = text[:opening].rstrip()
+        end = opening
+        while end and text[end - 1].isspace():
+            end -= 1
     if not citations:
         return raw, ()
+    text = text[:end]
     if punctuation and not text.endswith(_SENTENCE_ENDS):
         text += punctuation
     return text, tuple(reversed(citations))
@@ -202,9 +300,10 @@ def _parse_source(line: str) -> tuple[str, datetime | None] | None:
 class _Parser:
     """Shared state of the two format parsers: where we are and what went wrong."""
 
-    def __init__(self, article_id: str, filename: str) -> None:
+    def __init__(self, article_id: str, filename: str, limits: ContentLimits) -> None:
         self.article_id = article_id
         self.filename = filename
+        self.limits = limits
         self.warnings: list[Problem] = []
         self.bullet_count = 0
 
@@ -214,10 +313,44 @@ class _Parser:
     def warn(self, line: int, reason: str) -> None:
         self.warnings.append(Problem(self.filename, line, reason))
 
-    def bullet(self, section: str, raw: str) -> Passage:
+    def bullet(self, section: str, raw: str, line: int) -> Passage:
+        """The next bullet's passage; refused past the passage count or length limit."""
         self.bullet_count += 1
-        text, citations = _split_citations(raw)
+        # Counted as they are made, so a file of 16,000 bullets stops at the limit's first.
+        if self.bullet_count + 1 > self.limits.max_passages:
+            raise self.fail(line, self.too_many_passages())
+        text, citations = _split_citations(self.check_length(raw, line, section))
         return Passage(self.article_id, self.bullet_count, section, text, citations)
+
+    def too_many_passages(self) -> str:
+        return (
+            f"too many passages: more than {self.limits.max_passages:,} "
+            "(ARTICLE_MAX_PASSAGES; the core viewpoint counts as one)"
+        )
+
+    def check_length(self, raw: str, line: int, where: str) -> str:
+        """`raw` if its passage is within the character limit, else the refusal."""
+        limit = self.limits.max_passage_chars
+        # The limit is on the text shown, markers cut off; the raw text gets as much again
+        # for its markers, so a megabyte of "[1][1]..." is refused without being split.
+        if len(raw) <= limit:
+            return raw
+        shown = len(raw) if len(raw) > 2 * limit else len(_split_citations(raw)[0])
+        if shown > limit:
+            raise self.fail(
+                line,
+                f"a passage of {shown:,} characters in {where[:40]!r}: at most "
+                f"{limit:,} (ARTICLE_MAX_PASSAGE_CHARS)",
+            )
+        return raw
+
+    def check_label(self, text: str, line: int, what: str) -> str:
+        """`text` if a headline, source or section title of at most MAX_LABEL_CHARS."""
+        if len(text) > MAX_LABEL_CHARS:
+            raise self.fail(
+                line, f"{what} of {len(text):,} characters: at most {MAX_LABEL_CHARS:,}"
+            )
+        return text
 
     def article(
         self,
@@ -231,8 +364,8 @@ class _Parser:
             self.article_id, headline, source, published, core, tuple(sections), self.filename
         )
 
-    def core(self, raw: str) -> Passage:
-        text, citations = _split_citations(raw)
+    def core(self, raw: str, line: int) -> Passage:
+        text, citations = _split_citations(self.check_length(raw, line, CORE_VIEWPOINT))
         return Passage(self.article_id, 0, CORE_VIEWPOINT, text, citations)
 
 
@@ -253,7 +386,7 @@ class _DigestParser(_Parser):
         core_text = parts[0].strip()
         if not core_text:
             raise self.fail(body_line, "the Core Viewpoint is empty")
-        core = self.core(core_text)
+        core = self.core(core_text, body_line)
         sections = []
         for number, chunk in zip(parts[1::2], parts[2::2], strict=True):
             pieces = _TITLE_SPLIT_RE.split(chunk.strip(), maxsplit=1)
@@ -267,13 +400,16 @@ class _DigestParser(_Parser):
             raise self.fail(line, f"Group {number} has no title")
         raws = [r for r in _BULLET_SPLIT_RE.split(rest) if r.strip(" -")] if rest else []
         if not raws:
-            raise self.fail(line, f"section 'Group {number}: {title}' has no bullets")
-        return Section(number, title, tuple(self.bullet(title, r.strip(" -")) for r in raws))
+            raise self.fail(line, f"section 'Group {number}: {title[:40]}' has no bullets")
+        self.check_label(title, line, f"the title of Group {number}")
+        return Section(number, title, tuple(self.bullet(title, r.strip(" -"), line) for r in raws))
 
     def _trailer(self, lines: list[tuple[int, str]]) -> tuple[str, str, datetime | None]:
         """The headline and '<source>·<date>' lines after the body; either may be missing."""
         headline, source, published = "", "", None
         rest = list(lines)
+        for number, line in rest[:2]:
+            self.check_label(line, number, "a headline or source line")
         if rest and _parse_source(rest[0][1]) is None:
             headline = rest.pop(0)[1]
         else:
@@ -300,10 +436,12 @@ class _MarkdownParser(_Parser):
         headline, source, published = "", "", None
         core_parts: list[str] = []
         core_line = 0
-        # Each section: (line, title, bullet texts); a bullet may continue on the next lines.
-        sections: list[tuple[int, str, list[str]]] = []
+        # Each section: (line, title, bullets); a bullet is its line and its lines' texts (it
+        # may continue on the next lines; joined once at the end, never one line at a time).
+        sections: list[tuple[int, str, list[tuple[int, list[str]]]]] = []
         current: str | None = None  # "core", "section", or None before the first "##"
         last_was_bullet = False
+        bullets_seen = 0
         for number, line in lines:
             if not line:
                 last_was_bullet = False
@@ -312,6 +450,7 @@ class _MarkdownParser(_Parser):
                 title = _MD_GROUP_PREFIX_RE.sub("", line.lstrip("#").strip())
                 if not title:
                     raise self.fail(number, "a '##' heading without a title")
+                self.check_label(title, number, "a section title")
                 if title.lower() == CORE_VIEWPOINT.lower():
                     if core_line:
                         raise self.fail(number, "a second '## Core Viewpoint'")
@@ -323,8 +462,9 @@ class _MarkdownParser(_Parser):
             elif line.startswith("# "):
                 if headline or current:
                     raise self.fail(number, "a second '# ' headline: one article per file")
-                headline = line[2:].strip()
+                headline = self.check_label(line[2:].strip(), number, "a headline")
             elif current is None and line.lower().startswith("source:"):
+                self.check_label(line, number, "a source line")
                 parsed = _parse_source(line[len("source:") :].strip())
                 if parsed:
                     source, published = parsed
@@ -337,10 +477,15 @@ class _MarkdownParser(_Parser):
             elif current == "section":
                 bullet = _MD_BULLET_RE.match(line)
                 if bullet:
-                    sections[-1][2].append(bullet.group(1))
+                    # Refused here, at the first bullet past the limit: the count in
+                    # bullet() would come after collecting every line of a huge file.
+                    bullets_seen += 1
+                    if bullets_seen + 1 > self.limits.max_passages:
+                        raise self.fail(number, self.too_many_passages())
+                    sections[-1][2].append((number, [bullet.group(1)]))
                     last_was_bullet = True
                 elif last_was_bullet:
-                    sections[-1][2][-1] += " " + line
+                    sections[-1][2][-1][1].append(line)
                 else:
                     raise self.fail(number, f"expected a '- ' bullet, got {line[:40]!r}")
             else:
@@ -357,10 +502,11 @@ class _MarkdownParser(_Parser):
             self.warn(1, "no '# headline' line; the article id stands in")
         if not source:
             self.warn(1, "no 'Source: name · YYYY-MM-DD HH:MM' line")
-        core = self.core(" ".join(core_parts))
+        core = self.core(" ".join(core_parts), core_line)
         built = []
         for index, (number, title, raws) in enumerate(sections, 1):
             if not raws:
                 raise self.fail(number, f"section {title!r} has no bullets")
-            built.append(Section(index, title, tuple(self.bullet(title, r) for r in raws)))
+            bullets = tuple(self.bullet(title, " ".join(parts), line) for line, parts in raws)
+            built.append(Section(index, title, bullets))
         return self.article(headline, source, published, core, built), self.warnings

@@ -20,14 +20,18 @@ from bot.content import Article
 from bot.glossary import Glossary, parse_glossary
 from bot.parsing import (
     ARTICLE_SUFFIXES,
+    DEFAULT_LIMITS,
     GLOSSARY_NAME,
+    PARSER_ERRORS,
     ArticleError,
+    ContentLimits,
     Problem,
+    describe,
     is_article_file,
     parse_article_bytes,
 )
 
-MAX_UPLOAD_BYTES = 1024 * 1024  # 1 MB
+MAX_UPLOAD_BYTES = DEFAULT_LIMITS.max_bytes  # 1 MB unless CONTENT_MAX_BYTES says otherwise
 MAX_NAME_BYTES = 200  # room for the temporary name's prefix within the usual 255
 ARTICLE = "article"
 GLOSSARY = "glossary"
@@ -124,35 +128,49 @@ def sanitise_name(name: str | None) -> str:
     return cleaned
 
 
-def check_upload(name: str | None, size: int | None) -> str:
+def check_upload(name: str | None, size: int | None, max_bytes: int = MAX_UPLOAD_BYTES) -> str:
     """What can be checked before downloading: the name and the announced size."""
     safe = sanitise_name(name)
-    if size is not None and size > MAX_UPLOAD_BYTES:
-        raise UploadRefused(safe, f"too big: {size:,} bytes, at most {MAX_UPLOAD_BYTES:,} (1 MB)")
+    if size is not None and size > max_bytes:
+        raise UploadRefused(
+            safe, f"too big: {size:,} bytes, at most {max_bytes:,} ({_megabytes(max_bytes)})"
+        )
     return safe
 
 
-def accept_upload(seeds_dir: Path, name: str | None, data: bytes) -> UploadResult:
+def _megabytes(size: int) -> str:
+    """1048576 -> '1 MB'; 1500000 -> '1.43 MB'."""
+    megabytes = size / (1024 * 1024)
+    return f"{megabytes:g} MB" if megabytes == int(megabytes) else f"{megabytes:.2f} MB"
+
+
+def accept_upload(
+    seeds_dir: Path, name: str | None, data: bytes, limits: ContentLimits = DEFAULT_LIMITS
+) -> UploadResult:
     """Validate an uploaded file and write it into `seeds_dir`; raises `UploadRefused`.
 
     An article is parsed as the folder load would (its id is the name without extension),
-    a glossary likewise; an article whose id another file already has in the other format
-    (`x.md` beside `x.txt`) is refused. The file then replaces any previous one atomically.
+    a glossary likewise, with the same content limits; an article whose id another file
+    already has in the other format (`x.md` beside `x.txt`) is refused. The file then
+    replaces any previous one atomically. Slow on a big file (parsing, the glossary's
+    regex): call it in a thread.
     """
-    safe = check_upload(name, len(data))
+    safe = check_upload(name, len(data), limits.max_bytes)
     folder = Path(seeds_dir)
     if not folder.is_dir():
         raise UploadRefused(safe, f"SEEDS_DIR {str(folder)!r} is not a folder")
     if safe == GLOSSARY_NAME:
-        glossary = _parse_glossary(safe, data)
+        glossary = _parse_glossary(safe, data, limits)
         with _write_lock:
             replaced = _write_atomically(folder, safe, data)
         return UploadResult(safe, GLOSSARY, replaced, glossary=glossary)
     article_id = Path(safe).stem
     try:
-        article, warnings = parse_article_bytes(data, article_id, safe)
+        article, warnings = parse_article_bytes(data, article_id, safe, limits)
     except ArticleError as error:
         raise UploadRefused(safe, error.problem.reason, error.problem.line) from None
+    except PARSER_ERRORS as error:  # parse_article turns these into ArticleError already
+        raise UploadRefused(safe, f"cannot be parsed: {describe(error)}") from None
     with _write_lock:
         other = _same_id(folder, safe, article_id)
         if other is not None:
@@ -165,16 +183,18 @@ def accept_upload(seeds_dir: Path, name: str | None, data: bytes) -> UploadResul
     return UploadResult(safe, ARTICLE, replaced, article=article, warnings=tuple(warnings))
 
 
-def _parse_glossary(name: str, data: bytes) -> Glossary:
+def _parse_glossary(name: str, data: bytes, limits: ContentLimits) -> Glossary:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise UploadRefused(name, f"not UTF-8 (byte 0x{data[error.start]:02x})", line) from None
     try:
-        glossary = parse_glossary(text, name)
+        glossary = parse_glossary(text, name, limits)
     except ArticleError as error:
         raise UploadRefused(name, error.problem.reason, error.problem.line) from None
+    except PARSER_ERRORS as error:  # parse_glossary turns these into ArticleError already
+        raise UploadRefused(name, f"cannot be parsed: {describe(error)}") from None
     if not len(glossary):
         raise UploadRefused(name, "no aliases: an empty glossary would remove them all")
     return glossary

@@ -13,6 +13,7 @@ is written it takes its place, after it it replaces that row (one row per questi
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -110,6 +111,11 @@ def summary_message(article: Article, number: int) -> str:
     return fit_message(render_summary(article, HTML), HTML.esc(f"… /summary {number} for the rest"))
 
 
+def article_page(library: Library, start: int, end: int) -> list[InlineQueryResultArticle]:
+    """The results for articles `start` to `end` (0-based) of an empty query."""
+    return [article_result(library.articles[i], i + 1) for i in range(start, end)]
+
+
 def inline_matches(library: Library, question: str) -> list[Match]:
     """Up to RESULT_LIMIT passages for the question, best first, none below the suggest bar."""
     return library.candidates(question, RESULT_LIMIT)
@@ -159,7 +165,9 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     question = query.query.strip()
     if not question:
         start, end = page_bounds(query.offset, len(library.articles))
-        results = [article_result(library.articles[i], i + 1) for i in range(start, end)]
+        # In a thread: each result renders a whole summary to cut it to one message, up to
+        # 50 of them, which for articles at the content limits is a second of work.
+        results = await asyncio.to_thread(article_page, library, start, end)
         # None, not "": with Defaults set, PTB 22.8 sends an empty string as "[]" (it takes
         # any empty sequence for a list of poll options), which Telegram would echo back.
         next_offset = str(end) if end < len(library.articles) else None
@@ -198,10 +206,11 @@ async def chosen_result(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             return
         if pending is None:  # the typed row may be written already: replace it
             pending = _last_logged(context, question)
-        passage, score = _chosen_passage(library_of(context), question, chosen.result_id) or (
-            None,
-            None,
+        # In a thread: for a result of content reloaded since, every passage is hashed.
+        found = await asyncio.to_thread(
+            _chosen_passage, library_of(context), question, chosen.result_id
         )
+        passage, score = found or (None, None)
         log.record_query(
             via=VIA_INLINE,
             question=question,

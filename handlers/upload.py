@@ -16,6 +16,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, ContextTypes, MessageHandler, filters
 
+from bot.parsing import ContentLimits
 from bot.uploads import UploadRefused, accept_upload, check_upload
 from handlers.admin import _allowed, reload_library
 from handlers.common import reply, settings_of, typing_indicator
@@ -35,15 +36,18 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     user = update.effective_user
     user_id = user.id if user else None
+    settings = settings_of(context)
+    limits = ContentLimits.of(settings)
     try:
-        check_upload(document.file_name, document.file_size)
+        check_upload(document.file_name, document.file_size, limits.max_bytes)
         async with typing_indicator(update, context):
             file = await document.get_file()
             # getFile's size, for a document whose message did not say.
-            check_upload(document.file_name, file.file_size)
+            check_upload(document.file_name, file.file_size, limits.max_bytes)
             data = bytes(await file.download_as_bytearray())
+            # In a thread: parsing a big article or compiling a big glossary takes long.
             result = await asyncio.to_thread(
-                accept_upload, settings_of(context).seeds_dir, document.file_name, data
+                accept_upload, settings.seeds_dir, document.file_name, data, limits
             )
     except UploadRefused as refused:
         logger.info("upload by user %s refused: %s", user_id, refused)

@@ -123,6 +123,11 @@ def test_env_example_lists_every_setting_with_a_comment() -> None:
         "TELEGRAM_RATE_LIMITER",
         "FLOOD_GIVE_UP_SECONDS",
         "SHUTDOWN_DRAIN_SECONDS",
+        "ARTICLE_MAX_PASSAGES",
+        "ARTICLE_MAX_PASSAGE_CHARS",
+        "CONTENT_MAX_BYTES",
+        "GLOSSARY_MAX_ALIASES",
+        "GLOSSARY_MAX_ALIAS_CHARS",
     }
     assert set(names) == expected
     for name in names:
