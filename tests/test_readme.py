@@ -54,3 +54,17 @@ def test_rejection_example_matches_real_messages(tmp_path: Path) -> None:
     assert set(rejected) == {"notes.txt", "draft.md"}
     for name, message in rejected.items():
         assert f"{name}:{message}" in README
+
+
+def test_every_test_the_operations_table_names_exists() -> None:
+    section = README.split("## Operations", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+    named = [n for row in rows[1:] for n in re.findall(r"`([a-z0-9_]+)`", row.split("|")[-2])]
+    assert len(named) >= 12
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("test_*.py"))
+    for name in named:
+        # A test module, or (part of) a test function's name: `pytest -k NAME` selects it.
+        found = (ROOT / "tests" / f"{name}.py").is_file() or re.search(
+            rf"def test_\w*{re.escape(name)}", sources
+        )
+        assert found, f"the operations table names {name!r}, which no test matches"
