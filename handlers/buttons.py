@@ -19,14 +19,14 @@ from bot.callbacks import FEEDBACK, PICK, SUMMARY, Action, article_version, deco
 from bot.limits import Verdict
 from bot.matching import Outcome
 from bot.rendering import HTML, render_match, render_summary, split_message
-from bot.storage import answer_fields
+from bot.storage import answer_fields, new_query_id
 from handlers.common import (
     CURRENT_ARTICLE,
     QUESTIONS,
     allowed_to_ask,
     answered_keyboard,
     library_of,
-    log_question,
+    logged_delivery,
     query_log_of,
     remember,
     reply,
@@ -135,12 +135,14 @@ async def show_passage(
     asked = chat_data.get(QUESTIONS, {}).get(message.message_id) if message and chat_data else None
     question = asked[0] if asked else match.passage.section
     chosen = Answer(question, Outcome.ANSWERED, (match,))
-    query_id = log_question(update, context, "callback", None, **answer_fields(chosen))
+    query_id = new_query_id()
     if message is None:  # its new 👍 / 👎 name this id: votes on it must be accepted
         issue_inline_query_id(context, query_id)
     text = split_message(render_match(match, HTML))[0]
-    # PTB edits through inline_message_id when the press came from an inline message.
-    await query.edit_message_text(text, reply_markup=answered_keyboard(match, query_id))
+    fields = answer_fields(chosen)
+    async with logged_delivery(update, context, "callback", None, query_id=query_id, **fields):
+        # PTB edits through inline_message_id when the press came from an inline message.
+        await query.edit_message_text(text, reply_markup=answered_keyboard(match, query_id))
     if chat_data is not None:
         chat_data[CURRENT_ARTICLE] = match.article.id
         if message is not None:

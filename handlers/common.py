@@ -206,23 +206,10 @@ async def answer_question(
     query_id = new_query_id()
     text = render_answer(answer, HTML)
     keyboard = answer_keyboard(answer, query_id)
-    delivered: bool | None = False
-    try:
+    via = via_of(update.effective_chat)
+    fields = answer_fields(answer)
+    async with logged_delivery(update, context, via, latency_ms, query_id=query_id, **fields):
         answer_id = await _send_or_edit(update, context, text, keyboard, edit_message_id)
-        delivered = True
-    except TimedOut:
-        delivered = None  # it may well have arrived
-        raise
-    finally:
-        log_question(
-            update,
-            context,
-            via_of(update.effective_chat),
-            latency_ms,
-            query_id=query_id,
-            delivered=delivered,
-            **answer_fields(answer),
-        )
     message = update.effective_message
     if answer_id is not None and message is not None:
         remember(chat_data, ANSWERS, message.message_id, answer_id)
@@ -254,6 +241,28 @@ async def _send_or_edit(
         if "not modified" not in error.message.lower():
             raise
     return edit_message_id
+
+
+@contextlib.asynccontextmanager
+async def logged_delivery(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    via: str,
+    latency_ms: float | None,
+    **fields: object,
+) -> AsyncIterator[None]:
+    """Log the question once the reply inside has been sent, with whether it got through:
+    delivered, not (Telegram refused, a flood outlasted the give-up, a shutdown cut it off)
+    or unknown (the send timed out and may have arrived)."""
+    delivered: bool | None = False
+    try:
+        yield
+        delivered = True
+    except TimedOut:
+        delivered = None
+        raise
+    finally:
+        log_question(update, context, via, latency_ms, delivered=delivered, **fields)
 
 
 def log_question(

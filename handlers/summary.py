@@ -15,7 +15,7 @@ from handlers.common import (
     SUMMARY_COOLDOWN,
     is_group,
     library_of,
-    log_question,
+    logged_delivery,
     reply,
     typing_indicator,
     via_of,
@@ -37,14 +37,21 @@ async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     else:
         current = library.article(context.chat_data.get(CURRENT_ARTICLE, ""))
         article = current or library.find_article("")
-    if article is None:
-        text = (
-            "No articles are loaded yet."
-            if not library.articles
-            else f"No article matches “{html.escape(reference)}”. /articles lists them."
-        )
-        await reply(update, text)
-    else:
+    fields = {
+        "question": f"/summary {reference}".strip(),
+        "outcome": "answered" if article else "unanswered",
+        "article_id": article.id if article else None,
+    }
+    latency_ms = (time.perf_counter() - started) * 1000
+    async with logged_delivery(update, context, via_of(chat), latency_ms, **fields):
+        if article is None:
+            text = (
+                "No articles are loaded yet."
+                if not library.articles
+                else f"No article matches “{html.escape(reference)}”. /articles lists them."
+            )
+            await reply(update, text)
+            return
         context.chat_data[CURRENT_ARTICLE] = article.id
         group_cooldown = cooldown if is_group(chat) and cooldown is not None else None
         if group_cooldown is not None:
@@ -55,15 +62,6 @@ async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             sent = await reply(update, render_summary(article, HTML))
         if group_cooldown is not None and sent:
             group_cooldown.start(chat.id, sent[0].message_id)
-    log_question(
-        update,
-        context,
-        via_of(chat),
-        (time.perf_counter() - started) * 1000,
-        question=f"/summary {reference}".strip(),
-        outcome="answered" if article else "unanswered",
-        article_id=article.id if article else None,
-    )
 
 
 async def within_cooldown(update: Update, cooldown: Cooldown) -> None:
