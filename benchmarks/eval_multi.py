@@ -1,0 +1,205 @@
+"""Answer quality beyond the seed: four real-style articles, blind questions, distractors.
+
+    .venv/bin/pip install -e '.[dev,bench]'
+    .venv/bin/python benchmarks/eval_multi.py                      # 0, 200 and 1,000 distractors
+    .venv/bin/python benchmarks/eval_multi.py --articles 200 --previous 7ab4162
+    .venv/bin/python benchmarks/eval_multi.py --json               # one method's tallies as JSON
+
+Articles: the seed (`seeds/`) and the digests in `tests/data/articles/` (smartphones, a bank's
+AI spending, food delivery), plus N synthetic distractors (`../shared/tools/make_corpus.py`);
+an answer from a distractor counts as wrong. Questions: `tests/data/eval_multi.jsonl`,
+written blind (by someone who never saw the matcher, before the changes they measure);
+split `tune5` (may be looked at while designing) and `heldout5` (never tuned on).
+
+Methods, in one run over the same passages: ours (`Library.ask`, bundled glossary, default
+thresholds), the previous matcher (`--previous COMMIT`: that commit's `bot/` in a
+subprocess), rapidfuzz WRatio and rank_bm25, each baseline answering above its best cut
+(the lowest score that answers no *tune* off-topic question).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.config import load_settings  # noqa: E402
+from bot.evaluation import EvalQuestion, Tally, load_questions  # noqa: E402
+from bot.library import load_library  # noqa: E402
+
+QUESTIONS = ROOT / "tests" / "data" / "eval_multi.jsonl"
+ARTICLES = ROOT / "tests" / "data" / "articles"
+MAKE_CORPUS = ROOT.parent / "shared" / "tools" / "make_corpus.py"
+
+SUBSETS: dict[str, Callable[[EvalQuestion], bool]] = {
+    "all": lambda q: True,
+    "all, English": lambda q: q.lang == "en",
+    "all, Chinese": lambda q: q.lang == "zh",
+    "held-out": lambda q: q.split == "heldout5",
+    "held-out, English": lambda q: q.split == "heldout5" and q.lang == "en",
+    "held-out, Chinese": lambda q: q.split == "heldout5" and q.lang == "zh",
+    "the seed's questions": lambda q: (q.expected or "").startswith("000_"),
+    "other articles' questions": lambda q: (
+        q.expected is not None and not q.expected.startswith("000_")
+    ),
+    **{
+        f"kind {kind}": (lambda k: lambda q: q.kind == k)(kind)
+        for kind in ("paraphrase", "keyword", "typo", "alias", "chinese", "offtopic")
+    },
+}
+
+
+def corpus(folder: Path, distractors: int) -> Path:
+    """The seed, the new digests and `distractors` synthetic articles in `folder`."""
+    if distractors:
+        subprocess.run(
+            [sys.executable, str(MAKE_CORPUS), str(folder), "--articles", str(distractors),
+             "--seed", "1"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    for source in (ROOT / "seeds", ARTICLES):
+        for path in source.iterdir():
+            if path.is_file():
+                (folder / path.name).write_bytes(path.read_bytes())
+    return folder
+
+
+def tally(
+    method: Callable[[str], tuple[str, list[str]]], questions: list[EvalQuestion]
+) -> dict[str, Tally]:
+    tallies = {name: Tally() for name in SUBSETS}
+    for question in questions:
+        outcome, ids = method(question.question)
+        for name, belongs in SUBSETS.items():
+            if belongs(question):
+                tallies[name].add(question, outcome, ids)
+    return tallies
+
+
+def ours(seeds_dir: Path) -> Callable[[str], tuple[str, list[str]]]:
+    settings = load_settings({"SEEDS_DIR": str(seeds_dir)}, env_file=None)
+    library, _ = load_library(settings)
+
+    def ask(question: str) -> tuple[str, list[str]]:
+        answer = library.ask(question)
+        matches = answer.matches or library.matcher.search(question)
+        return answer.outcome.value, [m.passage.id for m in matches]
+
+    return ask
+
+
+def previous(commit: str, seeds_dir: Path, questions: list[EvalQuestion]) -> dict[str, Tally]:
+    """The matcher of `commit`, run in a subprocess over the same articles and questions."""
+    with tempfile.TemporaryDirectory() as folder:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", commit, "bot"], check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+        script = (
+            "import json, sys\n"
+            "from pathlib import Path\n"
+            "from bot.config import load_settings\n"
+            "from bot.library import load_library\n"
+            "library, _ = load_library(load_settings({'SEEDS_DIR': sys.argv[1]}, env_file=None))\n"
+            "for line in sys.stdin:\n"
+            "    q = json.loads(line)\n"
+            "    a = library.ask(q)\n"
+            "    m = a.matches or library.matcher.search(q)\n"
+            "    print(json.dumps([a.outcome.value, [x.passage.id for x in m]]), flush=True)\n"
+        )
+        environment = {"PATH": os.defpath, "PYTHONPATH": folder, "HOME": folder}
+        result = subprocess.run(
+            [sys.executable, "-c", script, str(seeds_dir)],
+            input="".join(json.dumps(q.question) + "\n" for q in questions),
+            capture_output=True,
+            text=True,
+            env=environment,
+            check=True,
+        )
+    answers = iter(json.loads(line) for line in result.stdout.splitlines())
+    return tally(lambda _question: tuple(next(answers)), questions)  # type: ignore[arg-type, return-value]
+
+
+def baselines(
+    seeds_dir: Path, questions: list[EvalQuestion]
+) -> dict[str, Callable[[str], tuple[str, list[str]]]]:
+    """WRatio and BM25, each answering above its best cut on the tune off-topic questions."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from eval_matching import bm25_top, calibrated, wratio_top
+
+    settings = load_settings({"SEEDS_DIR": str(seeds_dir)}, env_file=None)
+    library, _ = load_library(settings)
+    tune_off = [q.question for q in questions if q.split != "heldout5" and q.expected is None]
+    return {
+        name: calibrated(top(library), tune_off)[0]
+        for name, top in (("wratio", wratio_top), ("bm25", bm25_top))
+    }
+
+
+def print_table(label: str, results: dict[str, dict[str, Tally]], subsets: list[str]) -> None:
+    print(f"\n## {label}\n")
+    print(
+        "| method | subset | answered right | right passage first | answered wrong "
+        "| off-topic answered | off-topic suggested |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for method, tallies in results.items():
+        for name in subsets:
+            t = tallies[name]
+            right = f"{t.answered_right}/{t.answerable} ({100 * t.accuracy:.0f}%)"
+            first = f"{t.ranked_first}/{t.answerable}" if t.answerable else "-"
+            wrong = f"{t.answered_wrong}/{t.answerable}" if t.answerable else "-"
+            print(
+                f"| {method} | {name} | {right if t.answerable else '-'} | {first} | {wrong} "
+                f"| {t.off_topic_answered}/{t.off_topic} | {t.off_topic_suggested}/{t.off_topic} |"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--articles", type=int, nargs="*", default=[0, 200, 1000])
+    parser.add_argument("--previous", help="a commit whose matcher to compare (e.g. 7ab4162)")
+    parser.add_argument("--no-baselines", action="store_true", help="ours (and previous) only")
+    parser.add_argument("--json", action="store_true", help="print ours' tallies as JSON")
+    parser.add_argument("--subsets", nargs="*", help="subsets to print (default: all)")
+    args = parser.parse_args()
+    questions = load_questions(QUESTIONS)
+    subsets = args.subsets or list(SUBSETS)
+    held = sum(q.split == "heldout5" for q in questions)
+    print(f"# {len(questions)} questions ({held} held out) over the seed and {ARTICLES.name}/")
+    for distractors in args.articles:
+        with tempfile.TemporaryDirectory() as folder:
+            seeds_dir = corpus(Path(folder) / "corpus", distractors)
+            started = time.perf_counter()
+            results = {"ours": tally(ours(seeds_dir), questions)}
+            took = time.perf_counter() - started
+            if args.previous:
+                results[f"previous ({args.previous})"] = previous(
+                    args.previous, seeds_dir, questions
+                )
+            if not args.no_baselines:
+                for name, method in baselines(seeds_dir, questions).items():
+                    results[name] = tally(method, questions)
+            if args.json:
+                print(json.dumps({k: vars(v) for k, v in results["ours"].items()}, indent=1))
+            print_table(
+                f"With {distractors:,} distractors (ours: load + {len(questions)} questions in "
+                f"{took:.1f} s)",
+                results,
+                subsets,
+            )
+
+
+if __name__ == "__main__":
+    main()
