@@ -1,8 +1,9 @@
 """Typo correction of a question's words, before the glossary sees them.
 
 Readers type on phones: "huawie", "spedning", "articel". A word that is neither in the
-index, nor an alias of the glossary, nor a stopword, nor an English word the thesaurus
-knows is taken for a typo and replaced by the nearest known word within a small edit
+index, nor an alias of the glossary, nor a stopword, nor a real English word (WordNet's
+lemmas and their inflections, `bot/data/english_words.txt`: "France", "cash" and "sold"
+stay what they are) is taken for a typo and replaced by the nearest known word within a small edit
 distance (optimal string alignment, so a swap of two letters is one edit; one edit for
 words of 4-5 letters, two from 6 on, as search engines' "auto" fuzziness does), among the
 known words of the same first letter. Correcting
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -21,6 +24,7 @@ from bot.text import stem
 from bot.thesaurus import Thesaurus
 
 MIN_LENGTH = 4
+ENGLISH_WORDS_PATH = Path(__file__).resolve().parent / "data" / "english_words.txt"
 CACHE_SIZE = 10_000
 _TOKEN_RE = re.compile(r"[a-z]+")
 
@@ -39,6 +43,7 @@ class SpellingCorrector:
         also_known: Iterable[str] = (),
         known_stems: Iterable[str] = (),
         dictionary: Thesaurus | None = None,
+        vocabulary: frozenset[str] | None = None,
     ) -> None:
         # Targets (the index's and the glossary's words) are what a typo becomes first, in
         # order of preference; the dictionary's English words only when nearer. also_known
@@ -48,6 +53,9 @@ class SpellingCorrector:
         self._known = set(ordered) | set(also_known)
         self._known_stems = set(known_stems)
         self._dictionary = dictionary or Thesaurus()
+        # Real words that are never corrected (but never offered as corrections either:
+        # a typo becomes an indexed word or a thesaurus word, not an obscure lemma).
+        self._vocabulary = english_words() if vocabulary is None else vocabulary
         # Candidates by first letter: a typo rarely hits the first letter, and scanning one
         # letter's words instead of every word keeps a correction well under a millisecond.
         self._by_initial: dict[str, list[str]] = {}
@@ -72,12 +80,13 @@ class SpellingCorrector:
     def is_known(self, word: str) -> bool:
         """A known word, or an inflection of one ("getting", "companies", "making")."""
         dictionary = self._dictionary
-        if word in self._known or word in dictionary.words:
+        if word in self._known or word in dictionary.words or word in self._vocabulary:
             return True
         if (word_stem := stem(word)) in self._known_stems or word_stem in dictionary.stems:
             return True
         return any(
-            base in self._known or base in dictionary.words for base in _inflection_bases(word)
+            base in self._known or base in dictionary.words or base in self._vocabulary
+            for base in _inflection_bases(word)
         )
 
     def correction(self, word: str) -> str | None:
@@ -100,6 +109,13 @@ class SpellingCorrector:
             self._cache.clear()
         self._cache[word] = best
         return best
+
+
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """The bundled English vocabulary (tools/build_words.py), read once per process."""
+    lines = ENGLISH_WORDS_PATH.read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
 
 
 def _inflection_bases(word: str) -> list[str]:

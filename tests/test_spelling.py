@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.library import Library
+from bot.matching import Outcome
 from bot.spelling import SpellingCorrector, max_edits
 from bot.thesaurus import bundled_thesaurus, parse_thesaurus
 
@@ -67,3 +69,18 @@ def test_thesaurus_comments_and_blank_lines_are_skipped() -> None:
     thesaurus = parse_thesaurus("# header\n\nbig large\n")
     assert thesaurus.synonyms == {"big": ("large",)}
     assert thesaurus.words == {"big", "large"}
+
+
+@pytest.mark.parametrize("word", ["france", "cash", "sold", "bought", "grew", "amazon", "paris"])
+def test_a_real_word_is_never_rewritten(word: str) -> None:
+    # Each is one or two edits from a target ("face", "case", "scold"...), yet a real word:
+    # a question about France is not a typo of a question about faces.
+    speller = SpellingCorrector(["face", "case", "scold", "blight", "grey", "amaze", "pairs"])
+    assert speller.correction(word) is None
+
+
+def test_a_question_about_france_is_not_answered_from_capital_expenditure(
+    library: Library,
+) -> None:
+    answer = library.ask("What is the capital of France?")
+    assert answer.outcome is not Outcome.ANSWERED  # "france" stays unknown: it counts against
