@@ -64,6 +64,23 @@ class Glossary:
     def __len__(self) -> int:
         return len(self.aliases)
 
+    def segments(self, normalised_question: str) -> list[tuple[str, str | None]]:
+        """The question cut at its aliases: (text, None) for the reader's own words and
+        (alias, the articles' term) for each alias, in order."""
+        pattern: re.Pattern[str] | None = self._pattern  # type: ignore[attr-defined]
+        if pattern is None:
+            return [(normalised_question, None)]
+        pieces: list[tuple[str, str | None]] = []
+        position = 0
+        for found in pattern.finditer(normalised_question):
+            if found.start() > position:
+                pieces.append((normalised_question[position : found.start()], None))
+            pieces.append((found.group(0), self.aliases[found.group(0)]))
+            position = found.end()
+        if position < len(normalised_question):
+            pieces.append((normalised_question[position:], None))
+        return pieces
+
     def apply(self, normalised_question: str) -> str:
         """Replace each alias in an already-normalised question by the articles' term."""
         pattern: re.Pattern[str] | None = self._pattern  # type: ignore[attr-defined]

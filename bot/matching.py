@@ -18,7 +18,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import chain
 
@@ -36,6 +36,9 @@ COVERAGE_WEIGHT = 0.75
 TOKEN_SET_WEIGHT = 0.15
 PARTIAL_WEIGHT = 0.10
 RERANK_CANDIDATES = 40
+# A passage earns this share of a reader's word's credit for having the glossary term the
+# word stands for (the reader's word itself earns full credit).
+EXPANSION_CREDIT = 1.0
 # A word the spelling corrector put in earns this share of the credit an exact word would.
 TYPO_CREDIT = 0.8
 # A passage that has only a synonym of a question's word (WordNet's) earns this share.
@@ -82,11 +85,45 @@ class MatchResult:
 
 
 @dataclass(frozen=True)
+class _Expansion:
+    """A glossary term a reader's word stands for ("capex" -> capital expenditure)."""
+
+    terms: tuple[str, ...]  # its indexed terms
+    shares: tuple[float, ...]  # each term's share of their IDF: a passage earns the sum of
+    # the shares of the terms it has...
+    articles: np.ndarray  # ...if its article has them all (sorted first-passage indices)
+
+
+@dataclass(frozen=True)
 class _QueryTerm:
     term: str
     weight: float  # its IDF, or the maximum IDF for a word the index does not know
     credit: float  # 1 for an exact term, TYPO_CREDIT for a corrected one, 0 for unknown
     synonyms: tuple[str, ...] = ()  # indexed terms of its synonyms, at SYNONYM_CREDIT
+    expansion: _Expansion | None = None  # what the glossary says the word stands for
+
+
+@dataclass
+class _Reading:
+    """A question as the matcher reads it: the reader's own words, and the glossary's
+    terms standing beside some of them."""
+
+    words: list[str] = field(default_factory=list)  # content words, in order
+    corrected: set[str] = field(default_factory=set)  # words typo correction put there
+    stands_for: dict[str, str] = field(default_factory=dict)  # word -> the glossary's term
+    bare: list[str] = field(default_factory=list)  # terms of aliases with no content word
+    unknown: set[str] = field(default_factory=set)  # words none of whose terms is indexed
+
+    @property
+    def text_words(self) -> list[str]:
+        """The words the fuzzy rerank compares with a passage's: the glossary's terms in
+        place of the words the index does not know that stand for them."""
+        found: list[str] = []
+        for word in self.words:
+            term = self.stands_for.get(word) if word in self.unknown else None
+            found.extend(words(term) if term else [word])
+        found.extend(w for term in self.bare for w in words(term))
+        return list(dict.fromkeys(found))
 
 
 class Matcher:
@@ -158,6 +195,8 @@ class Matcher:
         # passage's index, sorted): a passage need not repeat its article's setting
         # ("China") to answer a question that names it.
         articles = np.array(article_of, dtype=np.int32)
+        self._article_of = articles
+        self._expansions: dict[str, _Expansion | None] = {}
         self._name_articles = {
             term: np.unique(articles[self._postings[term]])
             for term in name_terms & self._postings.keys()
@@ -171,13 +210,28 @@ class Matcher:
         )
 
     def question_words(self, question: str) -> list[str]:
-        """The question's content words after normalisation, typo correction and the glossary."""
-        return self._read(question)[0]
+        """The question's content words after normalisation and typo correction, then the
+        words of the glossary terms some of them stand for."""
+        return self._read(question).text_words
 
-    def _read(self, question: str) -> tuple[list[str], set[str]]:
-        """The question's content words, and those that typo correction put there."""
+    def _read(self, question: str) -> _Reading:
+        """The question's content words, those typo correction put there, and the glossary
+        terms some of them stand for (an alias adds its term beside the reader's word)."""
         text, corrected = self.speller.correct(normalise(question))
-        return words(self.glossary.apply(text)), corrected
+        reading = _Reading(corrected=corrected)
+        for piece, term in self.glossary.segments(text):
+            own = words(piece)
+            reading.words.extend(own)
+            if term is None:
+                continue
+            if not own:  # "what is it about" -> core viewpoint: the term stands alone
+                reading.bare.append(term)
+            for word in own:
+                reading.stands_for.setdefault(word, term)
+        reading.unknown = {
+            w for w in reading.words if not any(t in self._idf for t in word_terms(w))
+        }
+        return reading
 
     def search(
         self,
@@ -195,9 +249,9 @@ class Matcher:
         return self._rank(question_words, query, article_id, limit, prefer_article)
 
     def _understand(self, question: str) -> tuple[list[str], list[_QueryTerm]]:
-        """The question's content words, and its terms with their weights."""
-        question_words, corrected = self._read(question)
-        return question_words, self._query_terms(question_words, corrected)
+        """The question's words for the fuzzy rerank, and its terms with their weights."""
+        reading = self._read(question)
+        return reading.text_words, self._query_terms(reading)
 
     def _rank(
         self,
@@ -213,13 +267,17 @@ class Matcher:
             return []
         coverage = np.zeros(len(self.passages), dtype=np.float64)
         for q in query:
-            if q.synonyms:
-                # A passage earns the better of the word's credit and a synonym's, once.
+            if q.synonyms or q.expansion:
+                # A passage earns the best of the word's credit, a synonym's and that of the
+                # glossary term it stands for, once.
                 credit = np.zeros(len(self.passages), dtype=np.float64)
                 for synonym in q.synonyms:
                     credit[self._postings[synonym]] = SYNONYM_CREDIT
                 if q.credit:
                     credit[self._postings[q.term]] = q.credit
+                if q.expansion is not None:
+                    np.maximum(credit, EXPANSION_CREDIT * self._expansion_credit(q.expansion),
+                               out=credit)  # fmt: skip
                 coverage += q.weight * credit
             elif q.credit:
                 # A term's postings hold each passage once, so plain fancy-index += is exact.
@@ -280,37 +338,88 @@ class Matcher:
         """Whether the passage's article mentions every name the question asks about.
 
         An answer about Alibaba to a question about ByteDance would be confidently wrong,
-        however many other words the two share.
+        however many other words the two share. A name the glossary put beside a reader's
+        word ("Aliyun" -> Alibaba Cloud) counts when the article has the whole term.
         """
         article = self._article_span[scored.passage.article_id][0]
-        return all(
-            any(_holds(self._name_articles.get(t), article) for t in (q.term, *q.synonyms))
-            for q in query
-            if q.credit and q.term in self._name_articles
-        )
+        for q in query:
+            own = bool(q.credit) and q.term in self._name_articles
+            expanded = q.expansion is not None and any(
+                t in self._name_articles for t in q.expansion.terms
+            )
+            if not (own or expanded):
+                continue
+            mentioned = own and any(
+                _holds(self._name_articles.get(t), article) for t in (q.term, *q.synonyms)
+            )
+            if not mentioned and not (expanded and _holds(q.expansion.articles, article)):  # type: ignore[union-attr]
+                return False
+        return True
+
+    def _expansion(self, term: str) -> _Expansion | None:
+        """The index's view of a glossary term (None when no passage has any of its words)."""
+        if term not in self._expansions:
+            found = sorted({t for w in words(term) for t in word_terms(w) if t in self._idf})
+            expansion = None
+            if found:
+                total = sum(self._idf[t] for t in found)
+                articles = np.unique(self._article_of[self._postings[found[0]]])
+                for t in found[1:]:
+                    articles = np.intersect1d(articles, self._article_of[self._postings[t]])
+                shares = tuple(self._idf[t] / total for t in found)
+                expansion = _Expansion(tuple(found), shares, articles)
+            self._expansions[term] = expansion
+        return self._expansions[term]
+
+    def _expansion_credit(self, expansion: _Expansion) -> np.ndarray:
+        """Each passage's share of the term's words, in the articles that have them all."""
+        share = np.zeros(len(self.passages), dtype=np.float64)
+        for term, weight in zip(expansion.terms, expansion.shares, strict=True):
+            share[self._postings[term]] += weight
+        having = np.flatnonzero(share)
+        elsewhere = ~np.isin(self._article_of[having], expansion.articles)
+        share[having[elsewhere]] = 0.0
+        return share
 
     def _indexed_synonyms(self, term: str) -> tuple[str, ...]:
         """The terms of `term`'s synonyms that some passage has."""
         return tuple(t for t in self.thesaurus.term_synonyms.get(term, ()) if t in self._idf)
 
-    def _query_terms(self, question_words: list[str], corrected: set[str]) -> list[_QueryTerm]:
+    def _query_terms(self, reading: _Reading) -> list[_QueryTerm]:
         """The question's distinct terms with their weights.
 
         A word the spelling corrector put in earns TYPO_CREDIT; a word none of whose terms
-        is indexed counts once, at a share of the maximum IDF, against every passage.
+        is indexed counts once, at a share of the maximum IDF, against every passage unless
+        a passage has the glossary term it stands for. A reader's word keeps its own
+        weight: the glossary only adds another way to earn its credit.
         """
         query: dict[str, _QueryTerm] = {}
-        for word in question_words:
-            credit = TYPO_CREDIT if word in corrected else 1.0
+        for word in reading.words:
+            credit = TYPO_CREDIT if word in reading.corrected else 1.0
+            term_of_glossary = reading.stands_for.get(word)
+            expansion = self._expansion(term_of_glossary) if term_of_glossary else None
             known = [t for t in word_terms(word) if t in self._idf]
             for term in known:
                 synonyms = self._indexed_synonyms(term)
-                query.setdefault(term, _QueryTerm(term, self._idf[term], credit, synonyms))
-            if not known:
+                query.setdefault(
+                    term, _QueryTerm(term, self._idf[term], credit, synonyms, expansion)
+                )
+            if not known and expansion is not None:
+                # The index does not know the reader's word ("capex", "阿里云"), the glossary
+                # does: it weighs what its term weighs, as one unit however many bigrams.
+                weight = sum(self._idf[t] for t in expansion.terms)
+                query.setdefault(word, _QueryTerm(word, weight, 0.0, (), expansion))
+            elif not known:
                 synonyms = tuple(t for w in word_terms(word) for t in self._indexed_synonyms(w))
                 query.setdefault(
                     word, _QueryTerm(word, UNKNOWN_WEIGHT * self._max_idf, 0.0, synonyms)
                 )
+        for term_of_glossary in reading.bare:
+            expansion = self._expansion(term_of_glossary)
+            if expansion is None:
+                continue
+            for term in expansion.terms:
+                query.setdefault(term, _QueryTerm(term, self._idf[term], 0.0, (), expansion))
         return list(query.values())
 
 

@@ -178,3 +178,41 @@ def test_names_are_words_the_articles_only_write_capitalised() -> None:
     # "Revenue" and "Tencent" start their passages: not taken for names ("Tencent" is
     # missed, which only leaves the decision to the score). "Cloud" is written both ways.
     assert matcher.match("tencent cloud games revenue").outcome is Outcome.ANSWERED
+
+
+def two_articles(glossary: Glossary) -> Matcher:
+    """A bank whose text says "revenue", a phone maker whose text says "sales", and two
+    clouds."""
+    return Matcher(
+        [
+            Passage("bank", 0, "Core Viewpoint", "The bank's revenue from AI lending grew."),
+            Passage("bank", 1, "Lending", "Loan approval now takes minutes with AI models."),
+            Passage("phones", 0, "Core Viewpoint", "Phone sales of the maker rose in spring."),
+            Passage("phones", 1, "Chips", "The maker designs its own phone chips now."),
+            Passage("ali", 0, "Core Viewpoint", "Alibaba Cloud serves four million customers."),
+            Passage("tencent", 0, "Core Viewpoint", "Tencent Cloud serves many banks."),
+        ],
+        answer_threshold=0.65,
+        suggest_threshold=0.5,
+        glossary=glossary,
+        thesaurus=Thesaurus(),
+    )
+
+
+def test_an_alias_adds_its_term_beside_the_readers_word_which_keeps_its_weight() -> None:
+    matcher = two_articles(Glossary({"sales": "revenue"}))
+    # Replacing "sales" by "revenue" sent this to the bank; the reader's own word wins.
+    (best, *_) = matcher.search("sales")
+    assert best.passage.article_id == "phones"
+    # A word the index does not know reaches the term through the glossary.
+    matcher = two_articles(Glossary({"takings": "revenue"}))
+    (best, *_) = matcher.search("bank takings from AI lending")
+    assert (best.passage.article_id, best.passage.number) == ("bank", 0)
+    assert best.score >= 0.65
+
+
+def test_an_expansion_counts_only_in_articles_that_have_its_whole_term() -> None:
+    # Tencent's article says "cloud" but not "Alibaba": "Aliyun" earns nothing there.
+    matcher = two_articles(Glossary({"aliyun": "alibaba cloud"}))
+    scores = {s.passage.article_id: s.score for s in matcher.search("aliyun banks", limit=6)}
+    assert scores["ali"] > scores["tencent"] + 0.25  # 0.13 apart when it replaced words
