@@ -139,6 +139,7 @@ ABLATIONS: dict[str, dict[str, float | bool]] = {
     "unknown words at full weight": {"matching.UNKNOWN_WEIGHT": 1.0},
     "core viewpoint at full score": {"matching.CORE_VIEWPOINT_FACTOR": 1.0},
     "without the name rule": {"matching.NAMES_MUST_APPEAR": False},
+    "without the fact rule (how much / when)": {"matching.FACTS_MUST_APPEAR": False},
 }
 
 

@@ -7,9 +7,12 @@ WordNet synonym, `bot.thesaurus`, earns part of a term's credit; words the corpu
 never seen count against it, so questions about other things score low), and the best
 candidates are reranked with rapidfuzz on their content words. The final score is in [0, 1]
 and keeps its meaning as the corpus grows, which is what lets fixed thresholds decide
-between answering, suggesting and admitting ignorance. A passage that does not mention a
-name the question asks about (one the articles write capitalised, like ByteDance), nor its
-article, is at most suggested, however well it scores.
+between answering, suggesting and admitting ignorance. A passage whose article does not
+mention a name the question asks about (one the articles write capitalised, like ByteDance,
+or one the reader capitalised, like France) is at most suggested, however well it scores;
+so is a passage with no number for a "how much" question or no date for a "when" question.
+The glossary adds its term beside the reader's word ("capex" -> capital expenditure),
+counted only in articles that have the term.
 """
 
 from __future__ import annotations
@@ -60,6 +63,20 @@ NAMES_MUST_APPEAR = True
 # Words the articles only ever write capitalised are names (see Matcher.__init__). No \b:
 # twice as fast, and the "Seek" it also finds in "DeepSeek" is no indexed term.
 _CAPITALISED_RE = re.compile(r"[A-Z][A-Za-z0-9]*")
+# A word as bot.text reads one ("Ele.me", "open-source"), with its case still on.
+_TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:[.\-'][A-Za-z0-9]+)*")
+# A passage that answers "how much/many" holds a number; one that answers "when", a date.
+FACTS_MUST_APPEAR = True
+_HOW_MUCH_RE = re.compile(r"\bhow (?:much|many)\b|多少|几[个家台次年]")
+_NUMBER_RE = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|"
+    r"thousands?|millions?|billions?|trillions?|percent|half|double|triple)\b|[万亿千百%]"
+)
+_WHEN_RE = re.compile(r"\bwhen\b|什么时候|何时|哪年|哪一年|几月")
+_DATE_RE = re.compile(
+    r"\b(?:1[89]|20)\d\d\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|"
+    r"\bq[1-4]\b|quarter|\b(?:year|month|week)s?\b|since|ago|\d+\s*[年月日]|季度"
+)
 
 
 class Outcome(StrEnum):
@@ -113,6 +130,7 @@ class _Reading:
     stands_for: dict[str, str] = field(default_factory=dict)  # word -> the glossary's term
     bare: list[str] = field(default_factory=list)  # terms of aliases with no content word
     unknown: set[str] = field(default_factory=set)  # words none of whose terms is indexed
+    names: list[str] = field(default_factory=list)  # content words the reader capitalised
 
     @property
     def text_words(self) -> list[str]:
@@ -197,6 +215,7 @@ class Matcher:
         articles = np.array(article_of, dtype=np.int32)
         self._article_of = articles
         self._expansions: dict[str, _Expansion | None] = {}
+        self._articles_of_term: dict[str, np.ndarray] = {}
         self._name_articles = {
             term: np.unique(articles[self._postings[term]])
             for term in name_terms & self._postings.keys()
@@ -219,6 +238,10 @@ class Matcher:
         terms some of them stand for (an alias adds its term beside the reader's word)."""
         text, corrected = self.speller.correct(normalise(question))
         reading = _Reading(corrected=corrected)
+        for name in _reader_names(question):
+            reading.names.extend(
+                self.speller.correction(word) or word for word in words(normalise(name))
+            )
         for piece, term in self.glossary.segments(text):
             own = words(piece)
             reading.words.extend(own)
@@ -311,8 +334,11 @@ class Matcher:
         `article_id` scopes the question to one article; `prefer_article` (the conversation's
         current article) wins ties. Alike scores from different articles are suggested.
         """
-        question_words, query = self._understand(question)
-        ranked = self._rank(question_words, query, article_id, RERANK_CANDIDATES, prefer_article)
+        reading = self._read(question)
+        query = self._query_terms(reading)
+        ranked = self._rank(
+            reading.text_words, query, article_id, RERANK_CANDIDATES, prefer_article
+        )
         plausible = [s for s in ranked if s.score >= self.suggest_threshold]
         if not plausible:
             return MatchResult(Outcome.UNANSWERED, ())
@@ -325,8 +351,10 @@ class Matcher:
         best = plausible[0]
         rivals = {s.passage.article_id for s in tied} - {best.passage.article_id}
         ambiguous = bool(rivals) and best.passage.article_id != prefer_article
-        sure = best.score >= self.answer_threshold and (
-            not NAMES_MUST_APPEAR or self._mentions_names(best, query)
+        sure = (
+            best.score >= self.answer_threshold
+            and (not NAMES_MUST_APPEAR or self._mentions_names(best, query, reading))
+            and (not FACTS_MUST_APPEAR or _has_the_fact_asked(question, best.passage))
         )
         if sure and not ambiguous:
             return MatchResult(Outcome.ANSWERED, tuple(plausible[:3]))
@@ -334,14 +362,24 @@ class Matcher:
             plausible = _one_per_article(tied)
         return MatchResult(Outcome.SUGGESTED, tuple(plausible[:3]))
 
-    def _mentions_names(self, scored: ScoredPassage, query: list[_QueryTerm]) -> bool:
+    def _mentions_names(
+        self, scored: ScoredPassage, query: list[_QueryTerm], reading: _Reading
+    ) -> bool:
         """Whether the passage's article mentions every name the question asks about.
 
         An answer about Alibaba to a question about ByteDance would be confidently wrong,
-        however many other words the two share. A name the glossary put beside a reader's
-        word ("Aliyun" -> Alibaba Cloud) counts when the article has the whole term.
+        however many other words the two share. Names are the words the articles only write
+        capitalised, and the words the reader capitalised ("France", "TSMC", "Hong Kong").
+        A name the glossary put beside a reader's word ("Aliyun" -> Alibaba Cloud) counts
+        when the article has the whole term.
         """
         article = self._article_span[scored.passage.article_id][0]
+        for word in reading.names:
+            expansion = self._expansion(reading.stands_for.get(word, ""))
+            if not any(_holds(self._term_articles(t), article) for t in word_terms(word)) and not (
+                expansion is not None and _holds(expansion.articles, article)
+            ):
+                return False
         for q in query:
             own = bool(q.credit) and q.term in self._name_articles
             expanded = q.expansion is not None and any(
@@ -355,6 +393,14 @@ class Matcher:
             if not mentioned and not (expanded and _holds(q.expansion.articles, article)):  # type: ignore[union-attr]
                 return False
         return True
+
+    def _term_articles(self, term: str) -> np.ndarray | None:
+        """The articles (first-passage indices, sorted) with a passage that has `term`."""
+        if term not in self._postings:
+            return None
+        if term not in self._articles_of_term:
+            self._articles_of_term[term] = np.unique(self._article_of[self._postings[term]])
+        return self._articles_of_term[term]
 
     def _expansion(self, term: str) -> _Expansion | None:
         """The index's view of a glossary term (None when no passage has any of its words)."""
@@ -434,6 +480,27 @@ def blend(coverage: float, question_text: str, content: str, passage: Passage) -
     if passage.number == 0:
         score *= CORE_VIEWPOINT_FACTOR
     return round(min(score, 1.0), 4)
+
+
+def _reader_names(question: str) -> list[str]:
+    """The words a reader capitalised, but for the first (every question starts with a
+    capital) and but when most are (Title Case Says Nothing About Names)."""
+    tokens = _TOKEN_RE.findall(question)
+    # Two characters say too little ("AI", "Q1", "OK"): names have three or more.
+    capitalised = [t for t in tokens[1:] if not t.islower() and len(t) > 2 and not t.isdigit()]
+    if len(capitalised) * 2 > len(tokens):
+        return []
+    return capitalised
+
+
+def _has_the_fact_asked(question: str, passage: Passage) -> bool:
+    """A question asking how much or when is answered only by a passage holding a number
+    or a date: "how many employees does Huawei have" is not answered by a passage about
+    Huawei's strategy, however many words the two share."""
+    lowered = normalise(question)
+    if _HOW_MUCH_RE.search(lowered) and not _NUMBER_RE.search(passage.text.lower()):
+        return False
+    return not (_WHEN_RE.search(lowered) and not _DATE_RE.search(passage.text.lower()))
 
 
 def _holds(sorted_values: np.ndarray | None, value: int) -> bool:

