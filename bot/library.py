@@ -71,9 +71,19 @@ class Library:
         return Match(passage, self._by_id[passage.article_id], 1.0)
 
     def ask(
-        self, question: str, article_id: str | None = None, prefer_article: str | None = None
+        self,
+        question: str,
+        article_id: str | None = None,
+        prefer_article: str | None = None,
+        about_article: str | None = None,
     ) -> Answer:
-        """Answer a question: only from `article_id` if given; `prefer_article` wins ties."""
+        """Answer a question: only from `article_id` if given; `prefer_article` (the chat's
+        current article) wins ties. `about_article` is the article of the message the reader
+        replied to: "and the profit?" under an answer about a bank asks about that bank, so
+        it wins ties before the current article does (a passage of another article that
+        answers clearly better still wins)."""
+        if about_article is not None and about_article in self._by_id:
+            prefer_article = about_article
         result = self.matcher.match(question, article_id, prefer_article)
         matches = tuple(self._match(s.passage, s.score) for s in result.matches)
         return Answer(question, result.outcome, matches)

@@ -309,7 +309,10 @@ class Matcher:
             first, end = self._article_span.get(article_id, (0, 0))
             candidates = first + _top_indices(coverage[first:end], RERANK_CANDIDATES)
         else:
-            candidates = _top_indices(coverage, RERANK_CANDIDATES)
+            # Only passages with some coverage can be candidates: partitioning just those
+            # (not every passage's zero) was a third of a question's time at 10,000 articles.
+            touched = np.flatnonzero(coverage)
+            candidates = touched[_top_indices(coverage[touched], RERANK_CANDIDATES)]
             if prefer_article in self._article_span:
                 first, end = self._article_span[prefer_article]
                 preferred = first + _top_indices(coverage[first:end], 3)

@@ -35,7 +35,9 @@ SUMMARY_COOLDOWN = "summary_cooldown"
 CURRENT_ARTICLE = "article_id"  # the chat's current article: last summarised, answered, chosen
 ANSWERS = "answers"  # question message id -> the answer's message id, for edited questions
 QUESTIONS = "questions"  # answer message id -> (question, query id), for button presses
-REMEMBERED = 200  # per chat, for each of the two maps above
+# Bot message id -> the article it answered or summarised: a reply to it asks about that.
+MESSAGE_ARTICLES = "message_articles"
+REMEMBERED = 200  # per chat, for each of the three maps above
 
 TYPING_DELAY = 0.5  # seconds before "typing…" shows, for answers that take a while
 LABEL_LENGTH = 48
@@ -61,6 +63,16 @@ def is_group(chat: Chat | None) -> bool:
 def via_of(chat: Chat | None) -> str:
     """The query log's `via` for a message in this chat."""
     return "group" if is_group(chat) else "private"
+
+
+def replied_article(update: Update, chat_data: MutableMapping) -> str | None:
+    """The article of the bot's message this update replies to, if it remembers one."""
+    message = update.effective_message
+    replied = message.reply_to_message if message is not None else None
+    if replied is None:
+        return None
+    article_id = chat_data.get(MESSAGE_ARTICLES, {}).get(replied.message_id)
+    return article_id if isinstance(article_id, str) else None
 
 
 def remember(chat_data: MutableMapping, name: str, key: int, value: object) -> None:
@@ -197,7 +209,11 @@ async def answer_question(
     library = library_of(context)
     chat_data = context.chat_data if context.chat_data is not None else {}
     started = time.perf_counter()
-    answer = library.ask(question, prefer_article=chat_data.get(CURRENT_ARTICLE))
+    answer = library.ask(
+        question,
+        prefer_article=chat_data.get(CURRENT_ARTICLE),
+        about_article=replied_article(update, chat_data),
+    )
     latency_ms = (time.perf_counter() - started) * 1000
     if answer.outcome is Outcome.ANSWERED and answer.best is not None:
         chat_data[CURRENT_ARTICLE] = answer.best.article.id
@@ -214,6 +230,8 @@ async def answer_question(
     if answer_id is not None and message is not None:
         remember(chat_data, ANSWERS, message.message_id, answer_id)
         remember(chat_data, QUESTIONS, answer_id, (question, query_id))
+        if answer.outcome is Outcome.ANSWERED and answer.best is not None:
+            remember(chat_data, MESSAGE_ARTICLES, answer_id, answer.best.article.id)
     logger.debug("update %s: %s in %.1f ms", update.update_id, answer.outcome.value, latency_ms)
     return answer
 

@@ -12,10 +12,12 @@ from bot.limits import Cooldown
 from bot.rendering import HTML, render_summary
 from handlers.common import (
     CURRENT_ARTICLE,
+    MESSAGE_ARTICLES,
     SUMMARY_COOLDOWN,
     is_group,
     library_of,
     logged_delivery,
+    remember,
     reply,
     typing_indicator,
     via_of,
@@ -60,6 +62,8 @@ async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             group_cooldown.start(chat.id)
         async with typing_indicator(update, context):
             sent = await reply(update, render_summary(article, HTML))
+        for message in sent:  # a reply to the summary asks about its article
+            remember(context.chat_data, MESSAGE_ARTICLES, message.message_id, article.id)
         if group_cooldown is not None and sent:
             group_cooldown.start(chat.id, sent[0].message_id)
 

@@ -8,7 +8,7 @@ from bot.config import Settings
 from bot.content import CORE_VIEWPOINT, Article, Passage, Section
 from bot.library import Library, load_library
 from bot.matching import Outcome
-from tests.conftest import SEED_ID, SEEDS
+from tests.conftest import ROOT, SEED_ID, SEEDS
 
 
 def article(article_id: str, headline: str, day: int, bullet: str) -> Article:
@@ -123,3 +123,19 @@ def test_candidates_are_best_first_and_above_the_suggest_bar() -> None:
     assert [m.score for m in found] == sorted((m.score for m in found), reverse=True)
     assert library.candidates("sourdough bread recipe", limit=5) == []
     assert len(library.candidates("solar panel prices fell", limit=1)) == 1
+
+
+def test_a_reply_asks_the_replied_articles_passages_first(tmp_path: Path) -> None:
+    for source in (SEEDS, ROOT / "tests" / "data" / "articles"):
+        for path in source.iterdir():
+            shutil.copy(path, tmp_path / path.name)
+    library, _ = load_library(Settings(seeds_dir=tmp_path))
+    phones, bank = "101_7c3e9a1f5b2d8e40", "102_e14b6d02a9c7f358"
+    answer = library.ask("how many users?", prefer_article=phones, about_article=bank)
+    assert answer.best is not None and answer.best.passage.id == f"{bank}#7"
+    # Without the reply the chat's current article wins the tie.
+    answer = library.ask("how many users?", prefer_article=phones)
+    assert answer.best is not None and answer.best.article.id == phones
+    # A reply about an article that answers worse still gets the library's best answer.
+    answer = library.ask("Alibaba Cloud customers", about_article=bank)
+    assert answer.best is not None and answer.best.article.id == SEED_ID
