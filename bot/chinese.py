@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+from bisect import bisect_left
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -55,12 +56,43 @@ def _cutter() -> Callable[[str], list[str]] | None:
     return rjieba.cut
 
 
+class Lexicon:
+    """zh_en.tsv's lines, kept as UTF-8 bytes and looked up by bisection.
+
+    The file is sorted by word, and UTF-8 bytes sort as the code points do, so no line is
+    decoded until it is asked for: loading is a read and a split (a dict of the 90k entries
+    took ~170 ms to build, decoded lines ~70 ms).
+    """
+
+    def __init__(self, data: bytes) -> None:
+        # The "#" header lines are only at the top.
+        while data.startswith(b"#"):
+            data = data[data.find(b"\n") + 1 if b"\n" in data else len(data) :]
+        # "word<TAB>glosses" lines sort as their words do: a tab sorts before any character.
+        self.lines = data.split(b"\n")
+        if self.lines and not self.lines[-1]:
+            self.lines.pop()
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def get(self, word: str) -> str | None:
+        """The word's glosses as one "gloss; gloss" string, or None."""
+        # surrogatepass: a lone surrogate (not valid text) is simply not found, never an error.
+        key = word.encode("utf-8", "surrogatepass") + b"\t"
+        i = bisect_left(self.lines, key)
+        if i < len(self.lines) and self.lines[i].startswith(key):
+            return self.lines[i][len(key) :].decode("utf-8")
+        return None
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and self.get(word) is not None
+
+
 @cache
-def lexicon() -> dict[str, str]:
-    """Simplified word -> its English glosses ("gloss; gloss"), from `bot/data/zh_en.tsv`."""
-    lines = LEXICON.read_text(encoding="utf-8").split("\n")
-    # One read, one split and dict() over pairs: the fastest way found to load 90k lines.
-    return dict(line.split("\t", 1) for line in lines if line and not line.startswith("#"))
+def lexicon() -> Lexicon:
+    """The Chinese-English lexicon, `bot/data/zh_en.tsv`."""
+    return Lexicon(LEXICON.read_bytes())
 
 
 def glosses(word: str) -> list[str]:

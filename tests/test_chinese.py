@@ -55,6 +55,14 @@ def test_lexicon_entries_are_short_and_clean() -> None:
     assert glosses("没有这个词") == []
 
 
+def test_lexicon_lines_are_sorted_for_bisection() -> None:
+    lines = lexicon().lines
+    assert lines == sorted(lines)
+    assert all(line.count(b"\t") == 1 for line in lines)
+    assert len({line.split(b"\t")[0] for line in lines}) == len(lines)
+    assert "收入" in lexicon() and "收" in lexicon() and "没有这个词" not in lexicon()
+
+
 def test_english_terms_of_a_cloud_revenue_question() -> None:
     terms = english_terms("云计算的收入")
     assert "cloud" in terms
