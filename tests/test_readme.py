@@ -69,3 +69,49 @@ def test_every_test_the_operations_table_names_exists() -> None:
             rf"def test_\w*{re.escape(name)}", sources
         )
         assert found, f"the operations table names {name!r}, which no test matches"
+
+
+def markdown_files() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+
+def without_code(text: str) -> str:
+    return re.sub(r"^```.*?^```", "", text, flags=re.DOTALL | re.MULTILINE)
+
+
+def anchors(path: Path) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens."""
+    found: set[str] = set()
+    for heading in re.findall(r"^#+ (.+)$", without_code(path.read_text(encoding="utf-8")), re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        number, candidate = 0, slug
+        while candidate in found:
+            number += 1
+            candidate = f"{slug}-{number}"
+        found.add(candidate)
+    return found
+
+
+def test_docs_are_where_the_readme_says() -> None:
+    for name in (
+        "configuration", "content", "privacy", "cli", "architecture", "matching",
+        "benchmarks", "deploying", "telegram", "decisions/README",
+    ):  # fmt: skip
+        assert f"](docs/{name}.md)" in README, name
+
+
+def test_every_relative_link_resolves() -> None:
+    checked = 0
+    for source in markdown_files():
+        text = without_code(source.read_text(encoding="utf-8"))
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):  # https:, mailto:
+                continue
+            file_part, _, anchor = target.partition("#")
+            linked = (source.parent / file_part).resolve() if file_part else source
+            where = f"{source.relative_to(ROOT)} links to {target}"
+            assert linked.is_file(), f"{where}, which does not exist"
+            if anchor:
+                assert anchor in anchors(linked), f"{where}, which has no such heading"
+            checked += 1
+    assert checked >= 20
