@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("check", help="validate SEEDS_DIR; exit 1 if a file is rejected")
     stats = commands.add_parser("stats", help="what readers asked, from the query log")
     stats.add_argument("--days", type=_days, default=30, help="the window (default 30)")
-    stats.add_argument("--json", action="store_true", help="one JSON object (keys in README)")
+    stats.add_argument("--json", action="store_true", help="one JSON object (docs/privacy.md)")
     stats.add_argument("--chart", metavar="FILE.png", type=Path, help="write the daily chart")
     stats.add_argument("--export", metavar="FILE.csv", type=Path, help="write the window's rows")
     forget = commands.add_parser("forget", help="delete every logged row of one user")

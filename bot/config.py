@@ -20,18 +20,18 @@ T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_BASE_FILE_URL = "https://api.telegram.org/file/bot"
-# Measured on the evaluation set's tune split (README "Matching quality"): off-topic
+# Measured on the evaluation set's tune split (docs/matching.md, "Matching quality"): off-topic
 # questions about the seed scored at most 0.42; right answers mostly from 0.57 up.
 DEFAULT_ANSWER_THRESHOLD = 0.65
 DEFAULT_SUGGEST_THRESHOLD = 0.5
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
-# How the query log stores reader ids: a keyed hash, as given, or not at all (see README).
+# How the query log stores reader ids: a keyed hash, as given, or not at all (see docs/privacy.md).
 QUERY_LOG_USER_MODES = ("hash", "raw", "off")
 # A shorter key would make the hash of a numeric Telegram id guessable by brute force.
 MIN_SALT_LENGTH = 16
 # Settings never shown by repr(): the bot token, the query log's hash key, the webhook secret.
 SECRET_SETTINGS = frozenset({"telegram_bot_token", "query_log_salt", "webhook_secret"})
-# Content limits (README "Content limits"). The seed has 9 passages of at most 245
+# Content limits (docs/content.md, "Content limits"). The seed has 9 passages of at most 245
 # characters and 1,000 synthetic articles (../shared/tools/make_corpus.py) at most 13 of
 # 266: 200 passages is 15 times the largest digest seen and 2,000 characters keeps a
 # passage, with its section, headline and citation, inside one 4,096-character Telegram

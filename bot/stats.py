@@ -2,7 +2,7 @@
 
 The window is whole UTC calendar days: `days=7` is today and the six days before, so the
 per-day series has exactly `days` entries. `Stats.to_json()` keys are stable and documented
-in the README ("Query log and privacy"); rates are null when there is nothing to divide by.
+in docs/privacy.md ("`stats`"); rates are null when there is nothing to divide by.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ class Stats:
         return replace(self, dropped_rows=self.dropped_rows + rows) if rows else self
 
     def to_json(self) -> dict[str, Any]:
-        """The stable JSON form (README "Query log and privacy" documents each key)."""
+        """The stable JSON form (docs/privacy.md documents each key)."""
         return {
             "days": self.days,
             "since": self.since,

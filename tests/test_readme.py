@@ -1,4 +1,4 @@
-"""The README's promises: its examples parse, and CI runs exactly its commands."""
+"""The README's and the docs' promises: examples parse, CI runs exactly the quick start."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ from bot.parsing import load_folder, parse_article
 from tests.conftest import ROOT, SHARED
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+CONTENT = (ROOT / "docs" / "content.md").read_text(encoding="utf-8")
 
 
-def code_blocks(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", README, flags=re.DOTALL)
+def code_blocks(language: str, text: str = README) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.DOTALL)
 
 
 def test_markdown_example_parses() -> None:
-    (example,) = code_blocks("markdown")
+    (example,) = code_blocks("markdown", CONTENT)
     article, warnings = parse_article(example, "example", "example.md")
     assert warnings == []
     assert article.headline == "Alibaba Cloud's quarter"
@@ -53,7 +54,7 @@ def test_rejection_example_matches_real_messages(tmp_path: Path) -> None:
     rejected = {Path(p.file).name: f"{p.line}: {p.reason}" for p in load_folder(tmp_path).rejected}
     assert set(rejected) == {"notes.txt", "draft.md"}
     for name, message in rejected.items():
-        assert f"{name}:{message}" in README
+        assert f"{name}:{message}" in CONTENT
 
 
 def test_every_test_the_operations_table_names_exists() -> None:
@@ -68,3 +69,49 @@ def test_every_test_the_operations_table_names_exists() -> None:
             rf"def test_\w*{re.escape(name)}", sources
         )
         assert found, f"the operations table names {name!r}, which no test matches"
+
+
+def markdown_files() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+
+def without_code(text: str) -> str:
+    return re.sub(r"^```.*?^```", "", text, flags=re.DOTALL | re.MULTILINE)
+
+
+def anchors(path: Path) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens."""
+    found: set[str] = set()
+    for heading in re.findall(r"^#+ (.+)$", without_code(path.read_text(encoding="utf-8")), re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        number, candidate = 0, slug
+        while candidate in found:
+            number += 1
+            candidate = f"{slug}-{number}"
+        found.add(candidate)
+    return found
+
+
+def test_docs_are_where_the_readme_says() -> None:
+    for name in (
+        "configuration", "content", "privacy", "cli", "architecture", "matching",
+        "benchmarks", "deploying", "telegram", "decisions/README",
+    ):  # fmt: skip
+        assert f"](docs/{name}.md)" in README, name
+
+
+def test_every_relative_link_resolves() -> None:
+    checked = 0
+    for source in markdown_files():
+        text = without_code(source.read_text(encoding="utf-8"))
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):  # https:, mailto:
+                continue
+            file_part, _, anchor = target.partition("#")
+            linked = (source.parent / file_part).resolve() if file_part else source
+            where = f"{source.relative_to(ROOT)} links to {target}"
+            assert linked.is_file(), f"{where}, which does not exist"
+            if anchor:
+                assert anchor in anchors(linked), f"{where}, which has no such heading"
+            checked += 1
+    assert checked >= 20
