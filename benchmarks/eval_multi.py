@@ -111,6 +111,9 @@ def previous(commit: str, seeds_dir: Path, questions: list[EvalQuestion]) -> dic
         subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
         script = (
             "import json, sys\n"
+            # The editable install's finder would import this checkout's bot/ instead.
+            "sys.meta_path = [f for f in sys.meta_path if 'editable' not in repr(f)]\n"
+            f"sys.path.insert(0, {folder!r})\n"
             "from pathlib import Path\n"
             "from bot.config import load_settings\n"
             "from bot.library import load_library\n"

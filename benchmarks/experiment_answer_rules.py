@@ -71,9 +71,8 @@ def observe(matcher: matching.Matcher, question: str) -> tuple[str | None, float
     best = ranked[0]
     lead = best.score - (ranked[1].score if len(ranked) > 1 else 0.0)
     index = matcher.passages.index(best.passage)
-    words, corrected = matcher._read(question)
     evidence = 0.0
-    for term in matcher._query_terms(words, corrected):
+    for term in matcher._query_terms(matcher._read(question)):
         if term.credit and index in matcher._postings[term.term]:
             evidence += term.weight * term.credit
         elif any(index in matcher._postings[s] for s in term.synonyms):

@@ -74,8 +74,8 @@ def best_passage(
     cutoff: float,
 ) -> tuple[str | None, float]:
     """The best passage id and score with soft credit (the matcher's blend, recomputed)."""
-    question_words, corrected = matcher._read(question.question)
-    query = matcher._query_terms(question_words, corrected)
+    reading = matcher._read(question.question)
+    question_words, query = reading.words, matcher._query_terms(reading)
     total = sum(t.weight for t in query)
     if not total:
         return None, 0.0

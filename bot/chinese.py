@@ -101,6 +101,14 @@ def glosses(word: str) -> list[str]:
     return found.split("; ") if found else []
 
 
+def word_glosses(word: str) -> list[str]:
+    """What a Chinese word may mean in English: its glosses, else (a word the lexicon
+    lacks) the first glosses of each of its characters."""
+    if found := glosses(word):
+        return found
+    return [gloss for char in word for gloss in glosses(char)[:CHAR_GLOSSES]]
+
+
 def to_simplified(text: str) -> str:
     """The text in Simplified Chinese (unchanged when OpenCC is missing)."""
     convert = _converter()

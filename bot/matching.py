@@ -28,10 +28,12 @@ from itertools import chain
 import numpy as np
 from rapidfuzz import fuzz, utils
 
+from bot.chinese import segment, to_simplified, word_glosses
 from bot.content import CORE_VIEWPOINT, Passage
 from bot.glossary import Glossary
+from bot.semantic import SemanticIndex
 from bot.spelling import SpellingCorrector
-from bot.text import STOPWORDS, normalise, word_terms, words
+from bot.text import CHINESE_STOP_RE, STOPWORDS, normalise, word_terms, words
 from bot.thesaurus import Thesaurus, bundled_thesaurus
 
 # Weights of the final score (shared/eval measured this blend on the seed's questions).
@@ -42,6 +44,15 @@ RERANK_CANDIDATES = 40
 # A passage earns this share of a reader's word's credit for having the glossary term the
 # word stands for (the reader's word itself earns full credit).
 EXPANSION_CREDIT = 1.0
+# The meaning's share of the final score (bot.semantic); 0 turns it off. Cosines of static
+# embeddings run from about 0.1 for unrelated texts to 0.9 for close paraphrases: they
+# are mapped from [SEMANTIC_FLOOR, SEMANTIC_CEILING] onto [0, 1]. Chosen on the tune
+# questions of two evaluation sets (four articles, 200 distractors) with
+# benchmarks/tune_hybrid.py --raise; neighbouring values score within a few questions.
+SEMANTIC_WEIGHT = 0.6
+SEMANTIC_FLOOR = 0.1
+SEMANTIC_CEILING = 0.7
+SEMANTIC_CANDIDATES = 20  # the passages nearest in meaning join the lexical candidates
 # A word the spelling corrector put in earns this share of the credit an exact word would.
 TYPO_CREDIT = 0.8
 # A passage that has only a synonym of a question's word (WordNet's) earns this share.
@@ -63,6 +74,12 @@ NAMES_MUST_APPEAR = True
 # Words the articles only ever write capitalised are names (see Matcher.__init__). No \b:
 # twice as fast, and the "Seek" it also finds in "DeepSeek" is no indexed term.
 _CAPITALISED_RE = re.compile(r"[A-Z][A-Za-z0-9]*")
+_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# A single Chinese character left alone by jieba (讲, 走, 上) has too many senses to look for:
+# it is skipped (measured on the tune questions: +4 Chinese answered right of 30).
+SKIP_SINGLE_CHARACTERS = True
+# A Chinese word's first glosses (the likeliest senses) stand for it in its embedding.
+GLOSSES_EMBEDDED = 2
 # A word as bot.text reads one ("Ele.me", "open-source"), with its case still on.
 _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:[.\-'][A-Za-z0-9]+)*")
 # A passage that answers "how much/many" holds a number; one that answers "when", a date.
@@ -102,13 +119,34 @@ class MatchResult:
 
 
 @dataclass(frozen=True)
-class _Expansion:
-    """A glossary term a reader's word stands for ("capex" -> capital expenditure)."""
+class _Meaning:
+    """One thing a reader's word may stand for, as indexed terms."""
 
     terms: tuple[str, ...]  # its indexed terms
     shares: tuple[float, ...]  # each term's share of their IDF: a passage earns the sum of
     # the shares of the terms it has...
     articles: np.ndarray  # ...if its article has them all (sorted first-passage indices)
+    weight: float  # what the whole weighs: the sum of its terms' IDF
+
+
+@dataclass(frozen=True)
+class _Expansion:
+    """What a reader's word stands for: a glossary term ("capex" -> capital expenditure),
+    or a Chinese word's English glosses (收入 -> income; revenue), the best one counting."""
+
+    meanings: tuple[_Meaning, ...]
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return tuple(t for meaning in self.meanings for t in meaning.terms)
+
+    @property
+    def weight(self) -> float:
+        return max(meaning.weight for meaning in self.meanings)
+
+    def holds(self, article: int) -> bool:
+        """Whether the article has one of the meanings whole."""
+        return any(_holds(meaning.articles, article) for meaning in self.meanings)
 
 
 @dataclass(frozen=True)
@@ -131,6 +169,7 @@ class _Reading:
     bare: list[str] = field(default_factory=list)  # terms of aliases with no content word
     unknown: set[str] = field(default_factory=set)  # words none of whose terms is indexed
     names: list[str] = field(default_factory=list)  # content words the reader capitalised
+    text: str = ""  # the normalised question, typos corrected: what gets embedded
 
     @property
     def text_words(self) -> list[str]:
@@ -220,6 +259,7 @@ class Matcher:
             term: np.unique(articles[self._postings[term]])
             for term in name_terms & self._postings.keys()
         }
+        self._semantic = SemanticIndex([p.text for p in self.passages]) if SEMANTIC_WEIGHT else None
         glossary_words = {w for alias in self.glossary.aliases for w in alias.split()}
         self.speller = SpellingCorrector(
             chain(sorted(surface_words), sorted(glossary_words)),
@@ -237,13 +277,21 @@ class Matcher:
         """The question's content words, those typo correction put there, and the glossary
         terms some of them stand for (an alias adds its term beside the reader's word)."""
         text, corrected = self.speller.correct(normalise(question))
-        reading = _Reading(corrected=corrected)
+        chinese = _CJK_RE.search(text) is not None
+        if chinese:
+            text = to_simplified(text)  # 騰訊資本開支 -> 腾讯资本开支: one spelling to look up
+        reading = _Reading(corrected=corrected, text=text)
         for name in _reader_names(question):
             reading.names.extend(
                 self.speller.correction(word) or word for word in words(normalise(name))
             )
+        english: list[str] = []  # the question in English words, for its embedding
         for piece, term in self.glossary.segments(text):
-            own = words(piece)
+            if term is None and chinese and _CJK_RE.search(piece):
+                own = self._read_chinese(piece, reading, english)
+            else:
+                own = words(piece)
+                english.extend(words(term) if term and _CJK_RE.search(piece) else own)
             reading.words.extend(own)
             if term is None:
                 continue
@@ -251,10 +299,34 @@ class Matcher:
                 reading.bare.append(term)
             for word in own:
                 reading.stands_for.setdefault(word, term)
+        if chinese:
+            reading.text = " ".join(english)
         reading.unknown = {
             w for w in reading.words if not any(t in self._idf for t in word_terms(w))
         }
         return reading
+
+    @staticmethod
+    def _read_chinese(piece: str, reading: _Reading, english: list[str]) -> list[str]:
+        """A piece of Chinese cut into words (jieba), each standing for its English glosses
+        (CC-CEDICT): the passages are English, so 收入 is looked for as income or revenue."""
+        found = []
+        for word in segment(piece):
+            if not _CJK_RE.search(word):
+                latin = words(word.lower())
+                found.extend(latin)
+                english.extend(latin)
+                continue
+            if not CHINESE_STOP_RE.sub("", word):  # function words only: 这篇文章, 什么
+                continue
+            if len(word) == 1 and SKIP_SINGLE_CHARACTERS:
+                continue
+            meanings = word_glosses(word)
+            found.append(word)
+            if meanings:
+                reading.stands_for.setdefault(word, "; ".join(meanings))
+                english.extend(w for gloss in meanings[:GLOSSES_EMBEDDED] for w in words(gloss))
+        return found
 
     def search(
         self,
@@ -268,17 +340,12 @@ class Matcher:
         `article_id` keeps only that article's passages; `prefer_article` makes sure the
         best of that article's passages are reranked even when many others score alike.
         """
-        question_words, query = self._understand(question)
-        return self._rank(question_words, query, article_id, limit, prefer_article)
-
-    def _understand(self, question: str) -> tuple[list[str], list[_QueryTerm]]:
-        """The question's words for the fuzzy rerank, and its terms with their weights."""
         reading = self._read(question)
-        return reading.text_words, self._query_terms(reading)
+        return self._rank(reading, self._query_terms(reading), article_id, limit, prefer_article)
 
     def _rank(
         self,
-        question_words: list[str],
+        reading: _Reading,
         query: list[_QueryTerm],
         article_id: str | None,
         limit: int,
@@ -305,29 +372,50 @@ class Matcher:
             elif q.credit:
                 # A term's postings hold each passage once, so plain fancy-index += is exact.
                 coverage[self._postings[q.term]] += q.weight * q.credit
+        similarity = self._similarities(reading) if SEMANTIC_WEIGHT else None
         if article_id is not None:
             first, end = self._article_span.get(article_id, (0, 0))
             candidates = first + _top_indices(coverage[first:end], RERANK_CANDIDATES)
+            if similarity is not None:
+                near = first + _top_indices(similarity[first:end], SEMANTIC_CANDIDATES)
+                candidates = np.union1d(candidates, near)
         else:
             # Only passages with some coverage can be candidates: partitioning just those
             # (not every passage's zero) was a third of a question's time at 10,000 articles.
             touched = np.flatnonzero(coverage)
             candidates = touched[_top_indices(coverage[touched], RERANK_CANDIDATES)]
+            if similarity is not None:
+                # A paraphrase may share no word with its passage: the passages nearest in
+                # meaning are candidates too.
+                candidates = np.union1d(candidates, _top_indices(similarity, SEMANTIC_CANDIDATES))
             if prefer_article in self._article_span:
                 first, end = self._article_span[prefer_article]
                 preferred = first + _top_indices(coverage[first:end], 3)
                 candidates = np.union1d(candidates, preferred)
-        question_text = utils.default_process(" ".join(question_words))
-        scored = []
+        question_text = utils.default_process(" ".join(reading.text_words))
         # Plain floats: arithmetic and round() on numpy scalars cost several times more.
-        for index, covered in zip(candidates.tolist(), coverage[candidates].tolist(), strict=True):
-            if covered <= 0:
+        covered = (coverage[candidates] / total_weight).tolist()
+        meanings: list[float | None] = (
+            similarity[candidates].tolist() if similarity is not None else [None] * len(covered)
+        )
+        scored = []
+        for index, share, meaning in zip(candidates.tolist(), covered, meanings, strict=True):
+            if share <= 0 and (meaning is None or meaning < SEMANTIC_FLOOR):
                 continue
             passage = self.passages[index]
-            score = blend(covered / total_weight, question_text, self._content[index], passage)
+            score = blend(share, question_text, self._content[index], passage, meaning)
             scored.append(ScoredPassage(passage, score))
         scored.sort(key=lambda s: (-s.score, s.passage.article_id, s.passage.number))
         return scored[:limit]
+
+    def _similarities(self, reading: _Reading) -> np.ndarray | None:
+        """The cosine of the question's meaning with every passage's (None: no known word)."""
+        if self._semantic is None:
+            return None
+        vector = self._semantic.embed(reading.text)
+        if not vector.any():
+            return None
+        return self._semantic.similarities(vector)
 
     def match(
         self, question: str, article_id: str | None = None, prefer_article: str | None = None
@@ -339,9 +427,7 @@ class Matcher:
         """
         reading = self._read(question)
         query = self._query_terms(reading)
-        ranked = self._rank(
-            reading.text_words, query, article_id, RERANK_CANDIDATES, prefer_article
-        )
+        ranked = self._rank(reading, query, article_id, RERANK_CANDIDATES, prefer_article)
         plausible = [s for s in ranked if s.score >= self.suggest_threshold]
         if not plausible:
             return MatchResult(Outcome.UNANSWERED, ())
@@ -380,7 +466,7 @@ class Matcher:
         for word in reading.names:
             expansion = self._expansion(reading.stands_for.get(word, ""))
             if not any(_holds(self._term_articles(t), article) for t in word_terms(word)) and not (
-                expansion is not None and _holds(expansion.articles, article)
+                expansion is not None and expansion.holds(article)
             ):
                 return False
         for q in query:
@@ -393,7 +479,7 @@ class Matcher:
             mentioned = own and any(
                 _holds(self._name_articles.get(t), article) for t in (q.term, *q.synonyms)
             )
-            if not mentioned and not (expanded and _holds(q.expansion.articles, article)):  # type: ignore[union-attr]
+            if not mentioned and not (expanded and q.expansion.holds(article)):  # type: ignore[union-attr]
                 return False
         return True
 
@@ -406,29 +492,38 @@ class Matcher:
         return self._articles_of_term[term]
 
     def _expansion(self, term: str) -> _Expansion | None:
-        """The index's view of a glossary term (None when no passage has any of its words)."""
+        """The index's view of what a word stands for: a glossary term, or "; "-separated
+        alternatives (a Chinese word's glosses). None when no passage has any of it."""
         if term not in self._expansions:
-            found = sorted({t for w in words(term) for t in word_terms(w) if t in self._idf})
-            expansion = None
-            if found:
+            meanings = []
+            for alternative in term.split("; "):
+                found = sorted(
+                    {t for w in words(alternative) for t in word_terms(w) if t in self._idf}
+                )
+                if not found:
+                    continue
                 total = sum(self._idf[t] for t in found)
-                articles = np.unique(self._article_of[self._postings[found[0]]])
+                articles = self._term_articles(found[0])
                 for t in found[1:]:
-                    articles = np.intersect1d(articles, self._article_of[self._postings[t]])
+                    articles = np.intersect1d(articles, self._term_articles(t))
                 shares = tuple(self._idf[t] / total for t in found)
-                expansion = _Expansion(tuple(found), shares, articles)
-            self._expansions[term] = expansion
+                meanings.append(_Meaning(tuple(found), shares, articles, total))
+            self._expansions[term] = _Expansion(tuple(meanings)) if meanings else None
         return self._expansions[term]
 
     def _expansion_credit(self, expansion: _Expansion) -> np.ndarray:
-        """Each passage's share of the term's words, in the articles that have them all."""
-        share = np.zeros(len(self.passages), dtype=np.float64)
-        for term, weight in zip(expansion.terms, expansion.shares, strict=True):
-            share[self._postings[term]] += weight
-        having = np.flatnonzero(share)
-        elsewhere = ~np.isin(self._article_of[having], expansion.articles)
-        share[having[elsewhere]] = 0.0
-        return share
+        """Each passage's best share of one meaning's words, in the articles that have that
+        meaning whole."""
+        best = np.zeros(len(self.passages), dtype=np.float64)
+        for meaning in expansion.meanings:
+            share = np.zeros(len(self.passages), dtype=np.float64)
+            for term, weight in zip(meaning.terms, meaning.shares, strict=True):
+                share[self._postings[term]] += weight
+            having = np.flatnonzero(share)
+            elsewhere = ~np.isin(self._article_of[having], meaning.articles)
+            share[having[elsewhere]] = 0.0
+            np.maximum(best, share, out=best)
+        return best
 
     def _indexed_synonyms(self, term: str) -> tuple[str, ...]:
         """The terms of `term`'s synonyms that some passage has."""
@@ -456,8 +551,7 @@ class Matcher:
             if not known and expansion is not None:
                 # The index does not know the reader's word ("capex", "阿里云"), the glossary
                 # does: it weighs what its term weighs, as one unit however many bigrams.
-                weight = sum(self._idf[t] for t in expansion.terms)
-                query.setdefault(word, _QueryTerm(word, weight, 0.0, (), expansion))
+                query.setdefault(word, _QueryTerm(word, expansion.weight, 0.0, (), expansion))
             elif not known:
                 synonyms = tuple(t for w in word_terms(word) for t in self._indexed_synonyms(w))
                 query.setdefault(
@@ -472,14 +566,29 @@ class Matcher:
         return list(query.values())
 
 
-def blend(coverage: float, question_text: str, content: str, passage: Passage) -> float:
+def blend(
+    coverage: float,
+    question_text: str,
+    content: str,
+    passage: Passage,
+    meaning: float | None = None,
+) -> float:
     """A candidate's final score in [0, 1]: its coverage share (of the question's term
-    weight) blended with two fuzzy ratios of the processed question and passage texts."""
+    weight) blended with two fuzzy ratios of the processed question and passage texts, and
+    (when given) with the cosine of their meanings, mapped from [SEMANTIC_FLOOR,
+    SEMANTIC_CEILING] onto [0, 1]."""
     score = (
         COVERAGE_WEIGHT * coverage
         + TOKEN_SET_WEIGHT * fuzz.token_set_ratio(question_text, content) / 100
         + PARTIAL_WEIGHT * fuzz.partial_ratio(question_text, content) / 100
     )
+    if meaning is not None:
+        # Meaning can only raise a score: a passage that shares the reader's words keeps
+        # what they earn (names, numbers, typos are where static embeddings are weak), and
+        # a paraphrase that shares few of them is lifted by what it means.
+        closeness = (meaning - SEMANTIC_FLOOR) / (SEMANTIC_CEILING - SEMANTIC_FLOOR)
+        mixed = (1 - SEMANTIC_WEIGHT) * score + SEMANTIC_WEIGHT * min(max(closeness, 0.0), 1.0)
+        score = max(score, mixed)
     if passage.number == 0:
         score *= CORE_VIEWPOINT_FACTOR
     return round(min(score, 1.0), 4)

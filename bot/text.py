@@ -65,7 +65,7 @@ _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORD_RE = re.compile(rf"([{_CJK}]+)|([a-z0-9]+(?:[.\-'][a-z0-9]+)*)")
 _CJK_RE = re.compile(rf"[{_CJK}]")
 _POSSESSIVE_RE = re.compile(r"(?<=[a-z])'s\b")
-_CHINESE_STOP_RE = re.compile(
+CHINESE_STOP_RE = re.compile(
     "|".join(re.escape(w) for w in sorted(CHINESE_STOPWORDS, key=len, reverse=True))
 )
 
@@ -95,7 +95,7 @@ def words(text: str) -> list[str]:
     found = []
     for chinese, latin in _WORD_RE.findall(text):
         if chinese:
-            found.extend(piece for piece in _CHINESE_STOP_RE.split(chinese) if piece)
+            found.extend(piece for piece in CHINESE_STOP_RE.split(chinese) if piece)
             continue
         word = latin.strip(".'-")
         if len(word) > 1 and word not in STOPWORDS:
