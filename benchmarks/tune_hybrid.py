@@ -120,7 +120,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     results = []
     for weight, floor, ceiling in itertools.product(
-        (0.0, 0.4, 0.5, 0.6, 0.7, 0.8), (0.0, 0.1, 0.2), (0.6, 0.7, 0.8)
+        (0.0, 0.5, 0.6, 0.7), (0.1, 0.2, 0.3, 0.4), (0.7, 0.8, 0.9)
     ):
         ranked = []
         for question, candidates in recorded:

@@ -28,6 +28,7 @@ from itertools import chain
 import numpy as np
 from rapidfuzz import fuzz, utils
 
+from bot.chinese import prepare as prepare_chinese
 from bot.chinese import segment, to_simplified, word_glosses
 from bot.content import CORE_VIEWPOINT, Passage
 from bot.glossary import Glossary
@@ -260,6 +261,7 @@ class Matcher:
             for term in name_terms & self._postings.keys()
         }
         self._semantic = SemanticIndex([p.text for p in self.passages]) if SEMANTIC_WEIGHT else None
+        prepare_chinese()  # jieba's dictionary: 0.2 s here rather than on a reader's question
         glossary_words = {w for alias in self.glossary.aliases for w in alias.split()}
         self.speller = SpellingCorrector(
             chain(sorted(surface_words), sorted(glossary_words)),

@@ -25,6 +25,11 @@ from bot.embedding import StaticEmbedder, basic_tokens, default_embedder
 # non-space character alone (ASCII punctuation is all "punctuation" to BERT).
 _ASCII_TOKEN_RE = re.compile(r"[a-z0-9]+|[^a-z0-9\s]")
 CHUNK = 512  # passages per numpy gather: bounds the temporary memory (~30 MB)
+# The bundle's dimensions are principal components, strongest first. All 256 are used:
+# the first 128 alone halve the memory and the time of a question's similarity to every
+# passage (2.3 ms instead of 7.9 ms over 70,000 passages) but cost 3 to 6 right answers of
+# 250 on the tune questions (benchmarks/tune_hybrid.py); `dims` keeps the choice open.
+DIMS = 256
 
 
 def tokens(text: str) -> list[str]:
@@ -37,53 +42,58 @@ def tokens(text: str) -> list[str]:
 class SemanticIndex:
     """Unit vectors of the passages' texts; `similarities` of a question to all of them."""
 
-    def __init__(self, texts: Sequence[str], embedder: StaticEmbedder | None = None) -> None:
+    def __init__(
+        self, texts: Sequence[str], embedder: StaticEmbedder | None = None, dims: int = DIMS
+    ) -> None:
         self.embedder = embedder or default_embedder()
+        self.dims = min(dims, self.embedder.dims)
         self.vectors = self._embed_all(texts)
 
     def _embed_all(self, texts: Sequence[str]) -> np.ndarray:
-        embedder = self.embedder
+        embedder, dims = self.embedder, self.dims
         word_index: dict[str, int] = {}
-        word_sums: list[np.ndarray] = []
-        zero = np.zeros(embedder.dims, dtype=np.float32)
+        word_pieces: list[tuple[int, ...]] = []
         passage_words: list[list[int]] = []
         for text in texts:
             found = []
             for token in tokens(text):
                 index = word_index.get(token)
                 if index is None:
-                    pieces = list(embedder.wordpiece.pieces(token))
-                    index = len(word_sums)
-                    word_index[token] = index
-                    word_sums.append(
-                        (
-                            embedder.vectors[pieces].astype(np.float32)
-                            * embedder.scales[pieces, None]
-                        ).sum(axis=0)
-                        if pieces
-                        else zero
-                    )
+                    index = word_index[token] = len(word_pieces)
+                    word_pieces.append(embedder.wordpiece.pieces(token))
                 found.append(index)
             passage_words.append(found)
-        table = np.vstack(word_sums) if word_sums else np.zeros((0, embedder.dims), np.float32)
-        vectors = np.zeros((len(texts), embedder.dims), dtype=np.float32)
+        # Each distinct word's pieces summed once (dequantised rows, the first `dims`).
+        rows = embedder.vectors[:, :dims].astype(np.float32) * embedder.scales[:, None]
+        table = _sums(rows, word_pieces, dims)
+        vectors = np.zeros((len(texts), dims), dtype=np.float32)
         for start in range(0, len(texts), CHUNK):
-            chunk = passage_words[start : start + CHUNK]
-            lengths = np.array([len(words) for words in chunk])
-            flat = np.fromiter((i for words in chunk for i in words), dtype=np.int64)
-            if not len(flat):
-                continue
-            rows = np.flatnonzero(lengths)  # passages with at least one word
-            offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))[rows]
-            vectors[start + rows] = np.add.reduceat(table[flat], offsets, axis=0)
+            vectors[start : start + CHUNK] = _sums(
+                table, passage_words[start : start + CHUNK], dims
+            )
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         np.divide(vectors, norms, out=vectors, where=norms > 0)
         return vectors
 
     def embed(self, text: str) -> np.ndarray:
         """A question's unit vector (zeros when none of its words is known)."""
-        return self.embedder.embed(text)
+        vector = self.embedder.embed(text)[: self.dims]
+        norm = float(np.linalg.norm(vector))
+        return vector / norm if norm > 0 else vector
 
     def similarities(self, question_vector: np.ndarray) -> np.ndarray:
         """The cosine of the question with every passage."""
         return self.vectors @ question_vector
+
+
+def _sums(table: np.ndarray, groups: Sequence[Sequence[int]], dims: int) -> np.ndarray:
+    """For each group of row indices, the sum of those rows of `table` (zeros if empty)."""
+    out = np.zeros((len(groups), dims), dtype=np.float32)
+    lengths = np.fromiter((len(g) for g in groups), dtype=np.int64, count=len(groups))
+    flat = np.fromiter((i for g in groups for i in g), dtype=np.int64, count=int(lengths.sum()))
+    if not len(flat):
+        return out
+    filled = np.flatnonzero(lengths)
+    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))[filled]
+    out[filled] = np.add.reduceat(table[flat], offsets, axis=0)
+    return out
