@@ -374,22 +374,23 @@ class Matcher:
             elif q.credit:
                 # A term's postings hold each passage once, so plain fancy-index += is exact.
                 coverage[self._postings[q.term]] += q.weight * q.credit
-        similarity = self._similarities(reading) if SEMANTIC_WEIGHT else None
+        meaning = self._meaning(reading)
         if article_id is not None:
             first, end = self._article_span.get(article_id, (0, 0))
             candidates = first + _top_indices(coverage[first:end], RERANK_CANDIDATES)
-            if similarity is not None:
-                near = first + _top_indices(similarity[first:end], SEMANTIC_CANDIDATES)
+            if meaning is not None and end > first:
+                near = self._semantic.nearest(meaning, SEMANTIC_CANDIDATES, first, end)  # type: ignore[union-attr]
                 candidates = np.union1d(candidates, near)
         else:
             # Only passages with some coverage can be candidates: partitioning just those
             # (not every passage's zero) was a third of a question's time at 10,000 articles.
             touched = np.flatnonzero(coverage)
             candidates = touched[_top_indices(coverage[touched], RERANK_CANDIDATES)]
-            if similarity is not None:
+            if meaning is not None:
                 # A paraphrase may share no word with its passage: the passages nearest in
                 # meaning are candidates too.
-                candidates = np.union1d(candidates, _top_indices(similarity, SEMANTIC_CANDIDATES))
+                near = self._semantic.nearest(meaning, SEMANTIC_CANDIDATES)  # type: ignore[union-attr]
+                candidates = np.union1d(candidates, near)
             if prefer_article in self._article_span:
                 first, end = self._article_span[prefer_article]
                 preferred = first + _top_indices(coverage[first:end], 3)
@@ -398,7 +399,9 @@ class Matcher:
         # Plain floats: arithmetic and round() on numpy scalars cost several times more.
         covered = (coverage[candidates] / total_weight).tolist()
         meanings: list[float | None] = (
-            similarity[candidates].tolist() if similarity is not None else [None] * len(covered)
+            self._semantic.cosines(meaning, candidates).tolist()  # type: ignore[union-attr]
+            if meaning is not None
+            else [None] * len(covered)
         )
         scored = []
         for index, share, meaning in zip(candidates.tolist(), covered, meanings, strict=True):
@@ -410,14 +413,12 @@ class Matcher:
         scored.sort(key=lambda s: (-s.score, s.passage.article_id, s.passage.number))
         return scored[:limit]
 
-    def _similarities(self, reading: _Reading) -> np.ndarray | None:
-        """The cosine of the question's meaning with every passage's (None: no known word)."""
-        if self._semantic is None:
+    def _meaning(self, reading: _Reading) -> np.ndarray | None:
+        """The question's unit vector (None: meaning is off, or no word of it is known)."""
+        if self._semantic is None or not SEMANTIC_WEIGHT:
             return None
         vector = self._semantic.embed(reading.text)
-        if not vector.any():
-            return None
-        return self._semantic.similarities(vector)
+        return vector if vector.any() else None
 
     def match(
         self, question: str, article_id: str | None = None, prefer_article: str | None = None

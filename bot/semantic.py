@@ -30,6 +30,10 @@ CHUNK = 512  # passages per numpy gather: bounds the temporary memory (~30 MB)
 # passage (2.3 ms instead of 7.9 ms over 70,000 passages) but cost 3 to 6 right answers of
 # 250 on the tune questions (benchmarks/tune_hybrid.py); `dims` keeps the choice open.
 DIMS = 256
+# The shortlist pass reads the first 64 dimensions (a quarter of the bytes) and keeps ten
+# times the passages asked for; the exact cosines then pick among them.
+COARSE_DIMS = 64
+SHORTLIST_FACTOR = 10
 
 
 def tokens(text: str) -> list[str]:
@@ -40,16 +44,27 @@ def tokens(text: str) -> list[str]:
 
 
 class SemanticIndex:
-    """Unit vectors of the passages' texts; `similarities` of a question to all of them."""
+    """The passages' meanings, and a question's nearest passages and cosines.
+
+    Each passage's unit vector is kept twice: its first COARSE_DIMS dimensions in float32,
+    contiguous, which one pass over every passage reads cheaply to shortlist the nearest,
+    and all dimensions in float16, read only for the shortlist and the lexical candidates.
+    A full float32 pass over 70,000 passages was 7.9 ms a question and 72 MB; this is about
+    1 ms and 54 MB, with the same passages found (a cosine in float16 is off by < 0.001).
+    """
 
     def __init__(
         self, texts: Sequence[str], embedder: StaticEmbedder | None = None, dims: int = DIMS
     ) -> None:
         self.embedder = embedder or default_embedder()
         self.dims = min(dims, self.embedder.dims)
-        self.vectors = self._embed_all(texts)
+        self.coarse_dims = min(COARSE_DIMS, self.dims)
+        self.coarse, self.vectors = self._embed_all(texts)
 
-    def _embed_all(self, texts: Sequence[str]) -> np.ndarray:
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    def _embed_all(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         embedder, dims = self.embedder, self.dims
         word_index: dict[str, int] = {}
         word_pieces: list[tuple[int, ...]] = []
@@ -66,14 +81,17 @@ class SemanticIndex:
         # Each distinct word's pieces summed once (dequantised rows, the first `dims`).
         rows = embedder.vectors[:, :dims].astype(np.float32) * embedder.scales[:, None]
         table = _sums(rows, word_pieces, dims)
-        vectors = np.zeros((len(texts), dims), dtype=np.float32)
+        del rows
+        coarse = np.zeros((len(texts), self.coarse_dims), dtype=np.float32)
+        vectors = np.zeros((len(texts), dims), dtype=np.float16)
+        # Chunk by chunk, so no float32 copy of the whole matrix ever exists.
         for start in range(0, len(texts), CHUNK):
-            vectors[start : start + CHUNK] = _sums(
-                table, passage_words[start : start + CHUNK], dims
-            )
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        np.divide(vectors, norms, out=vectors, where=norms > 0)
-        return vectors
+            chunk = _sums(table, passage_words[start : start + CHUNK], dims)
+            norms = np.linalg.norm(chunk, axis=1, keepdims=True)
+            np.divide(chunk, norms, out=chunk, where=norms > 0)
+            coarse[start : start + len(chunk)] = chunk[:, : self.coarse_dims]
+            vectors[start : start + len(chunk)] = chunk
+        return coarse, vectors
 
     def embed(self, text: str) -> np.ndarray:
         """A question's unit vector (zeros when none of its words is known)."""
@@ -81,9 +99,26 @@ class SemanticIndex:
         norm = float(np.linalg.norm(vector))
         return vector / norm if norm > 0 else vector
 
-    def similarities(self, question_vector: np.ndarray) -> np.ndarray:
-        """The cosine of the question with every passage."""
-        return self.vectors @ question_vector
+    def nearest(
+        self, question: np.ndarray, count: int, first: int = 0, end: int = -1
+    ) -> np.ndarray:
+        """The indices of the `count` passages (of first..end) nearest the question."""
+        end = len(self) if end < 0 else end
+        rough = self.coarse[first:end] @ question[: self.coarse_dims]
+        shortlist = first + _top(rough, max(count * SHORTLIST_FACTOR, count))
+        exact = self.cosines(question, shortlist)
+        return shortlist[_top(exact, count)]
+
+    def cosines(self, question: np.ndarray, indices: np.ndarray) -> np.ndarray:
+        """The question's cosine with each of these passages."""
+        return self.vectors[indices].astype(np.float32) @ question
+
+
+def _top(values: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the `count` largest values (unordered)."""
+    if len(values) <= count:
+        return np.arange(len(values))
+    return np.argpartition(-values, count - 1)[:count]
 
 
 def _sums(table: np.ndarray, groups: Sequence[Sequence[int]], dims: int) -> np.ndarray:

@@ -186,3 +186,27 @@ def test_build_refuses_other_weights(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode != 0 and "refusing" in result.stderr
     assert not (tmp_path / "out.npz").exists()
+
+
+def test_the_semantic_index_finds_the_nearest_passage_as_a_full_pass_would() -> None:
+    import numpy as np
+
+    from bot.embedding import basic_tokens
+    from bot.semantic import SemanticIndex, tokens
+
+    texts = [
+        "The bank spent 28.5 billion yuan on financial technology in 2024.",
+        "Phone makers are racing to put generative AI on their handsets.",
+        "Food delivery platforms are burning cash on subsidies.",
+        "Tencent reduced its capital expenditure on AI infrastructure.",
+        "",
+    ]
+    index = SemanticIndex(texts * 40)  # more passages than the shortlist
+    for text in texts[:4]:
+        assert tokens(text) == basic_tokens(text)  # the fast path splits as BERT does
+    question = index.embed("Is Tencent putting less money into AI these days?")
+    full = index.vectors.astype(np.float32) @ question
+    nearest = index.nearest(question, 5)
+    assert full[nearest].max() == full.max()
+    assert texts[int(nearest[np.argmax(full[nearest])]) % len(texts)].startswith("Tencent")
+    assert not index.vectors[4].any()  # an empty passage has no meaning, not NaN
