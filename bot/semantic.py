@@ -15,6 +15,7 @@ sum of its words' sums, computed in chunks with numpy.
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Sequence
 
 import numpy as np
@@ -68,29 +69,36 @@ class SemanticIndex:
         embedder, dims = self.embedder, self.dims
         word_index: dict[str, int] = {}
         word_pieces: list[tuple[int, ...]] = []
-        passage_words: list[list[int]] = []
+        # Every passage's word indices in one flat int32 array (Python lists of ints took
+        # 120 MB at 70,000 passages), with each passage's length.
+        flat, lengths = array("i"), array("i")
         for text in texts:
-            found = []
-            for token in tokens(text):
+            found = tokens(text)
+            for token in found:
                 index = word_index.get(token)
                 if index is None:
                     index = word_index[token] = len(word_pieces)
                     word_pieces.append(embedder.wordpiece.pieces(token))
-                found.append(index)
-            passage_words.append(found)
+                flat.append(index)
+            lengths.append(len(found))
         # Each distinct word's pieces summed once (dequantised rows, the first `dims`).
         rows = embedder.vectors[:, :dims].astype(np.float32) * embedder.scales[:, None]
-        table = _sums(rows, word_pieces, dims)
-        del rows
+        piece_lengths = array("i", map(len, word_pieces))
+        pieces = array("i", (i for word in word_pieces for i in word))
+        table = _sums(rows, np.frombuffer(pieces, np.int32), np.frombuffer(piece_lengths, np.int32))
+        del rows, word_pieces, word_index
+        words, counts = np.frombuffer(flat, np.int32), np.frombuffer(lengths, np.int32)
+        starts = np.concatenate(([0], np.cumsum(counts, dtype=np.int64)))
         coarse = np.zeros((len(texts), self.coarse_dims), dtype=np.float32)
         vectors = np.zeros((len(texts), dims), dtype=np.float16)
         # Chunk by chunk, so no float32 copy of the whole matrix ever exists.
-        for start in range(0, len(texts), CHUNK):
-            chunk = _sums(table, passage_words[start : start + CHUNK], dims)
+        for first in range(0, len(texts), CHUNK):
+            last = min(first + CHUNK, len(texts))
+            chunk = _sums(table, words[starts[first] : starts[last]], counts[first:last])
             norms = np.linalg.norm(chunk, axis=1, keepdims=True)
             np.divide(chunk, norms, out=chunk, where=norms > 0)
-            coarse[start : start + len(chunk)] = chunk[:, : self.coarse_dims]
-            vectors[start : start + len(chunk)] = chunk
+            coarse[first:last] = chunk[:, : self.coarse_dims]
+            vectors[first:last] = chunk
         return coarse, vectors
 
     def embed(self, text: str) -> np.ndarray:
@@ -121,14 +129,13 @@ def _top(values: np.ndarray, count: int) -> np.ndarray:
     return np.argpartition(-values, count - 1)[:count]
 
 
-def _sums(table: np.ndarray, groups: Sequence[Sequence[int]], dims: int) -> np.ndarray:
-    """For each group of row indices, the sum of those rows of `table` (zeros if empty)."""
-    out = np.zeros((len(groups), dims), dtype=np.float32)
-    lengths = np.fromiter((len(g) for g in groups), dtype=np.int64, count=len(groups))
-    flat = np.fromiter((i for g in groups for i in g), dtype=np.int64, count=int(lengths.sum()))
+def _sums(table: np.ndarray, flat: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Consecutive groups of `flat` (of these lengths) as the sums of those rows of
+    `table`; an empty group sums to zeros."""
+    out = np.zeros((len(lengths), table.shape[1]), dtype=np.float32)
     if not len(flat):
         return out
     filled = np.flatnonzero(lengths)
-    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))[filled]
+    offsets = np.concatenate(([0], np.cumsum(lengths, dtype=np.int64)[:-1]))[filled]
     out[filled] = np.add.reduceat(table[flat], offsets, axis=0)
     return out
