@@ -172,6 +172,54 @@ def print_table(label: str, results: dict[str, dict[str, Tally]], subsets: list[
             )
 
 
+ABLATIONS: dict[str, dict[str, object]] = {
+    # name: "module.CONSTANT" of bot/ -> the value that switches the part off.
+    "full matcher": {},
+    "without meaning (static embeddings)": {"matching.SEMANTIC_WEIGHT": 0.0},
+    "without the Chinese dictionary": {"matching.CHINESE_DICTIONARY": False},
+    "without the name rule": {"matching.NAMES_MUST_APPEAR": False},
+    "without the fact rule (how much / when)": {"matching.FACTS_MUST_APPEAR": False},
+    "without the real-word guard on spelling": {"spelling.USE_VOCABULARY": False},
+    "without typo correction": {"spelling.MIN_LENGTH": 10**6},
+}
+
+
+def ablation(distractors: int, questions: list[EvalQuestion]) -> None:
+    """Each new part switched off in turn, over the same corpus and questions."""
+    import importlib
+
+    print(f"\n## What each part earns, {distractors:,} distractors\n")
+    print(
+        "| variant | tune: right / first / wrong / off-topic answered "
+        "| held-out: right (en, zh) / first / wrong / off-topic answered |"
+    )
+    print("|---|---|---|")
+    with tempfile.TemporaryDirectory() as folder:
+        seeds_dir = corpus(Path(folder) / "corpus", distractors)
+        for name, changes in ABLATIONS.items():
+            targets = {
+                key: (importlib.import_module(f"bot.{key.split('.')[0]}"), key.split(".")[1])
+                for key in changes
+            }
+            saved = {key: getattr(module, attr) for key, (module, attr) in targets.items()}
+            try:
+                for key, value in changes.items():
+                    setattr(*targets[key], value)
+                t = tally(ours(seeds_dir), questions)
+            finally:
+                for key, value in saved.items():
+                    setattr(*targets[key], value)
+            tune, held = t["tune"], t["held-out"]
+            en, zh = t["held-out, English"], t["held-out, Chinese"]
+            print(
+                f"| {name} | {tune.answered_right} / {tune.ranked_first} / "
+                f"{tune.answered_wrong} / {tune.off_topic_answered} of {tune.answerable}, "
+                f"{tune.off_topic} | {held.answered_right} ({en.answered_right}, "
+                f"{zh.answered_right}) / {held.ranked_first} / {held.answered_wrong} / "
+                f"{held.off_topic_answered} of {held.answerable}, {held.off_topic} |"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, nargs="*", default=[0, 200, 1000])
@@ -179,11 +227,16 @@ def main() -> None:
     parser.add_argument("--no-baselines", action="store_true", help="ours (and previous) only")
     parser.add_argument("--json", action="store_true", help="print ours' tallies as JSON")
     parser.add_argument("--subsets", nargs="*", help="subsets to print (default: all)")
+    parser.add_argument("--ablation", action="store_true", help="each new part off in turn")
     args = parser.parse_args()
     questions = load_questions(QUESTIONS)
     subsets = args.subsets or list(SUBSETS)
     held = sum(q.split == "heldout5" for q in questions)
     print(f"# {len(questions)} questions ({held} held out) over the seed and {ARTICLES.name}/")
+    if args.ablation:
+        for distractors in args.articles:
+            ablation(distractors, questions)
+        return
     for distractors in args.articles:
         with tempfile.TemporaryDirectory() as folder:
             seeds_dir = corpus(Path(folder) / "corpus", distractors)
