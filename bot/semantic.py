@@ -102,8 +102,14 @@ class SemanticIndex:
         return coarse, vectors
 
     def embed(self, text: str) -> np.ndarray:
-        """A question's unit vector (zeros when none of its words is known)."""
-        vector = self.embedder.embed(text)[: self.dims]
+        """A question's unit vector (zeros when none of its words is known): the mean of
+        its word pieces' rows, as `StaticEmbedder.embed`, with the fast tokenizer."""
+        embedder = self.embedder
+        ids = [i for token in tokens(text) for i in embedder.wordpiece.pieces(token)]
+        if not ids:
+            return np.zeros(self.dims, dtype=np.float32)
+        rows = embedder.vectors[ids, : self.dims].astype(np.float32)
+        vector = (rows * embedder.scales[ids, None]).sum(axis=0)
         norm = float(np.linalg.norm(vector))
         return vector / norm if norm > 0 else vector
 
