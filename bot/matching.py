@@ -354,8 +354,10 @@ class Matcher:
         article_id: str | None,
         limit: int,
         prefer_article: str | None,
+        bar: float = 0.0,
     ) -> list[ScoredPassage]:
-        """`search` for an already read question."""
+        """`search` for an already read question; passages that would score below `bar`
+        may be left out."""
         total_weight = sum(q.weight for q in query)
         if not total_weight or not self.passages:
             return []
@@ -405,9 +407,24 @@ class Matcher:
             if meaning is not None
             else [None] * len(covered)
         )
-        scored = []
+        # The fuzzy ratios are the costly part: a candidate whose score could not reach the
+        # caller's bar, nor the `limit` best whatever its ratios, is not worth them.
+        fuzzy_most = TOKEN_SET_WEIGHT + PARTIAL_WEIGHT
+        kept = []
+        lows = []
         for index, share, meaning in zip(candidates.tolist(), covered, meanings, strict=True):
             if share <= 0 and (meaning is None or meaning < SEMANTIC_FLOOR):
+                continue
+            core = self.passages[index].number == 0
+            low = _final(COVERAGE_WEIGHT * share, meaning, core)
+            high = _final(COVERAGE_WEIGHT * share + fuzzy_most, meaning, core)
+            kept.append((index, share, meaning, high))
+            lows.append(low)
+        lows.sort(reverse=True)
+        cut = max(bar, lows[limit - 1] if len(lows) >= limit else 0.0) - 1e-4
+        scored = []
+        for index, share, meaning, high in kept:
+            if high < cut:
                 continue
             passage = self.passages[index]
             score = blend(share, question_text, self._content[index], passage, meaning)
@@ -432,7 +449,9 @@ class Matcher:
         """
         reading = self._read(question)
         query = self._query_terms(reading)
-        ranked = self._rank(reading, query, article_id, RERANK_CANDIDATES, prefer_article)
+        ranked = self._rank(
+            reading, query, article_id, RERANK_CANDIDATES, prefer_article, self.suggest_threshold
+        )
         plausible = [s for s in ranked if s.score >= self.suggest_threshold]
         if not plausible:
             return MatchResult(Outcome.UNANSWERED, ())
@@ -580,23 +599,32 @@ def blend(
 ) -> float:
     """A candidate's final score in [0, 1]: its coverage share (of the question's term
     weight) blended with two fuzzy ratios of the processed question and passage texts, and
-    (when given) with the cosine of their meanings, mapped from [SEMANTIC_FLOOR,
-    SEMANTIC_CEILING] onto [0, 1]."""
-    score = (
+    (when given) raised towards the cosine of their meanings (see `_final`)."""
+    lexical = (
         COVERAGE_WEIGHT * coverage
         + TOKEN_SET_WEIGHT * fuzz.token_set_ratio(question_text, content) / 100
         + PARTIAL_WEIGHT * fuzz.partial_ratio(question_text, content) / 100
     )
+    return round(_final(lexical, meaning, passage.number == 0), 4)
+
+
+def _final(lexical: float, meaning: float | None, core: bool) -> float:
+    """The lexical score raised by the meaning's closeness, the core viewpoint scaled down.
+
+    The cosine is mapped from [SEMANTIC_FLOOR, SEMANTIC_CEILING] onto [0, 1]. Meaning can
+    only raise a score: a passage that shares the reader's words keeps what they earn
+    (names, numbers and typos are where static embeddings are weak), and a paraphrase that
+    shares few of them is lifted by what it means. Grows with `lexical`, so bounds on the
+    lexical part bound the score.
+    """
+    score = lexical
     if meaning is not None:
-        # Meaning can only raise a score: a passage that shares the reader's words keeps
-        # what they earn (names, numbers, typos are where static embeddings are weak), and
-        # a paraphrase that shares few of them is lifted by what it means.
         closeness = (meaning - SEMANTIC_FLOOR) / (SEMANTIC_CEILING - SEMANTIC_FLOOR)
         mixed = (1 - SEMANTIC_WEIGHT) * score + SEMANTIC_WEIGHT * min(max(closeness, 0.0), 1.0)
         score = max(score, mixed)
-    if passage.number == 0:
+    if core:
         score *= CORE_VIEWPOINT_FACTOR
-    return round(min(score, 1.0), 4)
+    return min(score, 1.0)
 
 
 def _reader_names(question: str) -> list[str]:
