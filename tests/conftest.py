@@ -2,12 +2,17 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from bot.library import Library
 from bot.parsing import load_folder
+
+if TYPE_CHECKING:
+    from tests.fake_telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -66,6 +71,17 @@ The lunar rover program is on schedule after its battery redesign [1].
 """.encode()
 
 BROKEN = b"# Draft\nSource: X \xc2\xb7 2025-01-01\n\n## Core Viewpoint\nA view [1].\n\n## Outlook\n"
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeTelegram]:
+    """One fake Bot API per test module (privacy mode on, as Telegram's default); modules
+    that need another one define their own."""
+    from tests.fake_telegram import FakeTelegram
+    from tests.telegram_harness import BOT
+
+    with FakeTelegram(username=BOT) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -30,12 +30,6 @@ THANKS_UP = "Thanks, glad it helped!"
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram(username=BOT) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def bot(fake: FakeTelegram, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
     running = RunningBot(fake, tmp_path_factory.mktemp("buttons"))
     yield running

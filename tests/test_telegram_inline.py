@@ -31,7 +31,7 @@ from handlers.inline import (
 )
 from tests.conftest import SEED_ID, SEEDS
 from tests.fake_telegram import Call, FakeTelegram
-from tests.telegram_harness import BOT, RunningBot
+from tests.telegram_harness import RunningBot
 from tests.telegram_html import parse_telegram_html, utf16_length
 
 SEED_HEADLINE = "全球“All in AI” 中国科技巨头生态“攻守”"
@@ -64,12 +64,6 @@ Dry weather trims the arabica harvest [1].
 - Futures rose as growers held back beans [2].
 """
 WAIT = 20.0  # seconds: upper bound for a reply or a log row, never a measured duration
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram(username=BOT) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -23,12 +23,6 @@ from tests.telegram_html import parse_telegram_html
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram(username=BOT) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def bot(fake: FakeTelegram, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
     running = RunningBot(fake, tmp_path_factory.mktemp("bot"), LOG_LEVEL="INFO")
     yield running

@@ -28,12 +28,6 @@ DEPTH_REASON = "nested more than 8 deep (the glossary needs 2)"
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram(username=BOT) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def bot(fake: FakeTelegram, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
     running = RunningBot(fake, tmp_path_factory.mktemp("limits"), LOG_LEVEL="INFO")
     yield running
