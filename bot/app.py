@@ -54,6 +54,9 @@ STATE_SAVE_SECONDS = 15
 # to Telegram (five times its ~30 messages/s ceiling per bot); more bought nothing in
 # benchmarks/bench_updates.py and slowed the local fake server down.
 CONCURRENT_UPDATES = 8
+# PTB's own concurrency slots, taken before the chat's lock: wide open (see
+# PerChatUpdateProcessor); CONCURRENT_UPDATES is the limit that counts.
+PTB_SLOTS = 1 << 16
 # The update types the handlers use (handlers/): Telegram sends no others, so nothing
 # arrives that no handler would take.
 ALLOWED_UPDATES = (
@@ -125,33 +128,38 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     without a chat (inline queries) and other chats' run alongside.
 
     The chat's lock is taken *before* a concurrency slot: a chat's backlog waits on its own
-    lock without holding slots, so it never delays another chat's answer.
+    lock without holding slots, so it never delays another chat's answer. PTB takes its
+    own slot in `process_update` (final) before `do_process_update` runs, so that slot is
+    left wide open and the real limit is a semaphore taken here, after the chat's lock.
 
     At shutdown `cut_off` bounds the drain: what has not finished by then is cancelled.
     """
 
     def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(PTB_SLOTS)
+        self.slots = max_concurrent_updates
+        self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}  # updates holding or awaiting each chat's lock
         self._in_hand: dict[asyncio.Task[Any], object] = {}  # task -> its update
         self._started: set[asyncio.Task[Any]] = set()  # of those, the ones running handlers
 
-    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """The chat's lock first, then a slot (see the class docstring)."""
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run the update's handlers once its chat's earlier updates are done and a slot
+        is free (see the class docstring)."""
         task = asyncio.current_task()
         if task is not None:
             self._in_hand[task] = update
         try:
             chat = update.effective_chat if isinstance(update, Update) else None
             if chat is None:
-                await super().process_update(update, coroutine)
+                await self._run(task, coroutine)
                 return
             lock = self._locks.setdefault(chat.id, asyncio.Lock())
             self._users[chat.id] = self._users.get(chat.id, 0) + 1
             try:
                 async with lock:
-                    await super().process_update(update, coroutine)
+                    await self._run(task, coroutine)
             finally:
                 self._users[chat.id] -= 1
                 if not self._users[chat.id]:  # nobody else waits: forget the chat
@@ -165,12 +173,12 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 self._in_hand.pop(task, None)
                 self._started.discard(task)
 
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Run the update's handlers (the chat's lock and a slot are already held)."""
-        task = asyncio.current_task()
-        if task is not None:
-            self._started.add(task)
-        await coroutine
+    async def _run(self, task: asyncio.Task[Any] | None, coroutine: Awaitable[Any]) -> None:
+        """Take a slot, then run the handlers."""
+        async with self._slots:
+            if task is not None:
+                self._started.add(task)
+            await coroutine
 
     async def cut_off(self, seconds: float) -> CutOff:
         """After `seconds`, cancel the updates still in hand and say which. (The caller
