@@ -80,3 +80,20 @@ def test_held_out_targets_with_200_distractors(tmp_path: Path) -> None:
     assert chinese.accuracy >= 0.70 - tolerance
     assert every.answered_wrong / every.answerable <= 0.03 + tolerance
     assert every.off_topic_answered / every.off_topic <= 0.02 + tolerance
+
+
+def test_round_6_is_well_formed_and_kept_blind() -> None:
+    """Round 6 waits for the next matcher change: here only its shape is checked."""
+    from bot.parsing import load_folder
+
+    round_6 = load_questions(ROOT / "tests" / "data" / "eval_round6.jsonl")
+    passages = {
+        p.id
+        for folder in (SEEDS, ARTICLES, ROOT / "tests" / "data" / "articles_round6")
+        for article in load_folder(folder).articles
+        for p in article.passages
+    }
+    assert len(round_6) == 100 and {q.split for q in round_6} == {"heldout6"}
+    assert {q.expected for q in round_6 if q.expected} <= passages
+    assert sum(q.lang == "zh" for q in round_6) >= 25
+    assert sum(q.expected is None for q in round_6) >= 20
