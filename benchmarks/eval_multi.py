@@ -33,12 +33,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import load_settings  # noqa: E402
-from bot.evaluation import EvalQuestion, Tally, load_questions  # noqa: E402
+from bot.evaluation import EvalQuestion, Tally, evaluate, load_questions  # noqa: E402
 from bot.library import load_library  # noqa: E402
 
 QUESTIONS = ROOT / "tests" / "data" / "eval_multi.jsonl"
 ARTICLES = ROOT / "tests" / "data" / "articles"
 MAKE_CORPUS = ROOT.parent / "shared" / "tools" / "make_corpus.py"
+EXTRA: tuple[Path, ...] = ()  # more article folders (--round6)
 
 SUBSETS: dict[str, Callable[[EvalQuestion], bool]] = {
     "all": lambda q: True,
@@ -47,9 +48,9 @@ SUBSETS: dict[str, Callable[[EvalQuestion], bool]] = {
     "tune": lambda q: q.split == "tune5",
     "tune, English": lambda q: q.split == "tune5" and q.lang == "en",
     "tune, Chinese": lambda q: q.split == "tune5" and q.lang == "zh",
-    "held-out": lambda q: q.split == "heldout5",
-    "held-out, English": lambda q: q.split == "heldout5" and q.lang == "en",
-    "held-out, Chinese": lambda q: q.split == "heldout5" and q.lang == "zh",
+    "held-out": lambda q: q.split.startswith("heldout"),
+    "held-out, English": lambda q: q.split.startswith("heldout") and q.lang == "en",
+    "held-out, Chinese": lambda q: q.split.startswith("heldout") and q.lang == "zh",
     "the seed's questions": lambda q: (q.expected or "").startswith("000_"),
     "other articles' questions": lambda q: (
         q.expected is not None and not q.expected.startswith("000_")
@@ -71,9 +72,9 @@ def corpus(folder: Path, distractors: int) -> Path:
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
     folder.mkdir(parents=True, exist_ok=True)
-    for source in (ROOT / "seeds", ARTICLES):
+    for source in (ROOT / "seeds", ARTICLES, *EXTRA):
         for path in source.iterdir():
-            if path.is_file():
+            if path.is_file() and not path.name.startswith("README"):
                 (folder / path.name).write_bytes(path.read_bytes())
     return folder
 
@@ -81,13 +82,7 @@ def corpus(folder: Path, distractors: int) -> Path:
 def tally(
     method: Callable[[str], tuple[str, list[str]]], questions: list[EvalQuestion]
 ) -> dict[str, Tally]:
-    tallies = {name: Tally() for name in SUBSETS}
-    for question in questions:
-        outcome, ids = method(question.question)
-        for name, belongs in SUBSETS.items():
-            if belongs(question):
-                tallies[name].add(question, outcome, ids)
-    return tallies
+    return evaluate(method, questions, SUBSETS)
 
 
 def ours(seeds_dir: Path) -> Callable[[str], tuple[str, list[str]]]:
@@ -146,7 +141,9 @@ def baselines(
 
     settings = load_settings({"SEEDS_DIR": str(seeds_dir)}, env_file=None)
     library, _ = load_library(settings)
-    tune_off = [q.question for q in questions if q.split != "heldout5" and q.expected is None]
+    # The cut is always calibrated on the tune split's off-topic questions, never held out.
+    tune = load_questions(ROOT / "tests" / "data" / "eval_multi.jsonl")
+    tune_off = [q.question for q in tune if q.split == "tune5" and q.expected is None]
     return {
         name: calibrated(top(library), tune_off)[0]
         for name, top in (("wratio", wratio_top), ("bm25", bm25_top))
@@ -228,10 +225,19 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print ours' tallies as JSON")
     parser.add_argument("--subsets", nargs="*", help="subsets to print (default: all)")
     parser.add_argument("--ablation", action="store_true", help="each new part off in turn")
+    parser.add_argument(
+        "--round6",
+        action="store_true",
+        help="blind round 6 instead: tests/data/eval_round6.jsonl, with its fifth digest",
+    )
     args = parser.parse_args()
+    global QUESTIONS, EXTRA
+    if args.round6:
+        QUESTIONS = ROOT / "tests" / "data" / "eval_round6.jsonl"
+        EXTRA = (ROOT / "tests" / "data" / "articles_round6",)
     questions = load_questions(QUESTIONS)
     subsets = args.subsets or list(SUBSETS)
-    held = sum(q.split == "heldout5" for q in questions)
+    held = sum(q.split.startswith("heldout") for q in questions)
     print(f"# {len(questions)} questions ({held} held out) over the seed and {ARTICLES.name}/")
     if args.ablation:
         for distractors in args.articles:

@@ -105,12 +105,17 @@ SUBSETS: dict[str, Callable[[EvalQuestion], bool]] = {
 }
 
 
-def evaluate(method: Method, questions: Iterable[EvalQuestion]) -> dict[str, Tally]:
-    """Run every question through `method` and tally each subset."""
-    tallies = {name: Tally() for name in SUBSETS}
+def evaluate(
+    method: Method,
+    questions: Iterable[EvalQuestion],
+    subsets: dict[str, Callable[[EvalQuestion], bool]] | None = None,
+) -> dict[str, Tally]:
+    """Run every question through `method` and tally each subset (default: SUBSETS)."""
+    subsets = SUBSETS if subsets is None else subsets
+    tallies = {name: Tally() for name in subsets}
     for question in questions:
         outcome, passage_ids = method(question.question)
-        for name, belongs in SUBSETS.items():
+        for name, belongs in subsets.items():
             if belongs(question):
                 tallies[name].add(question, outcome, passage_ids)
     return tallies
