@@ -19,14 +19,12 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
-from bot.text import CHINESE_STOPWORDS, STOPWORDS
+from bot.text import CHINESE_STOPWORDS, CJK, CJK_RE, STOPWORDS
 
 log = logging.getLogger(__name__)
 
 LEXICON = Path(__file__).resolve().parent / "data" / "zh_en.tsv"
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_CJK_RE = re.compile(f"[{_CJK}]")
-_RUN_RE = re.compile(f"[{_CJK}]+|[A-Za-z0-9]+(?:[.\\-'][A-Za-z0-9]+)*")
+_RUN_RE = re.compile(f"[{CJK}]+|[A-Za-z0-9]+(?:[.\\-'][A-Za-z0-9]+)*")
 _GLOSS_WORD_RE = re.compile(r"[a-z0-9]+(?:[.\-'][a-z0-9]+)*")
 # Glosses taken from each character of a word the lexicon lacks.
 CHAR_GLOSSES = 2
@@ -150,7 +148,7 @@ def _merge_known(words: list[str]) -> list[str]:
         joined = words[i]
         for j in range(i + 1, len(words)):
             joined += words[j]
-            if len(joined) > _LONGEST_WORD or not _CJK_RE.match(words[j]):
+            if len(joined) > _LONGEST_WORD or not CJK_RE.match(words[j]):
                 break
             if len(joined) >= 3 and joined in known:
                 best = j - i + 1
@@ -165,7 +163,7 @@ def segment(text: str) -> list[str]:
     words: list[str] = []
     for match in _RUN_RE.finditer(text):
         run = match.group()
-        if not _CJK_RE.match(run):
+        if not CJK_RE.match(run):
             words.append(run)
         else:
             words.extend(_merge_known(cut(run)) if cut else _greedy_cut(run))
@@ -205,7 +203,7 @@ def english_terms(text: str) -> list[str]:
     for word in segment(to_simplified(text)):
         if word in CHINESE_STOPWORDS:
             continue
-        if not _CJK_RE.search(word):
+        if not CJK_RE.search(word):
             found = [word.lower()] if word.lower() not in STOPWORDS else []
         else:
             found = _word_terms(word)

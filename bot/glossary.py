@@ -26,9 +26,8 @@ from bot.parsing import (
     describe,
     read_limited,
 )
-from bot.text import normalise
+from bot.text import CJK_RE, normalise
 
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _TOML_POSITION_RE = re.compile(r"\(at line (\d+), column \d+\)")
 # The glossary needs two levels of brackets ("[aliases]", a list of aliases; an inline
 # table and its lists make three). tomllib parses nesting by recursion, so a value nested
@@ -51,8 +50,8 @@ class Glossary:
         # not rewritten twice. The aliases are compiled as tries (one regex branch per
         # shared prefix): a plain alternation of hundreds of aliases made every question
         # try each alias at each position, which cost more than the matching itself.
-        chinese = [a for a in self.aliases if _CJK_RE.search(a)]
-        latin = [a for a in self.aliases if not _CJK_RE.search(a)]
+        chinese = [a for a in self.aliases if CJK_RE.search(a)]
+        latin = [a for a in self.aliases if not CJK_RE.search(a)]
         parts = []
         if chinese:  # Chinese has no word boundaries: these match anywhere
             parts.append(_trie_pattern(chinese, word_end=""))

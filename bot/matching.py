@@ -32,9 +32,9 @@ from bot.chinese import prepare as prepare_chinese
 from bot.chinese import segment, to_simplified, word_glosses
 from bot.content import CORE_VIEWPOINT, Passage
 from bot.glossary import Glossary
-from bot.semantic import SemanticIndex
+from bot.semantic import SemanticIndex, top_indices
 from bot.spelling import SpellingCorrector
-from bot.text import CHINESE_STOP_RE, STOPWORDS, normalise, word_terms, words
+from bot.text import CHINESE_STOP_RE, CJK_RE, STOPWORDS, normalise, word_terms, words
 from bot.thesaurus import Thesaurus, bundled_thesaurus
 
 # Weights of the final score (shared/eval measured this blend on the seed's questions).
@@ -75,7 +75,6 @@ NAMES_MUST_APPEAR = True
 # Words the articles only ever write capitalised are names (see Matcher.__init__). No \b:
 # twice as fast, and the "Seek" it also finds in "DeepSeek" is no indexed term.
 _CAPITALISED_RE = re.compile(r"[A-Z][A-Za-z0-9]*")
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # Chinese questions through CC-CEDICT (a switch for benchmarks/eval_multi.py --ablation).
 CHINESE_DICTIONARY = True
 # A single Chinese character left alone by jieba (讲, 走, 上) has too many senses to look for:
@@ -281,7 +280,7 @@ class Matcher:
         """The question's content words, those typo correction put there, and the glossary
         terms some of them stand for (an alias adds its term beside the reader's word)."""
         text, corrected = self.speller.correct(normalise(question))
-        chinese = _CJK_RE.search(text) is not None
+        chinese = CJK_RE.search(text) is not None
         if chinese:
             text = to_simplified(text)  # 騰訊資本開支 -> 腾讯资本开支: one spelling to look up
         reading = _Reading(corrected=corrected, text=text)
@@ -291,11 +290,11 @@ class Matcher:
             )
         english: list[str] = []  # the question in English words, for its embedding
         for piece, term in self.glossary.segments(text):
-            if term is None and chinese and CHINESE_DICTIONARY and _CJK_RE.search(piece):
+            if term is None and chinese and CHINESE_DICTIONARY and CJK_RE.search(piece):
                 own = self._read_chinese(piece, reading, english)
             else:
                 own = words(piece)
-                english.extend(words(term) if term and _CJK_RE.search(piece) else own)
+                english.extend(words(term) if term and CJK_RE.search(piece) else own)
             reading.words.extend(own)
             if term is None:
                 continue
@@ -316,7 +315,7 @@ class Matcher:
         (CC-CEDICT): the passages are English, so 收入 is looked for as income or revenue."""
         found = []
         for word in segment(piece):
-            if not _CJK_RE.search(word):
+            if not CJK_RE.search(word):
                 latin = words(word.lower())
                 found.extend(latin)
                 english.extend(latin)
@@ -381,7 +380,7 @@ class Matcher:
         meaning = self._meaning(reading)
         if article_id is not None:
             first, end = self._article_span.get(article_id, (0, 0))
-            candidates = first + _top_indices(coverage[first:end], RERANK_CANDIDATES)
+            candidates = first + top_indices(coverage[first:end], RERANK_CANDIDATES)
             if meaning is not None and end > first:
                 near = self._semantic.nearest(meaning, SEMANTIC_CANDIDATES, first, end)  # type: ignore[union-attr]
                 candidates = np.union1d(candidates, near)
@@ -389,7 +388,7 @@ class Matcher:
             # Only passages with some coverage can be candidates: partitioning just those
             # (not every passage's zero) was a third of a question's time at 10,000 articles.
             touched = np.flatnonzero(coverage)
-            candidates = touched[_top_indices(coverage[touched], RERANK_CANDIDATES)]
+            candidates = touched[top_indices(coverage[touched], RERANK_CANDIDATES)]
             if meaning is not None:
                 # A paraphrase may share no word with its passage: the passages nearest in
                 # meaning are candidates too.
@@ -397,7 +396,7 @@ class Matcher:
                 candidates = np.union1d(candidates, near)
             if prefer_article in self._article_span:
                 first, end = self._article_span[prefer_article]
-                preferred = first + _top_indices(coverage[first:end], 3)
+                preferred = first + top_indices(coverage[first:end], 3)
                 candidates = np.union1d(candidates, preferred)
         question_text = utils.default_process(" ".join(reading.text_words))
         # Plain floats: arithmetic and round() on numpy scalars cost several times more.
@@ -670,10 +669,3 @@ def _one_per_article(ranked: list[ScoredPassage]) -> list[ScoredPassage]:
             seen.add(scored.passage.article_id)
             best.append(scored)
     return best
-
-
-def _top_indices(values: np.ndarray, count: int) -> np.ndarray:
-    """Indices of the `count` largest values (unordered), without sorting them all."""
-    if len(values) <= count:
-        return np.arange(len(values))
-    return np.argpartition(-values, count - 1, kind="introselect")[:count]

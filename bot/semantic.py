@@ -119,20 +119,20 @@ class SemanticIndex:
         """The indices of the `count` passages (of first..end) nearest the question."""
         end = len(self) if end < 0 else end
         rough = self.coarse[first:end] @ question[: self.coarse_dims]
-        shortlist = first + _top(rough, max(count * SHORTLIST_FACTOR, count))
+        shortlist = first + top_indices(rough, max(count * SHORTLIST_FACTOR, count))
         exact = self.cosines(question, shortlist)
-        return shortlist[_top(exact, count)]
+        return shortlist[top_indices(exact, count)]
 
     def cosines(self, question: np.ndarray, indices: np.ndarray) -> np.ndarray:
         """The question's cosine with each of these passages."""
         return self.vectors[indices].astype(np.float32) @ question
 
 
-def _top(values: np.ndarray, count: int) -> np.ndarray:
-    """Indices of the `count` largest values (unordered)."""
+def top_indices(values: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the `count` largest values (unordered), without sorting them all."""
     if len(values) <= count:
         return np.arange(len(values))
-    return np.argpartition(-values, count - 1)[:count]
+    return np.argpartition(-values, count - 1, kind="introselect")[:count]
 
 
 def _sums(table: np.ndarray, flat: np.ndarray, lengths: np.ndarray) -> np.ndarray:

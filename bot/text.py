@@ -61,9 +61,10 @@ _SUFFIXES = (
     "ers", "er", "ed", "es", "ly", "al", "s",
 )  # fmt: skip
 
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_WORD_RE = re.compile(rf"([{_CJK}]+)|([a-z0-9]+(?:[.\-'][a-z0-9]+)*)")
-_CJK_RE = re.compile(rf"[{_CJK}]")
+# The CJK ideograph ranges: one definition for every module that tells Chinese apart.
+CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORD_RE = re.compile(rf"([{CJK}]+)|([a-z0-9]+(?:[.\-'][a-z0-9]+)*)")
+CJK_RE = re.compile(rf"[{CJK}]")
 _POSSESSIVE_RE = re.compile(r"(?<=[a-z])'s\b")
 CHINESE_STOP_RE = re.compile(
     "|".join(re.escape(w) for w in sorted(CHINESE_STOPWORDS, key=len, reverse=True))
@@ -110,7 +111,7 @@ def word_terms(word: str) -> tuple[str, ...]:
     Memoised: a corpus repeats its words, and stemming each occurrence anew dominated
     index building.
     """
-    if _CJK_RE.match(word):
+    if CJK_RE.match(word):
         if len(word) == 1:
             return (word,)
         return tuple(word[i : i + 2] for i in range(len(word) - 1))
