@@ -26,13 +26,16 @@ answer from a synthetic article counts as wrong.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import re
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from rapidfuzz import fuzz, process, utils
 
@@ -143,10 +146,25 @@ ABLATIONS: dict[str, dict[str, float | bool]] = {
 }
 
 
+@contextlib.contextmanager
+def switched(changes: dict[str, Any]) -> Iterator[None]:
+    """Set "module.CONSTANT" of bot/ to the given values inside the block, then restore."""
+    targets = {
+        key: (importlib.import_module(f"bot.{key.split('.')[0]}"), key.split(".")[1])
+        for key in changes
+    }
+    saved = {key: getattr(module, attr) for key, (module, attr) in targets.items()}
+    try:
+        for key, value in changes.items():
+            setattr(*targets[key], value)
+        yield
+    finally:
+        for key, value in saved.items():
+            setattr(*targets[key], value)
+
+
 def ablation(seeds_dir: Path, questions: list[EvalQuestion], label: str) -> None:
     """Each part of the matcher switched off in turn, to see what it earns."""
-    import importlib
-
     from bot.glossary import Glossary
 
     settings = load_settings({"SEEDS_DIR": str(seeds_dir)}, env_file=None)
@@ -157,14 +175,7 @@ def ablation(seeds_dir: Path, questions: list[EvalQuestion], label: str) -> None
     )
     print("|---|---|---|---|---|---|")
     for name, changes in ABLATIONS.items():
-        targets = {
-            key: (importlib.import_module(f"bot.{key.split('.')[0]}"), key.split(".")[1])
-            for key in changes
-        }
-        saved = {key: getattr(module, name) for key, (module, name) in targets.items()}
-        try:
-            for key, value in changes.items():
-                setattr(*targets[key], value)
+        with switched(changes):
             library, _ = load_library(settings)
             if name == "without the glossary":
                 library = Library(
@@ -174,9 +185,6 @@ def ablation(seeds_dir: Path, questions: list[EvalQuestion], label: str) -> None
                     glossary=Glossary(),
                 )
             t = evaluate(library_method(library), questions)
-        finally:
-            for key, value in saved.items():
-                setattr(*targets[key], value)
         en, zh, held = t["whole, English"], t["whole, Chinese"], t["held-out"]
         print(
             f"| {name} | {en.answered_right}/{en.answerable} | {zh.answered_right}/"

@@ -33,7 +33,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import load_settings  # noqa: E402
-from bot.evaluation import EvalQuestion, Tally, evaluate, load_questions  # noqa: E402
+from bot.evaluation import (  # noqa: E402
+    EvalQuestion,
+    Method,
+    Tally,
+    evaluate,
+    library_method,
+    load_questions,
+)
 from bot.library import load_library  # noqa: E402
 
 QUESTIONS = ROOT / "tests" / "data" / "eval_multi.jsonl"
@@ -79,22 +86,10 @@ def corpus(folder: Path, distractors: int) -> Path:
     return folder
 
 
-def tally(
-    method: Callable[[str], tuple[str, list[str]]], questions: list[EvalQuestion]
-) -> dict[str, Tally]:
-    return evaluate(method, questions, SUBSETS)
-
-
-def ours(seeds_dir: Path) -> Callable[[str], tuple[str, list[str]]]:
-    settings = load_settings({"SEEDS_DIR": str(seeds_dir)}, env_file=None)
-    library, _ = load_library(settings)
-
-    def ask(question: str) -> tuple[str, list[str]]:
-        answer = library.ask(question)
-        matches = answer.matches or library.matcher.search(question)
-        return answer.outcome.value, [m.passage.id for m in matches]
-
-    return ask
+def ours(seeds_dir: Path) -> Method:
+    """The bot's matcher over these articles, as bot.evaluation scores any method."""
+    library, _ = load_library(load_settings({"SEEDS_DIR": str(seeds_dir)}, env_file=None))
+    return library_method(library)
 
 
 def previous(commit: str, seeds_dir: Path, questions: list[EvalQuestion]) -> dict[str, Tally]:
@@ -129,7 +124,7 @@ def previous(commit: str, seeds_dir: Path, questions: list[EvalQuestion]) -> dic
             check=True,
         )
     answers = iter(json.loads(line) for line in result.stdout.splitlines())
-    return tally(lambda _question: tuple(next(answers)), questions)  # type: ignore[arg-type, return-value]
+    return evaluate(lambda _question: tuple(next(answers)), questions, SUBSETS)  # type: ignore[arg-type, return-value]
 
 
 def baselines(
@@ -183,7 +178,8 @@ ABLATIONS: dict[str, dict[str, object]] = {
 
 def ablation(distractors: int, questions: list[EvalQuestion]) -> None:
     """Each new part switched off in turn, over the same corpus and questions."""
-    import importlib
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from eval_matching import switched
 
     print(f"\n## What each part earns, {distractors:,} distractors\n")
     print(
@@ -194,18 +190,8 @@ def ablation(distractors: int, questions: list[EvalQuestion]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         seeds_dir = corpus(Path(folder) / "corpus", distractors)
         for name, changes in ABLATIONS.items():
-            targets = {
-                key: (importlib.import_module(f"bot.{key.split('.')[0]}"), key.split(".")[1])
-                for key in changes
-            }
-            saved = {key: getattr(module, attr) for key, (module, attr) in targets.items()}
-            try:
-                for key, value in changes.items():
-                    setattr(*targets[key], value)
-                t = tally(ours(seeds_dir), questions)
-            finally:
-                for key, value in saved.items():
-                    setattr(*targets[key], value)
+            with switched(changes):
+                t = evaluate(ours(seeds_dir), questions, SUBSETS)
             tune, held = t["tune"], t["held-out"]
             en, zh = t["held-out, English"], t["held-out, Chinese"]
             print(
@@ -247,7 +233,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             seeds_dir = corpus(Path(folder) / "corpus", distractors)
             started = time.perf_counter()
-            results = {"ours": tally(ours(seeds_dir), questions)}
+            results = {"ours": evaluate(ours(seeds_dir), questions, SUBSETS)}
             took = time.perf_counter() - started
             if args.previous:
                 results[f"previous ({args.previous})"] = previous(
@@ -255,7 +241,7 @@ def main() -> None:
                 )
             if not args.no_baselines:
                 for name, method in baselines(seeds_dir, questions).items():
-                    results[name] = tally(method, questions)
+                    results[name] = evaluate(method, questions, SUBSETS)
             if args.json:
                 print(json.dumps({k: vars(v) for k, v in results["ours"].items()}, indent=1))
             print_table(
