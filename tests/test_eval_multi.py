@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.evaluation import Tally, library_method, load_questions
+from bot.evaluation import Tally, evaluate, library_method, load_questions
 from bot.library import load_library
 from tests.conftest import ROOT, SEEDS, SHARED
 
@@ -26,15 +26,13 @@ ARTICLES = ROOT / "tests" / "data" / "articles"
 def tally(folder: Path, split: str | None = None) -> dict[str, Tally]:
     library, loaded = load_library(Settings(seeds_dir=folder))
     assert loaded.rejected == ()
-    ask = library_method(library)
-    tallies = {"en": Tally(), "zh": Tally(), "all": Tally()}
-    for question in QUESTIONS:
-        if split is not None and question.split != split:
-            continue
-        outcome, ids = ask(question.question)
-        tallies[question.lang].add(question, outcome, ids)
-        tallies["all"].add(question, outcome, ids)
-    return tallies
+    questions = [q for q in QUESTIONS if split is None or q.split == split]
+    subsets = {
+        "en": lambda q: q.lang == "en",
+        "zh": lambda q: q.lang == "zh",
+        "all": lambda q: True,
+    }
+    return evaluate(library_method(library), questions, subsets)
 
 
 def corpus(folder: Path) -> Path:
