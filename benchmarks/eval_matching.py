@@ -26,14 +26,13 @@ answer from a synthetic article counts as wrong.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import importlib
 import re
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +41,7 @@ from rapidfuzz import fuzz, process, utils
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.config import load_settings  # noqa: E402
-from bot.evaluation import (  # noqa: E402
+from benchmarks.evaluation import (  # noqa: E402
     EvalQuestion,
     Method,
     evaluate,
@@ -51,7 +49,8 @@ from bot.evaluation import (  # noqa: E402
     library_method,
     load_questions,
 )
-from bot.library import Library, load_library  # noqa: E402
+from bot.config import load_settings  # noqa: E402
+from bot.library import Library, load_library, matcher_config  # noqa: E402
 from bot.text import STOPWORDS  # noqa: E402
 
 QUESTIONS = ROOT / "tests" / "data" / "eval_questions.jsonl"
@@ -128,39 +127,22 @@ def run(seeds_dir: Path, questions: list[EvalQuestion], label: str) -> None:
     )
 
 
-ABLATIONS: dict[str, dict[str, float | bool]] = {
-    # name: "module.CONSTANT" of bot/ to change; "glossary" is handled separately.
+ABLATIONS: dict[str, dict[str, Any]] = {
+    # name: the MatcherConfig fields that switch the part off; "glossary" is handled apart.
     "full matcher": {},
     "without the glossary": {},
-    "without typo correction": {"spelling.MIN_LENGTH": 10**6},
-    "without WordNet synonyms": {"matching.SYNONYM_CREDIT": 0.0},
+    "without typo correction": {"typo_correction": False},
+    "without WordNet synonyms": {"synonym_credit": 0.0},
     "without the fuzzy rerank (coverage only)": {
-        "matching.COVERAGE_WEIGHT": 1.0,
-        "matching.TOKEN_SET_WEIGHT": 0.0,
-        "matching.PARTIAL_WEIGHT": 0.0,
+        "coverage_weight": 1.0,
+        "token_set_weight": 0.0,
+        "partial_weight": 0.0,
     },
-    "unknown words at full weight": {"matching.UNKNOWN_WEIGHT": 1.0},
-    "core viewpoint at full score": {"matching.CORE_VIEWPOINT_FACTOR": 1.0},
-    "without the name rule": {"matching.NAMES_MUST_APPEAR": False},
-    "without the fact rule (how much / when)": {"matching.FACTS_MUST_APPEAR": False},
+    "unknown words at full weight": {"unknown_weight": 1.0},
+    "core viewpoint at full score": {"core_viewpoint_factor": 1.0},
+    "without the name rule": {"names_must_appear": False},
+    "without the fact rule (how much / when)": {"facts_must_appear": False},
 }
-
-
-@contextlib.contextmanager
-def switched(changes: dict[str, Any]) -> Iterator[None]:
-    """Set "module.CONSTANT" of bot/ to the given values inside the block, then restore."""
-    targets = {
-        key: (importlib.import_module(f"bot.{key.split('.')[0]}"), key.split(".")[1])
-        for key in changes
-    }
-    saved = {key: getattr(module, attr) for key, (module, attr) in targets.items()}
-    try:
-        for key, value in changes.items():
-            setattr(*targets[key], value)
-        yield
-    finally:
-        for key, value in saved.items():
-            setattr(*targets[key], value)
 
 
 def ablation(seeds_dir: Path, questions: list[EvalQuestion], label: str) -> None:
@@ -175,16 +157,11 @@ def ablation(seeds_dir: Path, questions: list[EvalQuestion], label: str) -> None
     )
     print("|---|---|---|---|---|---|")
     for name, changes in ABLATIONS.items():
-        with switched(changes):
-            library, _ = load_library(settings)
-            if name == "without the glossary":
-                library = Library(
-                    library.articles,
-                    settings.match_answer_threshold,
-                    settings.match_suggest_threshold,
-                    glossary=Glossary(),
-                )
-            t = evaluate(library_method(library), questions)
+        config = replace(matcher_config(settings), **changes)
+        library, _ = load_library(settings, config=config)
+        if name == "without the glossary":
+            library = Library(library.articles, config, glossary=Glossary())
+        t = evaluate(library_method(library), questions)
         en, zh, held = t["whole, English"], t["whole, Chinese"], t["held-out"]
         print(
             f"| {name} | {en.answered_right}/{en.answerable} | {zh.answered_right}/"

@@ -27,13 +27,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.config import load_settings  # noqa: E402
-from bot.evaluation import (  # noqa: E402
+from benchmarks.evaluation import (  # noqa: E402
     EvalQuestion,
     Method,
     Tally,
@@ -41,7 +41,8 @@ from bot.evaluation import (  # noqa: E402
     library_method,
     load_questions,
 )
-from bot.library import load_library  # noqa: E402
+from bot.config import load_settings  # noqa: E402
+from bot.library import load_library, matcher_config  # noqa: E402
 
 QUESTIONS = ROOT / "tests" / "data" / "eval_multi.jsonl"
 ARTICLES = ROOT / "tests" / "data" / "articles"
@@ -86,9 +87,12 @@ def corpus(folder: Path, distractors: int) -> Path:
     return folder
 
 
-def ours(seeds_dir: Path) -> Method:
-    """The bot's matcher over these articles, as bot.evaluation scores any method."""
-    library, _ = load_library(load_settings({"SEEDS_DIR": str(seeds_dir)}, env_file=None))
+def ours(seeds_dir: Path, changes: dict[str, object] | None = None) -> Method:
+    """The bot's matcher over these articles (its MatcherConfig with `changes`), as
+    benchmarks/evaluation.py scores any method."""
+    settings = load_settings({"SEEDS_DIR": str(seeds_dir)}, env_file=None)
+    config = replace(matcher_config(settings), **(changes or {}))
+    library, _ = load_library(settings, config=config)
     return library_method(library)
 
 
@@ -165,22 +169,19 @@ def print_table(label: str, results: dict[str, dict[str, Tally]], subsets: list[
 
 
 ABLATIONS: dict[str, dict[str, object]] = {
-    # name: "module.CONSTANT" of bot/ -> the value that switches the part off.
+    # name: the MatcherConfig fields that switch the part off.
     "full matcher": {},
-    "without meaning (static embeddings)": {"matching.SEMANTIC_WEIGHT": 0.0},
-    "without the Chinese dictionary": {"matching.CHINESE_DICTIONARY": False},
-    "without the name rule": {"matching.NAMES_MUST_APPEAR": False},
-    "without the fact rule (how much / when)": {"matching.FACTS_MUST_APPEAR": False},
-    "without the real-word guard on spelling": {"spelling.USE_VOCABULARY": False},
-    "without typo correction": {"spelling.MIN_LENGTH": 10**6},
+    "without meaning (static embeddings)": {"semantic_weight": 0.0},
+    "without the Chinese dictionary": {"chinese_dictionary": False},
+    "without the name rule": {"names_must_appear": False},
+    "without the fact rule (how much / when)": {"facts_must_appear": False},
+    "without the real-word guard on spelling": {"real_word_guard": False},
+    "without typo correction": {"typo_correction": False},
 }
 
 
 def ablation(distractors: int, questions: list[EvalQuestion]) -> None:
     """Each new part switched off in turn, over the same corpus and questions."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from eval_matching import switched
-
     print(f"\n## What each part earns, {distractors:,} distractors\n")
     print(
         "| variant | tune: right / first / wrong / off-topic answered "
@@ -190,8 +191,7 @@ def ablation(distractors: int, questions: list[EvalQuestion]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         seeds_dir = corpus(Path(folder) / "corpus", distractors)
         for name, changes in ABLATIONS.items():
-            with switched(changes):
-                t = evaluate(ours(seeds_dir), questions, SUBSETS)
+            t = evaluate(ours(seeds_dir, changes), questions, SUBSETS)
             tune, held = t["tune"], t["held-out"]
             en, zh = t["held-out, English"], t["held-out, Chinese"]
             print(

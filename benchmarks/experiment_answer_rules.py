@@ -76,7 +76,7 @@ def observe(matcher: matching.Matcher, question: str) -> tuple[str | None, float
         if term.credit and index in matcher._postings[term.term]:
             evidence += term.weight * term.credit
         elif any(index in matcher._postings[s] for s in term.synonyms):
-            evidence += term.weight * matching.SYNONYM_CREDIT
+            evidence += term.weight * matcher.config.synonym_credit
     return best.passage.id, best.score, lead, evidence / matcher._max_idf
 
 

@@ -52,9 +52,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.answers import Outcome  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.library import Library, load_library  # noqa: E402
-from bot.matching import RERANK_CANDIDATES, TIE_MARGIN, Outcome  # noqa: E402
+from bot.matcher_config import MatcherConfig  # noqa: E402
 
 QUESTIONS = ROOT / "tests" / "data" / "eval_questions.jsonl"
 MAKE_CORPUS = ROOT.parent / "shared" / "tools" / "make_corpus.py"
@@ -149,7 +150,7 @@ def decide(
     if not plausible:
         return Outcome.UNANSWERED.value, []
     top = plausible[0][2]
-    tied = [r for r in plausible if top - r[2] <= TIE_MARGIN]
+    tied = [r for r in plausible if top - r[2] <= MatcherConfig().tie_margin]
     ambiguous = len({r[1] for r in tied}) > 1
     if top >= answer and not ambiguous:
         return Outcome.ANSWERED.value, [ids[r[0]] for r in plausible[:3]]
@@ -267,7 +268,7 @@ def run(
         t0 = time.perf_counter()
         answer = library.ask(q.question)
         t1 = time.perf_counter()
-        found = library.matcher.search(q.question, limit=RERANK_CANDIDATES)
+        found = library.matcher.search(q.question, limit=MatcherConfig().rerank_candidates)
         t2 = time.perf_counter()
         vector = model.encode([q.question], normalize_embeddings=True, convert_to_numpy=True)[0]
         t3 = time.perf_counter()

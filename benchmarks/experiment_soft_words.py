@@ -28,9 +28,9 @@ from rapidfuzz import utils
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.evaluation import EvalQuestion, load_questions  # noqa: E402
 from bot import matching  # noqa: E402
 from bot.config import load_settings  # noqa: E402
-from bot.evaluation import EvalQuestion, load_questions  # noqa: E402
 from bot.library import load_library  # noqa: E402
 from bot.text import normalise, word_terms, words  # noqa: E402
 
@@ -92,14 +92,16 @@ def best_passage(
             if term.credit and index in matcher._postings.get(term.term, ()):
                 credit = term.credit
             elif any(index in matcher._postings[s] for s in term.synonyms):
-                credit = matching.SYNONYM_CREDIT
+                credit = matcher.config.synonym_credit
             elif share:
                 similarity = float(
                     (passage_vectors[index] @ vectors([surface.get(term.term, term.term)])[0]).max()
                 )
                 credit = share * similarity if similarity >= cutoff else 0.0
             covered += term.weight * credit
-        score = matching.blend(covered / total, text, matcher._content[index], passage)
+        score = matching.blend(
+            covered / total, text, matcher._content[index], passage, config=matcher.config
+        )
         if score > found[1]:
             found = (passage.id, score)
     return found

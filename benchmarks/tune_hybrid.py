@@ -27,8 +27,10 @@ sys.path.insert(0, str(ROOT))
 import bot.matching as matching  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.library import load_library  # noqa: E402
+from bot.matcher_config import MatcherConfig  # noqa: E402
 from bot.matching import ScoredPassage  # noqa: E402
 
+CORE_VIEWPOINT_FACTOR = MatcherConfig().core_viewpoint_factor
 MAKE_CORPUS = ROOT.parent / "shared" / "tools" / "make_corpus.py"
 
 
@@ -47,12 +49,12 @@ def record(seeds: Path, questions: list[dict]) -> list[tuple[dict, list[Candidat
     real_blend = matching.blend
     seen: list[tuple[str, float, float | None, bool]] = []
 
-    def spy(coverage, question_text, content, passage, meaning=None):  # type: ignore[no-untyped-def]
-        lexical = real_blend(coverage, question_text, content, passage)
+    def spy(coverage, question_text, content, passage, meaning=None, config=None):  # type: ignore[no-untyped-def]
+        lexical = real_blend(coverage, question_text, content, passage, config=config)
         if passage.number == 0:
-            lexical /= matching.CORE_VIEWPOINT_FACTOR
+            lexical /= CORE_VIEWPOINT_FACTOR
         seen.append((passage.id, lexical, meaning, passage.number == 0))
-        return real_blend(coverage, question_text, content, passage, meaning)
+        return real_blend(coverage, question_text, content, passage, meaning, config)
 
     matching.blend = spy
     out = []
@@ -61,7 +63,7 @@ def record(seeds: Path, questions: list[dict]) -> list[tuple[dict, list[Candidat
             seen.clear()
             reading = matcher._read(question["question"])
             query = matcher._query_terms(reading)
-            matcher._rank(reading, query, None, matching.RERANK_CANDIDATES, None)
+            matcher._rank(reading, query, None, matcher.config.rerank_candidates, None)
             candidates = []
             for passage_id, lexical, meaning, core in seen:
                 scored = ScoredPassage(library.passage(passage_id).passage, 1.0)  # type: ignore[union-attr]
@@ -85,7 +87,7 @@ def final(c: Candidate, weight: float, floor: float, ceiling: float) -> float:
         mixed = (1 - weight) * score + weight * closeness
         score = max(score, mixed) if MODE == "raise" else mixed
     if c.core:
-        score *= matching.CORE_VIEWPOINT_FACTOR
+        score *= CORE_VIEWPOINT_FACTOR
     return min(score, 1.0)
 
 

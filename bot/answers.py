@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from bot.content import Article, Passage
-from bot.matching import Outcome
 
-__all__ = ["Answer", "Match", "Outcome"]
+
+class Outcome(StrEnum):
+    """What the bot does with a question."""
+
+    ANSWERED = "answered"
+    SUGGESTED = "suggested"
+    UNANSWERED = "unanswered"
 
 
 @dataclass(frozen=True)

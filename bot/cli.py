@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bot.answers import Outcome
 from bot.config import ConfigError, Settings, configure_logging, load_settings
 from bot.content import Article
 from bot.library import Library, load_library
-from bot.matching import Outcome
 from bot.parsing import LoadResult
 from bot.rendering import PLAIN, render_answer, render_article_list, render_match, render_summary
 from bot.stats import render_stats

@@ -16,17 +16,12 @@ from typing import TypeVar
 
 from dotenv import dotenv_values
 
+from bot.matcher_config import DEFAULT_ANSWER_THRESHOLD, DEFAULT_SUGGEST_THRESHOLD
+
 T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_BASE_FILE_URL = "https://api.telegram.org/file/bot"
-# Chosen on the tune questions of both evaluation sets (the seed alone; four articles and
-# 200 distractors), never on held-out ones (docs/matching.md): answering from 0.75 keeps
-# off-topic answers near 2% and wrong ones near 3% with the hybrid score
-# (benchmarks/tune_hybrid.py --raise); suggesting from 0.55 instead of 0.5 refused 8 more
-# off-topic questions of 32 for one right suggestion of 238.
-DEFAULT_ANSWER_THRESHOLD = 0.75
-DEFAULT_SUGGEST_THRESHOLD = 0.55
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 # How the query log stores reader ids: a keyed hash, as given, or not at all (see docs/privacy.md).
 QUERY_LOG_USER_MODES = ("hash", "raw", "off")

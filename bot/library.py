@@ -11,6 +11,7 @@ from bot.callbacks import article_key, article_version, passage_key
 from bot.config import Settings
 from bot.content import Article, Passage, newest_first
 from bot.glossary import Glossary, load_glossary
+from bot.matcher_config import MatcherConfig
 from bot.matching import Matcher
 from bot.parsing import (
     GLOSSARY_NAME,
@@ -34,8 +35,7 @@ class Library:
     def __init__(
         self,
         articles: Iterable[Article],
-        answer_threshold: float = 0.8,
-        suggest_threshold: float = 0.5,
+        config: MatcherConfig | None = None,
         glossary: Glossary | None = None,
     ) -> None:
         self.articles: tuple[Article, ...] = tuple(newest_first(list(articles)))
@@ -44,8 +44,7 @@ class Library:
         self._passages = {p.id: p for a in self.articles for p in a.passages}
         self.matcher = Matcher(
             self._passages.values(),
-            answer_threshold=answer_threshold,
-            suggest_threshold=suggest_threshold,
+            config=config,
             glossary=self.glossary,
         )
         # Everything a button press looks up, made here: a Library is built in a thread
@@ -126,8 +125,11 @@ class Library:
         return Match(passage, self._by_id[passage.article_id], score)
 
 
-def load_library(settings: Settings, previous: Library | None = None) -> tuple[Library, LoadResult]:
-    """Read SEEDS_DIR and its glossary and index them.
+def load_library(
+    settings: Settings, previous: Library | None = None, config: MatcherConfig | None = None
+) -> tuple[Library, LoadResult]:
+    """Read SEEDS_DIR and its glossary and index them (`config`: the matcher's, by default
+    the settings' bars and the defaults of everything else).
 
     With `previous` (a reload), nothing good is lost: a file that now fails keeps its last
     good version, a broken glossary keeps the previous one, and a folder that yields no
@@ -150,8 +152,7 @@ def load_library(settings: Settings, previous: Library | None = None) -> tuple[L
         articles = _keep_last_good(articles, rejected, previous, warnings)
     library = Library(
         articles,
-        answer_threshold=settings.match_answer_threshold,
-        suggest_threshold=settings.match_suggest_threshold,
+        config=config or matcher_config(settings),
         glossary=glossary,
     )
     return library, replace(
@@ -175,3 +176,11 @@ def _keep_last_good(
             loaded_ids.add(kept.id)
             warnings.append(Problem(problem.file, 0, "kept its last good version"))
     return articles
+
+
+def matcher_config(settings: Settings) -> MatcherConfig:
+    """The matcher's configuration: the settings' bars, the defaults of everything else."""
+    return MatcherConfig(
+        answer_threshold=settings.match_answer_threshold,
+        suggest_threshold=settings.match_suggest_threshold,
+    )

@@ -22,70 +22,28 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from itertools import chain
 
 import numpy as np
 from rapidfuzz import fuzz, utils
 
+from bot.answers import Outcome
 from bot.chinese import prepare as prepare_chinese
 from bot.chinese import segment, to_simplified, word_glosses
 from bot.content import CORE_VIEWPOINT, Passage
 from bot.glossary import Glossary
+from bot.matcher_config import MatcherConfig
 from bot.semantic import SemanticIndex, top_indices
 from bot.spelling import SpellingCorrector
 from bot.text import CHINESE_STOP_RE, CJK_RE, STOPWORDS, normalise, word_terms, words
 from bot.thesaurus import Thesaurus, bundled_thesaurus
 
-# Weights of the final score (shared/eval measured this blend on the seed's questions).
-COVERAGE_WEIGHT = 0.75
-TOKEN_SET_WEIGHT = 0.15
-PARTIAL_WEIGHT = 0.10
-RERANK_CANDIDATES = 40
-# A passage earns this share of a reader's word's credit for having the glossary term the
-# word stands for (the reader's word itself earns full credit).
-EXPANSION_CREDIT = 1.0
-# The meaning's share of the final score (bot.semantic); 0 turns it off. Cosines of static
-# embeddings run from about 0.1 for unrelated texts to 0.9 for close paraphrases: they
-# are mapped from [SEMANTIC_FLOOR, SEMANTIC_CEILING] onto [0, 1]. Chosen on the tune
-# questions of two evaluation sets (four articles, 200 distractors) with
-# benchmarks/tune_hybrid.py --raise; neighbouring values score within a few questions.
-SEMANTIC_WEIGHT = 0.6
-SEMANTIC_FLOOR = 0.1
-SEMANTIC_CEILING = 0.7
-SEMANTIC_CANDIDATES = 20  # the passages nearest in meaning join the lexical candidates
-# A word the spelling corrector put in earns this share of the credit an exact word would.
-TYPO_CREDIT = 0.8
-# A passage that has only a synonym of a question's word (WordNet's) earns this share.
-SYNONYM_CREDIT = 0.5
-# The core viewpoint restates the bullets in general words, so it matches nearly every
-# question a little: its score is scaled down this much, and a bullet that covers the
-# question about as well (the more specific answer) comes first. Questions about the
-# article as a whole still reach it through the glossary ("summary" -> core viewpoint).
-CORE_VIEWPOINT_FACTOR = 0.97
-# A word the index does not know weighs this share of the rarest indexed term's IDF.
-UNKNOWN_WEIGHT = 0.6
-# Passages of different articles whose scores are this close are "alike": the reader is
-# asked to choose (unless one is from the conversation's current article, which wins).
-TIE_MARGIN = 0.03
-
-# A passage whose article never mentions a name the question asks about is only suggested
-# (a switch for benchmarks/eval_matching.py --ablation).
-NAMES_MUST_APPEAR = True
 # Words the articles only ever write capitalised are names (see Matcher.__init__). No \b:
 # twice as fast, and the "Seek" it also finds in "DeepSeek" is no indexed term.
 _CAPITALISED_RE = re.compile(r"[A-Z][A-Za-z0-9]*")
-# Chinese questions through CC-CEDICT (a switch for benchmarks/eval_multi.py --ablation).
-CHINESE_DICTIONARY = True
-# A single Chinese character left alone by jieba (讲, 走, 上) has too many senses to look for:
-# it is skipped (measured on the tune questions: +4 Chinese answered right of 30).
-SKIP_SINGLE_CHARACTERS = True
-# A Chinese word's first glosses (the likeliest senses) stand for it in its embedding.
-GLOSSES_EMBEDDED = 2
 # A word as bot.text reads one ("Ele.me", "open-source"), with its case still on.
 _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:[.\-'][A-Za-z0-9]+)*")
 # A passage that answers "how much/many" holds a number; one that answers "when", a date.
-FACTS_MUST_APPEAR = True
 _HOW_MUCH_RE = re.compile(r"\bhow (?:much|many)\b|多少|几[个家台次年]")
 _NUMBER_RE = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|"
@@ -96,14 +54,6 @@ _DATE_RE = re.compile(
     r"\b(?:1[89]|20)\d\d\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|"
     r"\bq[1-4]\b|quarter|\b(?:year|month|week)s?\b|since|ago|\d+\s*[年月日]|季度"
 )
-
-
-class Outcome(StrEnum):
-    """What the bot does with a question."""
-
-    ANSWERED = "answered"
-    SUGGESTED = "suggested"
-    UNANSWERED = "unanswered"
 
 
 @dataclass(frozen=True)
@@ -155,8 +105,8 @@ class _Expansion:
 class _QueryTerm:
     term: str
     weight: float  # its IDF, or the maximum IDF for a word the index does not know
-    credit: float  # 1 for an exact term, TYPO_CREDIT for a corrected one, 0 for unknown
-    synonyms: tuple[str, ...] = ()  # indexed terms of its synonyms, at SYNONYM_CREDIT
+    credit: float  # 1 for an exact term, the typo credit for a corrected one, 0 for unknown
+    synonyms: tuple[str, ...] = ()  # indexed terms of its synonyms, at the synonym credit
     expansion: _Expansion | None = None  # what the glossary says the word stands for
 
 
@@ -196,13 +146,11 @@ class Matcher:
     def __init__(
         self,
         passages: Iterable[Passage],
-        answer_threshold: float = 0.8,
-        suggest_threshold: float = 0.5,
+        config: MatcherConfig | None = None,
         glossary: Glossary | None = None,
         thesaurus: Thesaurus | None = None,
     ) -> None:
-        self.answer_threshold = answer_threshold
-        self.suggest_threshold = suggest_threshold
+        self.config = config or MatcherConfig()
         self.glossary = glossary or Glossary()
         self.thesaurus = thesaurus if thesaurus is not None else bundled_thesaurus()
         # Derive the thesaurus' tables now (once per process, about 0.4 s), while loading,
@@ -261,7 +209,9 @@ class Matcher:
             term: np.unique(articles[self._postings[term]])
             for term in name_terms & self._postings.keys()
         }
-        self._semantic = SemanticIndex([p.text for p in self.passages]) if SEMANTIC_WEIGHT else None
+        self._semantic = (
+            SemanticIndex([p.text for p in self.passages]) if self.config.semantic_weight else None
+        )
         prepare_chinese()  # jieba's dictionary: 0.2 s here rather than on a reader's question
         glossary_words = {w for alias in self.glossary.aliases for w in alias.split()}
         self.speller = SpellingCorrector(
@@ -269,7 +219,16 @@ class Matcher:
             also_known=STOPWORDS,
             known_stems=self._idf,
             dictionary=self.thesaurus,
+            vocabulary=None if self.config.real_word_guard else frozenset(),
         )
+
+    @property
+    def answer_threshold(self) -> float:
+        return self.config.answer_threshold
+
+    @property
+    def suggest_threshold(self) -> float:
+        return self.config.suggest_threshold
 
     def question_words(self, question: str) -> list[str]:
         """The question's content words after normalisation and typo correction, then the
@@ -279,18 +238,21 @@ class Matcher:
     def _read(self, question: str) -> _Reading:
         """The question's content words, those typo correction put there, and the glossary
         terms some of them stand for (an alias adds its term beside the reader's word)."""
-        text, corrected = self.speller.correct(normalise(question))
+        text, corrected = normalise(question), set[str]()
+        if self.config.typo_correction:
+            text, corrected = self.speller.correct(text)
         chinese = CJK_RE.search(text) is not None
         if chinese:
             text = to_simplified(text)  # 騰訊資本開支 -> 腾讯资本开支: one spelling to look up
         reading = _Reading(corrected=corrected, text=text)
         for name in _reader_names(question):
             reading.names.extend(
-                self.speller.correction(word) or word for word in words(normalise(name))
+                (self.config.typo_correction and self.speller.correction(word)) or word
+                for word in words(normalise(name))
             )
         english: list[str] = []  # the question in English words, for its embedding
         for piece, term in self.glossary.segments(text):
-            if term is None and chinese and CHINESE_DICTIONARY and CJK_RE.search(piece):
+            if term is None and chinese and self.config.chinese_dictionary and CJK_RE.search(piece):
                 own = self._read_chinese(piece, reading, english)
             else:
                 own = words(piece)
@@ -309,8 +271,7 @@ class Matcher:
         }
         return reading
 
-    @staticmethod
-    def _read_chinese(piece: str, reading: _Reading, english: list[str]) -> list[str]:
+    def _read_chinese(self, piece: str, reading: _Reading, english: list[str]) -> list[str]:
         """A piece of Chinese cut into words (jieba), each standing for its English glosses
         (CC-CEDICT): the passages are English, so 收入 is looked for as income or revenue."""
         found = []
@@ -322,13 +283,15 @@ class Matcher:
                 continue
             if not CHINESE_STOP_RE.sub("", word):  # function words only: 这篇文章, 什么
                 continue
-            if len(word) == 1 and SKIP_SINGLE_CHARACTERS:
+            if len(word) == 1 and self.config.skip_single_characters:
                 continue
             meanings = word_glosses(word)
             found.append(word)
             if meanings:
                 reading.stands_for.setdefault(word, "; ".join(meanings))
-                english.extend(w for gloss in meanings[:GLOSSES_EMBEDDED] for w in words(gloss))
+                english.extend(
+                    w for gloss in meanings[: self.config.glosses_embedded] for w in words(gloss)
+                )
         return found
 
     def search(
@@ -367,32 +330,33 @@ class Matcher:
                 # glossary term it stands for, once.
                 credit = np.zeros(len(self.passages), dtype=np.float64)
                 for synonym in q.synonyms:
-                    credit[self._postings[synonym]] = SYNONYM_CREDIT
+                    credit[self._postings[synonym]] = self.config.synonym_credit
                 if q.credit:
                     credit[self._postings[q.term]] = q.credit
                 if q.expansion is not None:
-                    np.maximum(credit, EXPANSION_CREDIT * self._expansion_credit(q.expansion),
-                               out=credit)  # fmt: skip
+                    expanded = self.config.expansion_credit * self._expansion_credit(q.expansion)
+                    np.maximum(credit, expanded, out=credit)
                 coverage += q.weight * credit
             elif q.credit:
                 # A term's postings hold each passage once, so plain fancy-index += is exact.
                 coverage[self._postings[q.term]] += q.weight * q.credit
         meaning = self._meaning(reading)
+        semantic = self._semantic if meaning is not None else None
         if article_id is not None:
             first, end = self._article_span.get(article_id, (0, 0))
-            candidates = first + top_indices(coverage[first:end], RERANK_CANDIDATES)
-            if meaning is not None and end > first:
-                near = self._semantic.nearest(meaning, SEMANTIC_CANDIDATES, first, end)  # type: ignore[union-attr]
+            candidates = first + top_indices(coverage[first:end], self.config.rerank_candidates)
+            if semantic is not None and meaning is not None and end > first:
+                near = semantic.nearest(meaning, self.config.semantic_candidates, first, end)
                 candidates = np.union1d(candidates, near)
         else:
             # Only passages with some coverage can be candidates: partitioning just those
             # (not every passage's zero) was a third of a question's time at 10,000 articles.
             touched = np.flatnonzero(coverage)
-            candidates = touched[top_indices(coverage[touched], RERANK_CANDIDATES)]
-            if meaning is not None:
+            candidates = touched[top_indices(coverage[touched], self.config.rerank_candidates)]
+            if semantic is not None and meaning is not None:
                 # A paraphrase may share no word with its passage: the passages nearest in
                 # meaning are candidates too.
-                near = self._semantic.nearest(meaning, SEMANTIC_CANDIDATES)  # type: ignore[union-attr]
+                near = semantic.nearest(meaning, self.config.semantic_candidates)
                 candidates = np.union1d(candidates, near)
             if prefer_article in self._article_span:
                 first, end = self._article_span[prefer_article]
@@ -402,38 +366,40 @@ class Matcher:
         # Plain floats: arithmetic and round() on numpy scalars cost several times more.
         covered = (coverage[candidates] / total_weight).tolist()
         meanings: list[float | None] = (
-            self._semantic.cosines(meaning, candidates).tolist()  # type: ignore[union-attr]
-            if meaning is not None
+            semantic.cosines(meaning, candidates).tolist()
+            if semantic is not None and meaning is not None
             else [None] * len(covered)
         )
         # The fuzzy ratios are the costly part: a candidate whose score could not reach the
         # caller's bar, nor the `limit` best whatever its ratios, is not worth them.
-        fuzzy_most = TOKEN_SET_WEIGHT + PARTIAL_WEIGHT
+        fuzzy_most = self.config.token_set_weight + self.config.partial_weight
         kept = []
         lows = []
-        for index, share, meaning in zip(candidates.tolist(), covered, meanings, strict=True):
-            if share <= 0 and (meaning is None or meaning < SEMANTIC_FLOOR):
+        for index, share, cosine in zip(candidates.tolist(), covered, meanings, strict=True):
+            if share <= 0 and (cosine is None or cosine < self.config.semantic_floor):
                 continue
             core = self.passages[index].number == 0
-            low = _final(COVERAGE_WEIGHT * share, meaning, core)
-            high = _final(COVERAGE_WEIGHT * share + fuzzy_most, meaning, core)
-            kept.append((index, share, meaning, high))
+            low = _final(self.config.coverage_weight * share, cosine, core, self.config)
+            high = _final(
+                self.config.coverage_weight * share + fuzzy_most, cosine, core, self.config
+            )
+            kept.append((index, share, cosine, high))
             lows.append(low)
         lows.sort(reverse=True)
         cut = max(bar, lows[limit - 1] if len(lows) >= limit else 0.0) - 1e-4
         scored = []
-        for index, share, meaning, high in kept:
+        for index, share, cosine, high in kept:
             if high < cut:
                 continue
             passage = self.passages[index]
-            score = blend(share, question_text, self._content[index], passage, meaning)
+            score = blend(share, question_text, self._content[index], passage, cosine, self.config)
             scored.append(ScoredPassage(passage, score))
         scored.sort(key=lambda s: (-s.score, s.passage.article_id, s.passage.number))
         return scored[:limit]
 
     def _meaning(self, reading: _Reading) -> np.ndarray | None:
         """The question's unit vector (None: meaning is off, or no word of it is known)."""
-        if self._semantic is None or not SEMANTIC_WEIGHT:
+        if self._semantic is None or not self.config.semantic_weight:
             return None
         vector = self._semantic.embed(reading.text)
         return vector if vector.any() else None
@@ -449,13 +415,18 @@ class Matcher:
         reading = self._read(question)
         query = self._query_terms(reading)
         ranked = self._rank(
-            reading, query, article_id, RERANK_CANDIDATES, prefer_article, self.suggest_threshold
+            reading,
+            query,
+            article_id,
+            self.config.rerank_candidates,
+            prefer_article,
+            self.config.suggest_threshold,
         )
-        plausible = [s for s in ranked if s.score >= self.suggest_threshold]
+        plausible = [s for s in ranked if s.score >= self.config.suggest_threshold]
         if not plausible:
             return MatchResult(Outcome.UNANSWERED, ())
         top = plausible[0].score
-        tied = [s for s in plausible if top - s.score <= TIE_MARGIN]
+        tied = [s for s in plausible if top - s.score <= self.config.tie_margin]
         if prefer_article is not None:
             # A stable sort: the current article's passages first among the tied ones.
             tied.sort(key=lambda s: s.passage.article_id != prefer_article)
@@ -464,9 +435,9 @@ class Matcher:
         rivals = {s.passage.article_id for s in tied} - {best.passage.article_id}
         ambiguous = bool(rivals) and best.passage.article_id != prefer_article
         sure = (
-            best.score >= self.answer_threshold
-            and (not NAMES_MUST_APPEAR or self._mentions_names(best, query, reading))
-            and (not FACTS_MUST_APPEAR or _has_the_fact_asked(question, best.passage))
+            best.score >= self.config.answer_threshold
+            and (not self.config.names_must_appear or self._mentions_names(best, query, reading))
+            and (not self.config.facts_must_appear or _has_the_fact_asked(question, best.passage))
         )
         if sure and not ambiguous:
             return MatchResult(Outcome.ANSWERED, tuple(plausible[:3]))
@@ -494,22 +465,24 @@ class Matcher:
                 return False
         for q in query:
             own = bool(q.credit) and q.term in self._name_articles
-            expanded = q.expansion is not None and any(
-                t in self._name_articles for t in q.expansion.terms
-            )
-            if not (own or expanded):
+            names = q.expansion
+            if names is not None and not any(t in self._name_articles for t in names.terms):
+                names = None  # the glossary's term for the word is no name
+            if not (own or names):
                 continue
             mentioned = own and any(
                 _holds(self._name_articles.get(t), article) for t in (q.term, *q.synonyms)
             )
-            if not mentioned and not (expanded and q.expansion.holds(article)):  # type: ignore[union-attr]
+            if not mentioned and not (names is not None and names.holds(article)):
                 return False
         return True
 
     def _term_articles(self, term: str) -> np.ndarray | None:
         """The articles (first-passage indices, sorted) with a passage that has `term`."""
-        if term not in self._postings:
-            return None
+        return self._indexed_term_articles(term) if term in self._postings else None
+
+    def _indexed_term_articles(self, term: str) -> np.ndarray:
+        """`_term_articles` of a term some passage has."""
         if term not in self._articles_of_term:
             self._articles_of_term[term] = np.unique(self._article_of[self._postings[term]])
         return self._articles_of_term[term]
@@ -526,9 +499,9 @@ class Matcher:
                 if not found:
                     continue
                 total = sum(self._idf[t] for t in found)
-                articles = self._term_articles(found[0])
+                articles = self._indexed_term_articles(found[0])
                 for t in found[1:]:
-                    articles = np.intersect1d(articles, self._term_articles(t))
+                    articles = np.intersect1d(articles, self._indexed_term_articles(t))
                 shares = tuple(self._idf[t] / total for t in found)
                 meanings.append(_Meaning(tuple(found), shares, articles, total))
             self._expansions[term] = _Expansion(tuple(meanings)) if meanings else None
@@ -555,14 +528,14 @@ class Matcher:
     def _query_terms(self, reading: _Reading) -> list[_QueryTerm]:
         """The question's distinct terms with their weights.
 
-        A word the spelling corrector put in earns TYPO_CREDIT; a word none of whose terms
+        A word the spelling corrector put in earns the typo credit; a word none of whose terms
         is indexed counts once, at a share of the maximum IDF, against every passage unless
         a passage has the glossary term it stands for. A reader's word keeps its own
         weight: the glossary only adds another way to earn its credit.
         """
         query: dict[str, _QueryTerm] = {}
         for word in reading.words:
-            credit = TYPO_CREDIT if word in reading.corrected else 1.0
+            credit = self.config.typo_credit if word in reading.corrected else 1.0
             term_of_glossary = reading.stands_for.get(word)
             expansion = self._expansion(term_of_glossary) if term_of_glossary else None
             known = [t for t in word_terms(word) if t in self._idf]
@@ -578,7 +551,8 @@ class Matcher:
             elif not known:
                 synonyms = tuple(t for w in word_terms(word) for t in self._indexed_synonyms(w))
                 query.setdefault(
-                    word, _QueryTerm(word, UNKNOWN_WEIGHT * self._max_idf, 0.0, synonyms)
+                    word,
+                    _QueryTerm(word, self.config.unknown_weight * self._max_idf, 0.0, synonyms),
                 )
         for term_of_glossary in reading.bare:
             expansion = self._expansion(term_of_glossary)
@@ -595,22 +569,24 @@ def blend(
     content: str,
     passage: Passage,
     meaning: float | None = None,
+    config: MatcherConfig | None = None,
 ) -> float:
     """A candidate's final score in [0, 1]: its coverage share (of the question's term
     weight) blended with two fuzzy ratios of the processed question and passage texts, and
     (when given) raised towards the cosine of their meanings (see `_final`)."""
+    config = config or MatcherConfig()
     lexical = (
-        COVERAGE_WEIGHT * coverage
-        + TOKEN_SET_WEIGHT * fuzz.token_set_ratio(question_text, content) / 100
-        + PARTIAL_WEIGHT * fuzz.partial_ratio(question_text, content) / 100
+        config.coverage_weight * coverage
+        + config.token_set_weight * fuzz.token_set_ratio(question_text, content) / 100
+        + config.partial_weight * fuzz.partial_ratio(question_text, content) / 100
     )
-    return round(_final(lexical, meaning, passage.number == 0), 4)
+    return round(_final(lexical, meaning, passage.number == 0, config), 4)
 
 
-def _final(lexical: float, meaning: float | None, core: bool) -> float:
+def _final(lexical: float, meaning: float | None, core: bool, config: MatcherConfig) -> float:
     """The lexical score raised by the meaning's closeness, the core viewpoint scaled down.
 
-    The cosine is mapped from [SEMANTIC_FLOOR, SEMANTIC_CEILING] onto [0, 1]. Meaning can
+    The cosine is mapped from [semantic_floor, semantic_ceiling] onto [0, 1]. Meaning can
     only raise a score: a passage that shares the reader's words keeps what they earn
     (names, numbers and typos are where static embeddings are weak), and a paraphrase that
     shares few of them is lifted by what it means. Grows with `lexical`, so bounds on the
@@ -618,11 +594,14 @@ def _final(lexical: float, meaning: float | None, core: bool) -> float:
     """
     score = lexical
     if meaning is not None:
-        closeness = (meaning - SEMANTIC_FLOOR) / (SEMANTIC_CEILING - SEMANTIC_FLOOR)
-        mixed = (1 - SEMANTIC_WEIGHT) * score + SEMANTIC_WEIGHT * min(max(closeness, 0.0), 1.0)
+        closeness = (meaning - config.semantic_floor) / (
+            config.semantic_ceiling - config.semantic_floor
+        )
+        weight = config.semantic_weight
+        mixed = (1 - weight) * score + weight * min(max(closeness, 0.0), 1.0)
         score = max(score, mixed)
     if core:
-        score *= CORE_VIEWPOINT_FACTOR
+        score *= config.core_viewpoint_factor
     return min(score, 1.0)
 
 

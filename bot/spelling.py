@@ -24,8 +24,6 @@ from bot.text import stem
 from bot.thesaurus import Thesaurus
 
 MIN_LENGTH = 4
-# Real words are never corrected (a switch for benchmarks/eval_multi.py --ablation).
-USE_VOCABULARY = True
 ENGLISH_WORDS_PATH = Path(__file__).resolve().parent / "data" / "english_words.txt"
 CACHE_SIZE = 10_000
 _TOKEN_RE = re.compile(r"[a-z]+")
@@ -57,9 +55,7 @@ class SpellingCorrector:
         self._dictionary = dictionary or Thesaurus()
         # Real words that are never corrected (but never offered as corrections either:
         # a typo becomes an indexed word or a thesaurus word, not an obscure lemma).
-        if vocabulary is None:
-            vocabulary = english_words() if USE_VOCABULARY else frozenset()
-        self._vocabulary = vocabulary
+        self._vocabulary = english_words() if vocabulary is None else vocabulary
         # Candidates by first letter: a typo rarely hits the first letter, and scanning one
         # letter's words instead of every word keeps a correction well under a millisecond.
         self._by_initial: dict[str, list[str]] = {}

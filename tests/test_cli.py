@@ -11,6 +11,7 @@ import pytest
 
 from bot.cli import ChatSession, chat
 from bot.library import Library
+from bot.matcher_config import MatcherConfig
 from tests.conftest import SEED_ID, SEEDS, hermetic_environment
 
 MATCH_KEYS = {"passage_id", "article_id", "headline", "section", "text", "citations", "score"}
@@ -189,7 +190,7 @@ def test_chat_session_keeps_current_article_and_suggestions(library: Library) ->
 
 def test_chat_session_offers_suggestions_to_pick_by_number(library: Library) -> None:
     # A threshold no score reaches turns every plausible match into a suggestion.
-    session = ChatSession(Library(library.articles, answer_threshold=1.01))
+    session = ChatSession(Library(library.articles, MatcherConfig(answer_threshold=1.01)))
     reply = session.respond("Tencent capital expenditure")
     assert "1. Competitive Strategies of Major Players" in reply
     assert "Type 1-" in reply

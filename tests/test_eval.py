@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import pytest
 
+from benchmarks.evaluation import EvalQuestion, Tally, evaluate, library_method, load_questions
 from bot.config import Settings
-from bot.evaluation import EvalQuestion, Tally, evaluate, library_method, load_questions
 from bot.library import load_library
 from tests.conftest import ROOT, SEEDS
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.evaluation import Tally, evaluate, library_method, load_questions
 from bot.config import Settings
-from bot.evaluation import Tally, evaluate, library_method, load_questions
 from bot.library import load_library
 from tests.conftest import ROOT, SEEDS, SHARED
 

@@ -4,10 +4,11 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
+from bot.answers import Outcome
 from bot.config import Settings
 from bot.content import CORE_VIEWPOINT, Article, Passage, Section
 from bot.library import Library, load_library
-from bot.matching import Outcome
+from bot.matcher_config import MatcherConfig
 from tests.conftest import ROOT, SEED_ID, SEEDS
 
 
@@ -116,7 +117,7 @@ def test_reload_adds_new_files_and_drops_deleted_ones(tmp_path: Path) -> None:
 
 
 def test_candidates_are_best_first_and_above_the_suggest_bar() -> None:
-    library = Library(TWINS, suggest_threshold=0.5)
+    library = Library(TWINS, MatcherConfig(suggest_threshold=0.5))
     found = library.candidates("solar panel prices fell", limit=5)
     assert {m.article.id for m in found} == {"a", "b"}
     assert all(m.score >= 0.5 for m in found)

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-import bot.matching as matching
+from bot.answers import Outcome
 from bot.content import Passage
 from bot.glossary import Glossary
 from bot.library import Library
-from bot.matching import Matcher, Outcome
+from bot.matcher_config import MatcherConfig
+from bot.matching import Matcher
 from bot.text import normalise, terms
 from bot.thesaurus import Thesaurus, parse_thesaurus
 from tests.conftest import SEED_ID
@@ -68,7 +69,7 @@ def test_mid_scores_are_suggested_with_up_to_three_candidates() -> None:
         Passage("a", 0, "Core Viewpoint", "Solar panels are getting cheaper every year.", ()),
         Passage("a", 1, "Costs", "Battery storage prices fell sharply in Europe.", (1,)),
     ]
-    matcher = Matcher(passages, answer_threshold=0.99, suggest_threshold=0.2)
+    matcher = Matcher(passages, config=MatcherConfig(answer_threshold=0.99, suggest_threshold=0.2))
     result = matcher.match("cheaper solar panels")
     assert result.outcome is Outcome.SUGGESTED
     assert 1 <= len(result.matches) <= 3
@@ -125,26 +126,23 @@ def test_a_typo_is_corrected_before_the_glossary() -> None:
     assert matcher.question_words("the main poitn") == ["core", "viewpoint"]
 
 
-def test_the_core_viewpoint_yields_to_a_bullet_scoring_about_the_same(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_the_core_viewpoint_yields_to_a_bullet_scoring_about_the_same() -> None:
     passages = [
         Passage("a", 0, "Core Viewpoint", "Tencent spends heavily on AI models."),
         Passage("a", 1, "Spending", "Tencent spends heavily on AI chips and data centres."),
     ]
     question = "how heavily does tencent spend on ai"
 
-    def ranked() -> list[tuple[int, float]]:
-        found = Matcher(passages, thesaurus=Thesaurus()).search(question)
+    def ranked(config: MatcherConfig) -> list[tuple[int, float]]:
+        found = Matcher(passages, config, thesaurus=Thesaurus()).search(question)
         return [(s.passage.number, s.score) for s in found]
 
-    monkeypatch.setattr(matching, "CORE_VIEWPOINT_FACTOR", 1.0)
-    unscaled = dict(ranked())
+    unscaled = dict(ranked(MatcherConfig(core_viewpoint_factor=1.0)))
     assert unscaled[0] > unscaled[1]  # the general summary would win on its own score...
-    monkeypatch.undo()
-    scaled = ranked()
+    scaled = ranked(MatcherConfig())
     assert scaled[0][0] == 1  # ...but the specific bullet comes first
-    assert dict(scaled)[0] == pytest.approx(unscaled[0] * matching.CORE_VIEWPOINT_FACTOR, abs=1e-4)
+    factor = MatcherConfig().core_viewpoint_factor
+    assert dict(scaled)[0] == pytest.approx(unscaled[0] * factor, abs=1e-4)
 
 
 def test_an_article_that_never_names_the_subject_is_only_suggested() -> None:
@@ -152,7 +150,7 @@ def test_an_article_that_never_names_the_subject_is_only_suggested() -> None:
         Passage("a", 1, "", "In 2024 Alibaba raised its spending on AI chips sharply."),
         Passage("b", 1, "", "Video apps made ByteDance hire engineers."),
     ]
-    matcher = Matcher(passages, answer_threshold=0.5, suggest_threshold=0.3)
+    matcher = Matcher(passages, config=MatcherConfig(answer_threshold=0.5, suggest_threshold=0.3))
     question = "How much did ByteDance spend on AI chips in 2024?"
 
     result = matcher.match(question)
@@ -162,11 +160,8 @@ def test_an_article_that_never_names_the_subject_is_only_suggested() -> None:
     assert matcher.match("How much did Alibaba spend on AI chips?").outcome is Outcome.ANSWERED
 
 
-def test_names_are_words_the_articles_only_write_capitalised(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_names_are_words_the_articles_only_write_capitalised() -> None:
     # The rule alone, on the words: meaning would rank Alibaba's cloud passage first.
-    monkeypatch.setattr(matching, "SEMANTIC_WEIGHT", 0.0)
     passages = [
         # "Cloud" is capitalised in a name but also written in lowercase: not a name itself.
         Passage("a", 0, "", "China's cloud market grew as Alibaba Cloud expanded."),
@@ -174,7 +169,8 @@ def test_names_are_words_the_articles_only_write_capitalised(
         Passage("a", 1, "", "Revenue from Alibaba Cloud reached six billion dollars."),
         Passage("b", 1, "", "Tencent builds cloud games."),
     ]
-    matcher = Matcher(passages, answer_threshold=0.5, suggest_threshold=0.3)
+    words_only = MatcherConfig(answer_threshold=0.5, suggest_threshold=0.3, semantic_weight=0.0)
+    matcher = Matcher(passages, words_only)
 
     assert matcher.match("alibaba cloud revenue in china").outcome is Outcome.ANSWERED
     assert matcher.match("alibaba cloud revenue in china").matches[0].passage.number == 1
@@ -196,8 +192,7 @@ def two_articles(glossary: Glossary) -> Matcher:
             Passage("ali", 0, "Core Viewpoint", "Alibaba Cloud serves four million customers."),
             Passage("tencent", 0, "Core Viewpoint", "Tencent Cloud serves many banks."),
         ],
-        answer_threshold=0.65,
-        suggest_threshold=0.5,
+        config=MatcherConfig(answer_threshold=0.65, suggest_threshold=0.5),
         glossary=glossary,
         thesaurus=Thesaurus(),
     )

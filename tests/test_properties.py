@@ -7,8 +7,8 @@ import contextlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.answers import Outcome
 from bot.library import Library
-from bot.matching import Outcome
 from bot.parsing import ArticleError, parse_article, parse_article_bytes
 
 # Text biased towards the shapes the parser looks for, so it gets past the first checks.

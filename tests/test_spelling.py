@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.answers import Outcome
 from bot.library import Library
-from bot.matching import Outcome
 from bot.spelling import SpellingCorrector, max_edits
 from bot.thesaurus import bundled_thesaurus, parse_thesaurus
 

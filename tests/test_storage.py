@@ -13,10 +13,9 @@ from typing import Any
 import aiosqlite
 import pytest
 
-from bot.answers import Answer
+from bot.answers import Answer, Outcome
 from bot.config import ConfigError, Settings, load_settings
 from bot.library import Library
-from bot.matching import Outcome
 from bot.storage import (
     BACKOFF_MAX,
     BATCH_SIZE,

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.answers import Outcome
 from bot.content import Article, Passage, Section
 from bot.library import Library
-from bot.matching import Outcome
+from bot.matcher_config import MatcherConfig
 from bot.parsing import load_folder
 from bot.rendering import HTML, render_summary, telegram_length
 from handlers.inline import (
@@ -225,7 +226,9 @@ def many_articles(tmp_path_factory: pytest.TempPathFactory) -> Library:
     shutil.copy(SEEDS / f"{SEED_ID}.txt", folder)
     (folder / "solar.md").write_text(SOLAR_MD, encoding="utf-8")
     (folder / "coffee.md").write_text(COFFEE_MD, encoding="utf-8")
-    return Library(load_folder(folder).articles, answer_threshold=0.65, suggest_threshold=0.5)
+    return Library(
+        load_folder(folder).articles, MatcherConfig(answer_threshold=0.65, suggest_threshold=0.5)
+    )
 
 
 def test_result_ids_are_short_stable_and_distinct(many_articles: Library) -> None:

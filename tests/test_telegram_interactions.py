@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.answers import Outcome
 from bot.library import Library
-from bot.matching import Outcome
 from bot.parsing import load_folder
 from tests.conftest import SEED_ID, SEEDS
 from tests.fake_telegram import Call, FakeTelegram
