@@ -137,11 +137,23 @@ def top_indices(values: np.ndarray, count: int) -> np.ndarray:
 
 def _sums(table: np.ndarray, flat: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Consecutive groups of `flat` (of these lengths) as the sums of those rows of
-    `table`; an empty group sums to zeros."""
+    `table`; an empty group sums to zeros.
+
+    Groups are sorted by length and summed one position at a time: the j-th rows of every
+    group at least j + 1 long are one gather and one contiguous add. `np.add.reduceat`
+    over the gathered rows gave the same sums seven times slower (half of indexing 10,000
+    articles).
+    """
     out = np.zeros((len(lengths), table.shape[1]), dtype=np.float32)
     if not len(flat):
         return out
-    filled = np.flatnonzero(lengths)
-    offsets = np.concatenate(([0], np.cumsum(lengths, dtype=np.int64)[:-1]))[filled]
-    out[filled] = np.add.reduceat(table[flat], offsets, axis=0)
+    order = np.argsort(lengths, kind="stable")
+    sorted_lengths = lengths[order]
+    starts = np.concatenate(([0], np.cumsum(lengths, dtype=np.int64)[:-1]))[order]
+    sums = np.zeros_like(out)
+    for position in range(int(sorted_lengths[-1])):
+        # The groups longer than `position` are a suffix of the sorted order.
+        first = int(np.searchsorted(sorted_lengths, position, side="right"))
+        sums[first:] += table[flat[starts[first:] + position]]
+    out[order] = sums
     return out

@@ -210,3 +210,19 @@ def test_the_semantic_index_finds_the_nearest_passage_as_a_full_pass_would() -> 
     assert full[nearest].max() == full.max()
     assert texts[int(nearest[np.argmax(full[nearest])]) % len(texts)].startswith("Tencent")
     assert not index.vectors[4].any()  # an empty passage has no meaning, not NaN
+
+
+def test_group_sums_match_a_plain_loop_including_empty_groups() -> None:
+    from bot.semantic import _sums
+
+    rng = np.random.default_rng(7)
+    table = rng.standard_normal((50, 8)).astype(np.float32)
+    lengths = np.array([3, 0, 7, 1, 0, 12, 2], dtype=np.int32)
+    flat = rng.integers(0, 50, int(lengths.sum())).astype(np.int32)
+    expected = np.zeros((len(lengths), 8), dtype=np.float32)
+    start = 0
+    for group, length in enumerate(lengths):
+        expected[group] = table[flat[start : start + length]].sum(axis=0)
+        start += length
+    assert np.allclose(_sums(table, flat, lengths), expected, atol=1e-5)
+    assert not _sums(table, flat, lengths)[[1, 4]].any()
