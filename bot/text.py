@@ -63,7 +63,10 @@ _SUFFIXES = (
 
 # The CJK ideograph ranges: one definition for every module that tells Chinese apart.
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_WORD_RE = re.compile(rf"([{CJK}]+)|([a-z0-9]+(?:[.\-'][a-z0-9]+)*)")
+# A Latin word starts and ends with a letter or digit ("ele.me", "open-source", "6.513").
+_LATIN_WORD = r"[a-z0-9]+(?:[.\-'][a-z0-9]+)*"
+_LATIN_WORD_RE = re.compile(_LATIN_WORD)
+_WORD_RE = re.compile(rf"([{CJK}]+)|({_LATIN_WORD})")
 CJK_RE = re.compile(rf"[{CJK}]")
 _POSSESSIVE_RE = re.compile(r"(?<=[a-z])'s\b")
 CHINESE_STOP_RE = re.compile(
@@ -93,14 +96,14 @@ def stem(word: str) -> str:
 
 def words(text: str) -> list[str]:
     """The content words of already-normalised text, unstemmed; CJK runs split at stopwords."""
-    found = []
+    if text.isascii():  # no CJK: one findall of plain strings (most of indexing a corpus)
+        return [w for w in _LATIN_WORD_RE.findall(text) if len(w) > 1 and w not in STOPWORDS]
+    found: list[str] = []
     for chinese, latin in _WORD_RE.findall(text):
         if chinese:
             found.extend(piece for piece in CHINESE_STOP_RE.split(chinese) if piece)
-            continue
-        word = latin.strip(".'-")
-        if len(word) > 1 and word not in STOPWORDS:
-            found.append(word)
+        elif len(latin) > 1 and latin not in STOPWORDS:
+            found.append(latin)
     return found
 
 
