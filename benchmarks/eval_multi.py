@@ -153,9 +153,9 @@ def print_table(label: str, results: dict[str, dict[str, Tally]], subsets: list[
     print(f"\n## {label}\n")
     print(
         "| method | subset | answered right | right passage first | answered wrong "
-        "| off-topic answered | off-topic suggested |"
+        "| off-topic answered | off-topic suggested | core viewpoint over the right bullet |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for method, tallies in results.items():
         for name in subsets:
             t = tallies[name]
@@ -164,7 +164,8 @@ def print_table(label: str, results: dict[str, dict[str, Tally]], subsets: list[
             wrong = f"{t.answered_wrong}/{t.answerable}" if t.answerable else "-"
             print(
                 f"| {method} | {name} | {right if t.answerable else '-'} | {first} | {wrong} "
-                f"| {t.off_topic_answered}/{t.off_topic} | {t.off_topic_suggested}/{t.off_topic} |"
+                f"| {t.off_topic_answered}/{t.off_topic} | {t.off_topic_suggested}/{t.off_topic} "
+                f"| {t.core_over_bullet if t.answerable else '-'} |"
             )
 
 

@@ -39,6 +39,9 @@ class Tally:
     # The right passage first, whatever the outcome: how well the method *ranks*, apart
     # from how sure it is. Answered right can never exceed it.
     ranked_first: int = 0
+    # The right passage is a bullet, and its article's core viewpoint (the general
+    # restatement) ranked first instead: what the "specific beats general" rule prevents.
+    core_over_bullet: int = 0
     off_topic: int = 0
     off_topic_answered: int = 0
     off_topic_suggested: int = 0
@@ -51,6 +54,8 @@ class Tally:
             return
         self.answerable += 1
         self.ranked_first += bool(passage_ids) and passage_ids[0] == question.expected
+        article, _, number = question.expected.rpartition("#")
+        self.core_over_bullet += number != "0" and passage_ids[:1] == [f"{article}#0"]
         if outcome == "answered":
             right = bool(passage_ids) and passage_ids[0] == question.expected
             self.answered_right += right

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
-from bot.text import CHINESE_STOPWORDS, CJK, CJK_RE, STOPWORDS
+from bot.text import CHINESE_STOP_RE, CHINESE_STOPWORDS, CJK, CJK_RE, STOPWORDS
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +168,28 @@ def segment(text: str) -> list[str]:
         else:
             words.extend(_merge_known(cut(run)) if cut else _greedy_cut(run))
     return words
+
+
+def dictionary_words(segmented: list[str]) -> list[str]:
+    """jieba's words, those the lexicon lacks cut into words it has.
+
+    A word the lexicon lacks is split at the function words inside it (jieba cuts 这篇文章
+    into 这 + 篇文章, no word at all), then what is left into the longest words the lexicon
+    knows (国产手机 -> 国产 + 手机, 工商银行 -> 工商 + 银行), so each is looked up as a word
+    rather than as loose characters. A piece no lexicon word covers stays whole.
+    """
+    out: list[str] = []
+    for word in segmented:
+        if len(word) < 2 or not CJK_RE.match(word) or glosses(word):
+            out.append(word)
+            continue
+        for piece in CHINESE_STOP_RE.split(word):
+            if len(piece) < 2 or glosses(piece):
+                out.extend([piece] if piece else [])
+                continue
+            cut = _greedy_cut(piece)
+            out.extend(cut if any(len(part) > 1 for part in cut) else [piece])
+    return out
 
 
 def _gloss_words(found: list[str]) -> list[str]:

@@ -28,8 +28,8 @@ import numpy as np
 from rapidfuzz import fuzz, utils
 
 from bot.answers import Outcome
+from bot.chinese import dictionary_words, segment, to_simplified, word_glosses
 from bot.chinese import prepare as prepare_chinese
-from bot.chinese import segment, to_simplified, word_glosses
 from bot.content import CORE_VIEWPOINT, Passage
 from bot.glossary import Glossary
 from bot.matcher_config import MatcherConfig
@@ -275,7 +275,7 @@ class Matcher:
         """A piece of Chinese cut into words (jieba), each standing for its English glosses
         (CC-CEDICT): the passages are English, so 收入 is looked for as income or revenue."""
         found = []
-        for word in segment(piece):
+        for word in dictionary_words(segment(piece)):
             if not CJK_RE.search(word):
                 latin = words(word.lower())
                 found.extend(latin)
@@ -285,7 +285,8 @@ class Matcher:
                 continue
             if len(word) == 1 and self.config.skip_single_characters:
                 continue
-            meanings = word_glosses(word)
+            # Glosses keep CC-CEDICT's capitals (Taobao, China): normalised like a question.
+            meanings = [normalise(gloss) for gloss in word_glosses(word)]
             found.append(word)
             if meanings:
                 reading.stands_for.setdefault(word, "; ".join(meanings))

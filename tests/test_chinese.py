@@ -134,3 +134,27 @@ def test_importing_bot_chinese_loads_nothing_until_used() -> None:
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert result.stdout.split() == ["False", "0"]
+
+
+@pytest.mark.parametrize(
+    ("segmented", "words"),
+    [
+        (["国产手机"], ["国产", "手机"]),  # a compound the lexicon lacks: its known words
+        (["篇文章"], ["篇"]),  # no word: split at the function word, the rest kept
+        (["手机", "AI", "是"], ["手机", "AI", "是"]),  # known words and Latin untouched
+    ],
+)
+def test_dictionary_words_cut_unknown_compounds_into_known_words(
+    segmented: list[str], words: list[str]
+) -> None:
+    assert all(glosses(word) for word in ("国产", "手机"))
+    assert chinese.dictionary_words(segmented) == words
+
+
+def test_a_chinese_question_reads_capitalised_glosses_whole() -> None:
+    from bot.content import Passage
+    from bot.matching import Matcher
+
+    matcher = Matcher([Passage("a", 1, "", "Taobao sells clothes to shoppers in China.")])
+    # CC-CEDICT writes names capitalised ("Taobao", "China"): read as "aobao" before.
+    assert {"taobao", "china"} <= set(matcher.question_words("淘宝在中国大陆卖什么"))
