@@ -47,7 +47,7 @@ from bot.library import load_library, matcher_config  # noqa: E402
 QUESTIONS = ROOT / "tests" / "data" / "eval_multi.jsonl"
 ARTICLES = ROOT / "tests" / "data" / "articles"
 MAKE_CORPUS = ROOT.parent / "shared" / "tools" / "make_corpus.py"
-EXTRA: tuple[Path, ...] = ()  # more article folders (--round6)
+EXTRA: tuple[Path, ...] = ()  # more article folders (--round)
 
 SUBSETS: dict[str, Callable[[EvalQuestion], bool]] = {
     "all": lambda q: True,
@@ -213,15 +213,21 @@ def main() -> None:
     parser.add_argument("--subsets", nargs="*", help="subsets to print (default: all)")
     parser.add_argument("--ablation", action="store_true", help="each new part off in turn")
     parser.add_argument(
-        "--round6",
-        action="store_true",
-        help="blind round 6 instead: tests/data/eval_round6.jsonl, with its fifth digest",
+        "--round",
+        type=int,
+        choices=(6, 7),
+        help="a blind round instead: tests/data/eval_roundN.jsonl, with its digests and those "
+        "of the rounds before it (tests/data/articles_round6, articles_round7)",
     )
+    parser.add_argument("--round6", action="store_true", help="the same as --round 6")
     args = parser.parse_args()
     global QUESTIONS, EXTRA
-    if args.round6:
-        QUESTIONS = ROOT / "tests" / "data" / "eval_round6.jsonl"
-        EXTRA = (ROOT / "tests" / "data" / "articles_round6",)
+    blind_round = 6 if args.round6 else args.round
+    if blind_round:
+        QUESTIONS = ROOT / "tests" / "data" / f"eval_round{blind_round}.jsonl"
+        EXTRA = tuple(
+            ROOT / "tests" / "data" / f"articles_round{n}" for n in range(6, blind_round + 1)
+        )
     questions = load_questions(QUESTIONS)
     subsets = args.subsets or list(SUBSETS)
     held = sum(q.split.startswith("heldout") for q in questions)
