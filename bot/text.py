@@ -93,7 +93,7 @@ def stem(word: str) -> str:
 
 def words(text: str) -> list[str]:
     """The content words of already-normalised text, unstemmed; CJK runs split at stopwords."""
-    found = []
+    found: list[str] = []
     for chinese, latin in _WORD_RE.findall(text):
         if chinese:
             found.extend(piece for piece in CHINESE_STOP_RE.split(chinese) if piece)
