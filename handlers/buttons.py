@@ -20,11 +20,11 @@ from bot.limits import Verdict
 from bot.matching import Outcome
 from bot.rendering import HTML, render_match, render_summary, split_message
 from bot.storage import answer_fields, new_query_id
+from handlers.ask import answered_keyboard
 from handlers.common import (
     Context,
     Handlers,
     Pressed,
-    answered_keyboard,
     logged_delivery,
     on_press,
     reply,

@@ -1,5 +1,4 @@
-"""What every handler shares: the typed context, narrowing an update, replying, logging,
-and answering a question.
+"""What every handler shares: the typed context, narrowing an update, replying, logging.
 
 A handler never starts with `if update.effective_message is None: return`: it is
 decorated with one of the `on_*` decorators below, which narrow the update once (to a
@@ -12,7 +11,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -22,7 +20,6 @@ from telegram import (
     Chat,
     ChatMemberUpdated,
     ChosenInlineResult,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQuery,
     Message,
@@ -30,16 +27,12 @@ from telegram import (
     User,
 )
 from telegram.constants import ChatAction, ChatType
-from telegram.error import BadRequest, TelegramError, TimedOut
+from telegram.error import TelegramError, TimedOut
 from telegram.ext import Application, BaseHandler, CallbackContext, ExtBot, JobQueue
 
-from bot.answers import Answer, Match
-from bot.callbacks import feedback_data, pick_data, summary_data
-from bot.limits import Verdict
-from bot.matching import Outcome
-from bot.rendering import HTML, TELEGRAM_MESSAGE_LIMIT, render_answer, split_message
+from bot.rendering import TELEGRAM_MESSAGE_LIMIT, split_message
 from bot.state import BotState, ChatState
-from bot.storage import answer_fields, new_query_id
+from bot.storage import new_query_id
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +47,6 @@ Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
 Handlers = list[BaseHandler[Update, Context, None]]
 
 TYPING_DELAY = 0.5  # seconds before "typing…" shows, for answers that take a while
-LABEL_LENGTH = 48
-SLOW_DOWN = "You're asking faster than I can answer well. Please wait a few seconds."
 
 T = TypeVar("T")
 
@@ -213,133 +204,6 @@ async def typing_indicator(update: Update, context: Context) -> AsyncIterator[No
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-
-
-# -- answering a question ---------------------------------------------------------------
-
-
-async def answer_question(
-    incoming: Incoming,
-    context: Context,
-    question: str,
-    *,
-    edit_message_id: int | None = None,
-) -> Answer | None:
-    """Answer from the library (the chat's current article wins ties), reply, and log it.
-
-    With `edit_message_id` (the reader edited their question) the earlier answer is edited
-    instead. Past the reader's flood limit: one polite note, then nothing.
-    """
-    bot_state, state = context.bot_data, chat_state(context)
-    verdict = bot_state.allowed_to_ask(incoming.user_id)
-    if verdict is not Verdict.ALLOW:
-        if verdict is Verdict.NOTIFY:
-            await reply(incoming.message, SLOW_DOWN)
-        return None
-    started = time.perf_counter()
-    answer = bot_state.library.ask(
-        question,
-        prefer_article=state.current_article,
-        about_article=replied_article(incoming.message, state),
-    )
-    latency_ms = (time.perf_counter() - started) * 1000
-    if answer.outcome is Outcome.ANSWERED and answer.best is not None:
-        state.current_article = answer.best.article.id
-    # The id exists before the row is written, so the buttons can carry it; the row is
-    # written once the send is over, with whether the reply got through.
-    query_id = new_query_id()
-    text = render_answer(answer, HTML)
-    keyboard = answer_keyboard(answer, query_id)
-    via = via_of(incoming.chat)
-    fields = answer_fields(answer)
-    async with logged_delivery(
-        incoming.update, context, via, latency_ms, query_id=query_id, **fields
-    ):
-        answer_id = await _send_or_edit(incoming, context, text, keyboard, edit_message_id)
-    if answer_id is not None:
-        state.remember_answer(incoming.message.message_id, answer_id)
-        state.remember_question(answer_id, question, query_id)
-        if answer.outcome is Outcome.ANSWERED and answer.best is not None:
-            state.remember_article(answer_id, answer.best.article.id)
-    logger.debug(
-        "update %s: %s in %.1f ms", incoming.update.update_id, answer.outcome.value, latency_ms
-    )
-    return answer
-
-
-def replied_article(message: Message, state: ChatState) -> str | None:
-    """The article of the bot's message this one replies to, if the chat remembers one."""
-    replied = message.reply_to_message
-    if replied is None:
-        return None
-    return state.message_articles.get(replied.message_id)
-
-
-async def _send_or_edit(
-    incoming: Incoming,
-    context: Context,
-    text: str,
-    keyboard: InlineKeyboardMarkup | None,
-    edit_message_id: int | None,
-) -> int | None:
-    """Send the answer (or edit the earlier one); the id of the message holding it."""
-    if edit_message_id is None:
-        sent = await reply(incoming.message, text, keyboard)
-        return sent[-1].message_id if sent else None
-    try:
-        await context.bot.edit_message_text(
-            split_message(text)[0],
-            chat_id=incoming.chat.id,
-            message_id=edit_message_id,
-            reply_markup=keyboard,
-        )
-    except BadRequest as error:
-        if "not modified" not in error.message.lower():
-            raise
-    return edit_message_id
-
-
-# -- the answer's buttons ----------------------------------------------------------------
-
-
-def match_label(match: Match, with_headline: bool) -> str:
-    """A button label: the section title, and the headline when articles differ."""
-    label = match.passage.section
-    if with_headline:
-        label = f"{label} — {match.article.title}"
-    return label if len(label) <= LABEL_LENGTH else label[: LABEL_LENGTH - 1] + "…"
-
-
-def answer_keyboard(answer: Answer, query_id: str) -> InlineKeyboardMarkup | None:
-    """Suggestions as buttons; an answer gets "Full summary" and 👍 / 👎."""
-    if answer.outcome is Outcome.SUGGESTED:
-        return InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        match_label(m, answer.spans_articles),
-                        callback_data=pick_data(m.passage, m.article),
-                    )
-                ]
-                for m in answer.matches
-            ]
-        )
-    if answer.outcome is Outcome.ANSWERED and answer.best is not None:
-        return answered_keyboard(answer.best, query_id)
-    return None
-
-
-def answered_keyboard(match: Match, query_id: str) -> InlineKeyboardMarkup:
-    """An answer's buttons: "Full summary", and 👍 / 👎 naming its query id."""
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton("📄 Full summary", callback_data=summary_data(match.article)),
-                InlineKeyboardButton("👍", callback_data=feedback_data(query_id, True)),
-                InlineKeyboardButton("👎", callback_data=feedback_data(query_id, False)),
-            ]
-        ]
-    )
 
 
 # -- the query log -----------------------------------------------------------------------

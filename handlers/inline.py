@@ -41,13 +41,8 @@ from bot.rendering import (
     telegram_length,
 )
 from bot.storage import new_query_id
-from handlers.common import (
-    Context,
-    Handlers,
-    answered_keyboard,
-    on_chosen_result,
-    on_inline_query,
-)
+from handlers.ask import answered_keyboard
+from handlers.common import Context, Handlers, on_chosen_result, on_inline_query
 
 logger = logging.getLogger(__name__)
 
