@@ -9,7 +9,7 @@ each handler path does (the same calls, in the same order), on fresh objects so 
 cache built by an earlier step helps:
 
 * ``question``: ``library.ask`` + ``render_answer`` + the buttons' callback data
-  (``pick_data``/``summary_data``), as ``handlers.common.answer_question``;
+  (``pick_data``/``summary_data``), as ``handlers.ask.answer_question``;
 * ``summary press``: ``article_by_key`` + ``article_version`` + ``render_summary`` +
   ``split_message``, as ``handlers.buttons.show_summary`` on the first press;
 * ``pick press``: ``passage_by_key`` + ``passage_version``, as ``show_passage``;

@@ -1,8 +1,9 @@
 """The Telegram application: one function builds it, `run` starts it (polling or webhook).
 
-The only module of `bot/` that imports `telegram`: the domain stays usable without it.
-Shared objects live in `application.bot_data` (see `handlers.common`): the settings, the
-content library (swapped whole on /reload), and the query log.
+The only module of `bot/` that imports `telegram` (with its persistence adapter): the
+domain stays usable without it. The application's state is typed (`bot/state.py`):
+`application.bot_data` is a `BotState` (the settings, the content library swapped whole on
+/reload, the query log, the limits), each chat's `chat_data` a `ChatState`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from telegram.ext import (
     BaseUpdateProcessor,
     ContextTypes,
     Defaults,
+    ExtBot,
+    JobQueue,
 )
 from telegram.warnings import PTBDeprecationWarning
 
@@ -40,8 +43,9 @@ from bot.config import Settings
 from bot.library import load_library
 from bot.limits import Cooldown, QuestionLimiter
 from bot.persistence import ChatStatePersistence
+from bot.state import BotState, ChatState
 from bot.storage import QueryLog
-from handlers.common import LIBRARY, QUERY_LOG, QUESTION_LIMITER, SETTINGS, SUMMARY_COOLDOWN
+from handlers.common import App, Context
 from handlers.menus import set_command_menus
 
 logger = logging.getLogger(__name__)
@@ -263,7 +267,9 @@ def _flood_group(chat_id: object) -> int | str | bool:
     return False
 
 
-class DigestApplication(Application):  # type: ignore[type-arg]
+class DigestApplication(
+    Application[ExtBot[Any], Context, dict[Any, Any], ChatState, BotState, JobQueue[Any]]
+):
     """PTB's Application with a bounded shutdown: `stop` drains for SHUTDOWN_DRAIN_SECONDS,
     then cuts off what is left (PTB alone waits for every queued update and flood wait).
 
@@ -274,7 +280,7 @@ class DigestApplication(Application):  # type: ignore[type-arg]
     async def stop(self) -> None:
         """Stop fetching, finish the updates in hand within the drain time, save state."""
         processor = self.update_processor
-        settings: Settings = self.bot_data[SETTINGS]
+        settings = self.bot_data.settings
         cut_off = None
         if isinstance(processor, PerChatUpdateProcessor):
             cut_off = asyncio.create_task(processor.cut_off(settings.shutdown_drain_seconds))
@@ -308,12 +314,16 @@ def _update_ids(updates: list[object]) -> str:
     return ", ".join(str(getattr(u, "update_id", "?")) for u in updates)
 
 
-def build_application(settings: Settings) -> Application:
+def build_application(settings: Settings) -> App:
     """The Application with its defaults, rate limiter, lifecycle hooks and handlers."""
     if not settings.telegram_bot_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is required to build the Telegram application")
-    builder = (
+    builder: ApplicationBuilder[
+        ExtBot[Any], Context, dict[Any, Any], ChatState, BotState, JobQueue[Any]
+    ] = (
         ApplicationBuilder()
+        # The typed state (bot/state.py): bot_data is a BotState, each chat_data a ChatState.
+        .context_types(ContextTypes(bot_data=BotState, chat_data=ChatState))
         .application_class(DigestApplication)
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_base_url)
@@ -346,26 +356,30 @@ def build_application(settings: Settings) -> Application:
         # (it may have been delivered).
         builder = builder.rate_limiter(PatientRateLimiter(settings.flood_give_up_seconds))
     application = builder.build()
-    application.bot_data[SETTINGS] = settings
-    application.bot_data[QUESTION_LIMITER] = QuestionLimiter(
+    # The one place the shared state is filled in (the library and the query log follow in
+    # post_init, before the first update).
+    state = application.bot_data
+    state.settings = settings
+    state.question_limiter = QuestionLimiter(
         settings.questions_per_window, settings.question_window_seconds
     )
-    application.bot_data[SUMMARY_COOLDOWN] = Cooldown(settings.summary_cooldown_seconds)
+    state.summary_cooldown = Cooldown(settings.summary_cooldown_seconds)
     handlers.register(application)
     return application
 
 
-async def post_init(application: Application) -> None:
+async def post_init(application: App) -> None:
     """Load the content off the event loop, open the query log, set the command menus."""
-    settings: Settings = application.bot_data[SETTINGS]
+    state = application.bot_data
+    settings = state.settings
     library, loaded = await asyncio.to_thread(load_library, settings)
     for problem in loaded.rejected:
         logger.warning("rejected %s", problem)
     for problem in loaded.warnings:
         logger.info("warning %s", problem)
     logger.info("loaded %d articles, %d passages", len(library.articles), library.passage_count)
-    application.bot_data[LIBRARY] = library
-    application.bot_data[QUERY_LOG] = await QueryLog.open(settings)
+    state.library = library
+    state.query_log = await QueryLog.open(settings)
     await set_command_menus(application)
     await requeue_backlog(application)
     if application.job_queue is not None:
@@ -378,7 +392,7 @@ async def post_init(application: Application) -> None:
         )
 
 
-async def requeue_backlog(application: Application) -> None:
+async def requeue_backlog(application: App) -> None:
     """Queue the updates the last shutdown cut off before they started, ahead of new ones."""
     if not isinstance(application.persistence, ChatStatePersistence):
         return
@@ -394,14 +408,16 @@ async def requeue_backlog(application: Application) -> None:
         logger.info("update backlog: %d updates cut off at the last shutdown queued", len(kept))
 
 
-async def post_shutdown(application: Application) -> None:
-    """Drain the query log to disk and close it."""
-    log: QueryLog | None = application.bot_data.get(QUERY_LOG)
+async def post_shutdown(application: App) -> None:
+    """Drop the inline queries not logged yet, drain the query log to disk and close it."""
+    state = application.bot_data
+    state.inline_log.close()
+    log = state.query_log
     if log is not None:
         await log.close()
 
 
-async def save_state(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def save_state(context: Context) -> None:
     """Periodic job: write the changed chats' state (a failed save keeps it for the next)."""
     persistence = context.application.persistence
     if persistence is not None:
@@ -409,9 +425,9 @@ async def save_state(context: ContextTypes.DEFAULT_TYPE) -> None:
         await persistence.flush()
 
 
-async def purge_query_log(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def purge_query_log(context: Context) -> None:
     """Daily job: delete query-log rows older than QUERY_LOG_RETENTION_DAYS."""
-    log: QueryLog | None = context.bot_data.get(QUERY_LOG)
+    log = context.bot_data.query_log
     if log is not None:
         deleted = await log.purge_expired()
         logger.info("query log: %d expired rows deleted", deleted)

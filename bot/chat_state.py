@@ -1,7 +1,8 @@
 """Per-chat state kept across restarts, in the bot's SQLite database (`DATABASE_PATH`).
 
-The Telegram application keeps a small dict per chat (its current article, which answer
-belongs to which question); this module stores it: one row per chat, the dict as JSON with
+The Telegram application keeps a `ChatState` per chat (bot/state.py: its current article,
+which answer belongs to which question), handed over as a small dict; this module stores
+it: one row per chat, the dict as JSON with
 an explicit encoding (int keys and tuples come back as they went in), every save of the
 changed chats in one transaction. Nothing is ever rewritten in place, so a kill at any
 moment leaves either the old rows or the new ones.

@@ -216,7 +216,11 @@ def parse_article(
 
 def describe(error: BaseException) -> str:
     """An unexpected parser error as a short reason (its kind and first 200 characters)."""
-    kind = {RecursionError: "nested too deep", MemoryError: "too large to hold"}.get(type(error))
+    kinds: dict[type[BaseException], str] = {
+        RecursionError: "nested too deep",
+        MemoryError: "too large to hold",
+    }
+    kind = kinds.get(type(error))
     return kind or f"{type(error).__name__}: {str(error)[:200]}"
 
 

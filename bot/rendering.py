@@ -199,11 +199,12 @@ def split_message(
         return [text.strip() or text]
     atoms = _atoms(text, html_mode)
     parts: list[str] = []
-    start, reopen = 0, ()
+    start = 0
+    reopen: tuple[str, ...] = ()
     while start < len(atoms):
         end, stack_at_end = _cut(atoms, start, reopen, limit)
         body = "".join(a.markup for a in atoms[start:end])
-        closing = "".join(f"</{_TAG_NAME_RE.match(t).group(1)}>" for t in reversed(stack_at_end))
+        closing = "".join(_closing_tag(t) for t in reversed(stack_at_end))
         part = "".join(reopen) + body + closing
         # A part of tags and whitespace only would be an empty message, which Telegram refuses.
         if "".join(a.markup for a in atoms[start:end] if not a.tag).strip():
@@ -229,6 +230,12 @@ def _atoms(text: str, html_mode: bool) -> list[_Atom]:
         else:
             atoms.extend(_Atom(c, _utf16(c)) for c in token)
     return atoms
+
+
+def _closing_tag(opening: str) -> str:
+    """The closing tag of an opening tag left open at a cut."""
+    name = _TAG_NAME_RE.match(opening)
+    return f"</{name.group(1)}>" if name else ""
 
 
 def _cut(

@@ -120,7 +120,7 @@ def english_words() -> frozenset[str]:
 
 def _inflection_bases(word: str) -> list[str]:
     """What an inflected English word may come from: companies -> company, getting -> get."""
-    bases = []
+    bases: list[str] = []
     for suffix, replacements in _INFLECTIONS:
         if word.endswith(suffix) and len(word) - len(suffix) >= 2:
             base = word[: -len(suffix)]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from telegram.ext import Application
-
 from handlers import (
     admin,
     articles,
@@ -20,9 +18,10 @@ from handlers import (
     summary,
     upload,
 )
+from handlers.common import App
 
 
-def register(application: Application) -> None:
+def register(application: App) -> None:
     """Add every feature's handlers and the error handler."""
     # Group -2 drops an update Telegram delivered twice, before anything acts on it.
     application.add_handlers(duplicates.handlers(), group=-2)

@@ -1,4 +1,4 @@
-"""Admin commands, checked by numeric user id: /reload and /stats [days]."""
+"""Admin commands (`admin_only`: checked by numeric user id): /reload and /stats [days]."""
 
 from __future__ import annotations
 
@@ -6,61 +6,41 @@ import asyncio
 import html
 import logging
 
-from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
+from telegram.ext import CommandHandler, filters
 
 from bot.charts import ChartsUnavailableError, questions_chart
 from bot.library import load_library
 from bot.stats import render_stats
-from handlers.common import (
-    LIBRARY,
-    library_of,
-    query_log_of,
-    record_admin_action,
-    reply,
-    settings_of,
-    typing_indicator,
-)
+from handlers.access import admin_only
+from handlers.common import Context, Handlers, Incoming, on_message, reply, typing_indicator
 
 logger = logging.getLogger(__name__)
 
 MAX_STATS_DAYS = 3650
 MAX_REJECTIONS_SHOWN = 20
-REFUSAL = "Sorry, only the bot's admins can do that."
 PRIVATE_ONLY = "/{command} works in a private chat with me: the figures are not for everyone here."
 
 
-async def _allowed(update: Update, context: ContextTypes.DEFAULT_TYPE, action: str) -> bool:
-    """True for a configured admin; otherwise a short refusal. Either way the attempt is logged."""
-    user = update.effective_user
-    allowed = settings_of(context).is_admin(user.id if user else None)
-    record_admin_action(context, user.id if user else None, action, allowed)
-    if not allowed:
-        logger.info("refused %s for user %s", action, user.id if user else None)
-        await reply(update, REFUSAL)
-    return allowed
-
-
-async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_message
+@admin_only("reload")
+async def reload(incoming: Incoming, context: Context) -> None:
     """/reload: re-read SEEDS_DIR and the glossary, and report."""
-    if not await _allowed(update, context, "reload"):
-        return
-    await reply(update, await reload_library(update, context))
+    await reply(incoming.message, await reload_library(incoming, context))
 
 
-async def reload_library(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+async def reload_library(incoming: Incoming, context: Context) -> str:
     """Re-read SEEDS_DIR and the glossary off the event loop, swap the library whole, log the
     reload; returns the report (HTML). Also used after an upload."""
-    previous = library_of(context)
-    async with typing_indicator(update, context):
-        library, loaded = await asyncio.to_thread(load_library, settings_of(context), previous)
+    state = context.bot_data
+    previous = state.library
+    async with typing_indicator(incoming.update, context):
+        library, loaded = await asyncio.to_thread(load_library, state.settings, previous)
     # One assignment: questions already running keep the library they started with.
-    context.bot_data[LIBRARY] = library
-    user = update.effective_user
-    log = query_log_of(context)
+    state.library = library
+    log = state.query_log
     if log is not None:
         log.record_reload(
-            admin_id=user.id if user else None,
+            admin_id=incoming.user_id,
             articles=len(library.articles),
             passages=library.passage_count,
             rejected=loaded.rejected,
@@ -79,43 +59,42 @@ async def reload_library(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     return "\n".join(lines)
 
 
-async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_message
+@admin_only("stats")
+async def stats(incoming: Incoming, context: Context) -> None:
     """/stats [days]: the query log's figures as text, and the daily chart when available."""
-    if not await _allowed(update, context, "stats"):
-        return
+    message = incoming.message
     raw = (context.args or ["30"])[0]
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_STATS_DAYS:
-        await reply(update, f"Usage: /stats [days], days from 1 to {MAX_STATS_DAYS}.")
+        await reply(message, f"Usage: /stats [days], days from 1 to {MAX_STATS_DAYS}.")
         return
-    log = query_log_of(context)
+    log = context.bot_data.query_log
     if log is None:
-        await reply(update, "The query log is not open.")
+        await reply(message, "The query log is not open.")
         return
     try:
-        async with typing_indicator(update, context):
+        async with typing_indicator(incoming.update, context):
             figures = await log.stats(int(raw))
     except Exception:
         logger.exception("stats failed")
-        await reply(update, "The query log cannot be read right now; see the bot's log.")
+        await reply(message, "The query log cannot be read right now; see the bot's log.")
         return
-    await reply(update, f"<pre>{html.escape(render_stats(figures))}</pre>")
+    await reply(message, f"<pre>{html.escape(render_stats(figures))}</pre>")
     try:
         chart = await asyncio.to_thread(questions_chart, figures.per_day)
     except ChartsUnavailableError:
         return
-    message = update.effective_message
-    if message is not None:
-        await message.reply_photo(chart, caption=f"Questions per day, last {raw} days")
+    await message.reply_photo(chart, caption=f"Questions per day, last {raw} days")
 
 
-async def private_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_message
+async def private_only(incoming: Incoming, context: Context) -> None:
     """/stats or /reload outside a private chat: a hint to ask in private, nothing shown."""
-    message = update.effective_message
-    command = (message.text or "/").split()[0].lstrip("/").split("@")[0] if message else ""
-    await reply(update, PRIVATE_ONLY.format(command=html.escape(command)))
+    command = (incoming.message.text or "/").split()[0].lstrip("/").split("@")[0]
+    await reply(incoming.message, PRIVATE_ONLY.format(command=html.escape(command)))
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> Handlers:
     new_messages = filters.UpdateType.MESSAGE
     in_private = new_messages & filters.ChatType.PRIVATE
     return [

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
+from telegram.ext import CommandHandler, filters
 
 from bot.rendering import HTML, render_article_list
-from handlers.common import library_of, reply
+from handlers.common import Context, Handlers, Incoming, on_message, reply
 
 
-async def articles(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_message
+async def articles(incoming: Incoming, context: Context) -> None:
     """List the loaded articles: headline, source and date."""
-    await reply(update, render_article_list(library_of(context).articles, HTML))
+    await reply(incoming.message, render_article_list(context.bot_data.library.articles, HTML))
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> Handlers:
     return [CommandHandler("articles", articles, filters=filters.UpdateType.MESSAGE)]

@@ -1,17 +1,97 @@
-"""Questions: any text in private, /ask anywhere, replies to the bot and mentions in groups;
-an edited question updates its answer."""
+"""Questions: where the bot answers them.
+
+Any text in private, /ask anywhere, replies to the bot and mentions in groups; an edited
+question updates its answer. `answer_question` asks the library (bot/library.py), replies
+with the answer and its buttons, remembers it in the chat's state and logs it.
+"""
 
 from __future__ import annotations
 
 import html
+import logging
 import re
+import time
 
-from telegram import Message, MessageEntity, Update
-from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity
+from telegram.error import BadRequest
+from telegram.ext import CommandHandler, MessageHandler, filters
 
-from handlers.common import ANSWERS, answer_question, reply
+from bot.answers import Answer, Match
+from bot.callbacks import feedback_data, pick_data, summary_data
+from bot.limits import Verdict
+from bot.matching import Outcome
+from bot.rendering import HTML, render_answer, split_message
+from bot.state import ChatState
+from bot.storage import answer_fields, new_query_id
+from handlers.common import (
+    Context,
+    Handlers,
+    Incoming,
+    chat_state,
+    logged_delivery,
+    on_message,
+    reply,
+    via_of,
+)
+
+logger = logging.getLogger(__name__)
+
+LABEL_LENGTH = 48
+SLOW_DOWN = "You're asking faster than I can answer well. Please wait a few seconds."
 
 _ASK_COMMAND_RE = re.compile(r"^/ask(@\w+)?(\s+|$)", re.IGNORECASE)
+
+
+# -- the handlers ------------------------------------------------------------------------
+
+
+@on_message
+async def ask_private(incoming: Incoming, context: Context) -> None:
+    """In a private chat any text is a question."""
+    if incoming.message.text:
+        await answer_question(incoming, context, incoming.message.text)
+
+
+@on_message
+async def ask_command(incoming: Incoming, context: Context) -> None:
+    """/ask <question>, in private or in a group."""
+    question = " ".join(context.args or [])
+    if not question.strip():
+        name = html.escape(context.bot.username or "bot")
+        await reply(
+            incoming.message,
+            f"Ask me like this: <code>/ask@{name} How many customers does Alibaba Cloud "
+            "serve?</code>",
+        )
+        return
+    await answer_question(incoming, context, question)
+
+
+@on_message
+async def ask_in_group(incoming: Incoming, context: Context) -> None:
+    """A group message that replies to the bot or mentions it is a question."""
+    message = incoming.message
+    if not message.text:
+        return
+    replied = message.reply_to_message
+    to_bot = replied is not None and replied.from_user and replied.from_user.id == context.bot.id
+    mention = f"@{context.bot.username}".lower()
+    mentions = message.parse_entities([MessageEntity.MENTION]).values()
+    if to_bot or any(text.lower() == mention for text in mentions):
+        question = question_in(message, context.bot.username or "")
+        if question:
+            await answer_question(incoming, context, question)
+
+
+@on_message
+async def on_edited(incoming: Incoming, context: Context) -> None:
+    """A reader edited a question the bot answered: edit the answer to match."""
+    answer_id = chat_state(context).answers.get(incoming.message.message_id)
+    if answer_id is None:
+        return  # not a question the bot answered (or answered too long ago)
+    question = question_in(incoming.message, context.bot.username or "")
+    if question:
+        await answer_question(incoming, context, question, edit_message_id=answer_id)
 
 
 def question_in(message: Message, bot_username: str) -> str:
@@ -23,56 +103,134 @@ def question_in(message: Message, bot_username: str) -> str:
     return " ".join(text.split())
 
 
-async def ask_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """In a private chat any text is a question."""
-    message = update.effective_message
-    if message is not None and message.text:
-        await answer_question(update, context, message.text)
+# -- answering ---------------------------------------------------------------------------
 
 
-async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/ask <question>, in private or in a group."""
-    question = " ".join(context.args or [])
-    if not question.strip():
-        name = html.escape(context.bot.username or "bot")
-        await reply(
-            update,
-            f"Ask me like this: <code>/ask@{name} How many customers does Alibaba Cloud "
-            "serve?</code>",
-        )
-        return
-    await answer_question(update, context, question)
+async def answer_question(
+    incoming: Incoming,
+    context: Context,
+    question: str,
+    *,
+    edit_message_id: int | None = None,
+) -> Answer | None:
+    """Answer from the library (the chat's current article wins ties), reply, and log it.
+
+    With `edit_message_id` (the reader edited their question) the earlier answer is edited
+    instead. Past the reader's flood limit: one polite note, then nothing.
+    """
+    bot_state, state = context.bot_data, chat_state(context)
+    verdict = bot_state.allowed_to_ask(incoming.user_id)
+    if verdict is not Verdict.ALLOW:
+        if verdict is Verdict.NOTIFY:
+            await reply(incoming.message, SLOW_DOWN)
+        return None
+    started = time.perf_counter()
+    answer = bot_state.library.ask(
+        question,
+        prefer_article=state.current_article,
+        about_article=replied_article(incoming.message, state),
+    )
+    latency_ms = (time.perf_counter() - started) * 1000
+    if answer.outcome is Outcome.ANSWERED and answer.best is not None:
+        state.current_article = answer.best.article.id
+    # The id exists before the row is written, so the buttons can carry it; the row is
+    # written once the send is over, with whether the reply got through.
+    query_id = new_query_id()
+    text = render_answer(answer, HTML)
+    keyboard = answer_keyboard(answer, query_id)
+    via = via_of(incoming.chat)
+    fields = answer_fields(answer)
+    async with logged_delivery(
+        incoming.update, context, via, latency_ms, query_id=query_id, **fields
+    ):
+        answer_id = await _send_or_edit(incoming, context, text, keyboard, edit_message_id)
+    if answer_id is not None:
+        state.remember_answer(incoming.message.message_id, answer_id)
+        state.remember_question(answer_id, question, query_id)
+        if answer.outcome is Outcome.ANSWERED and answer.best is not None:
+            state.remember_article(answer_id, answer.best.article.id)
+    logger.debug(
+        "update %s: %s in %.1f ms", incoming.update.update_id, answer.outcome.value, latency_ms
+    )
+    return answer
 
 
-async def ask_in_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A group message that replies to the bot or mentions it is a question."""
-    message = update.effective_message
-    if message is None or not message.text:
-        return
+def replied_article(message: Message, state: ChatState) -> str | None:
+    """The article of the bot's message this one replies to, if the chat remembers one."""
     replied = message.reply_to_message
-    to_bot = replied is not None and replied.from_user and replied.from_user.id == context.bot.id
-    mention = f"@{context.bot.username}".lower()
-    mentions = message.parse_entities([MessageEntity.MENTION]).values()
-    if to_bot or any(text.lower() == mention for text in mentions):
-        question = question_in(message, context.bot.username or "")
-        if question:
-            await answer_question(update, context, question)
+    if replied is None:
+        return None
+    return state.message_articles.get(replied.message_id)
 
 
-async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A reader edited a question the bot answered: edit the answer to match."""
-    message = update.edited_message
-    if message is None or context.chat_data is None:
-        return
-    answer_id = context.chat_data.get(ANSWERS, {}).get(message.message_id)
-    if answer_id is None:
-        return  # not a question the bot answered (or answered too long ago)
-    question = question_in(message, context.bot.username or "")
-    if question:
-        await answer_question(update, context, question, edit_message_id=answer_id)
+async def _send_or_edit(
+    incoming: Incoming,
+    context: Context,
+    text: str,
+    keyboard: InlineKeyboardMarkup | None,
+    edit_message_id: int | None,
+) -> int | None:
+    """Send the answer (or edit the earlier one); the id of the message holding it."""
+    if edit_message_id is None:
+        sent = await reply(incoming.message, text, keyboard)
+        return sent[-1].message_id if sent else None
+    try:
+        await context.bot.edit_message_text(
+            split_message(text)[0],
+            chat_id=incoming.chat.id,
+            message_id=edit_message_id,
+            reply_markup=keyboard,
+        )
+    except BadRequest as error:
+        if "not modified" not in error.message.lower():
+            raise
+    return edit_message_id
 
 
-def handlers() -> list[BaseHandler]:
+# -- the answer's buttons ----------------------------------------------------------------
+
+
+def match_label(match: Match, with_headline: bool) -> str:
+    """A button label: the section title, and the headline when articles differ."""
+    label = match.passage.section
+    if with_headline:
+        label = f"{label} — {match.article.title}"
+    return label if len(label) <= LABEL_LENGTH else label[: LABEL_LENGTH - 1] + "…"
+
+
+def answer_keyboard(answer: Answer, query_id: str) -> InlineKeyboardMarkup | None:
+    """Suggestions as buttons; an answer gets "Full summary" and 👍 / 👎."""
+    if answer.outcome is Outcome.SUGGESTED:
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        match_label(m, answer.spans_articles),
+                        callback_data=pick_data(m.passage, m.article),
+                    )
+                ]
+                for m in answer.matches
+            ]
+        )
+    if answer.outcome is Outcome.ANSWERED and answer.best is not None:
+        return answered_keyboard(answer.best, query_id)
+    return None
+
+
+def answered_keyboard(match: Match, query_id: str) -> InlineKeyboardMarkup:
+    """An answer's buttons: "Full summary", and 👍 / 👎 naming its query id."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("📄 Full summary", callback_data=summary_data(match.article)),
+                InlineKeyboardButton("👍", callback_data=feedback_data(query_id, True)),
+                InlineKeyboardButton("👎", callback_data=feedback_data(query_id, False)),
+            ]
+        ]
+    )
+
+
+def handlers() -> Handlers:
     new_text = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
     return [
         CommandHandler("ask", ask_command, filters=filters.UpdateType.MESSAGE),

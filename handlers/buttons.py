@@ -10,9 +10,9 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from telegram import CallbackQuery, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.error import Forbidden, TelegramError
-from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes
+from telegram.ext import CallbackQueryHandler
 
 from bot.answers import Answer
 from bot.callbacks import FEEDBACK, PICK, SUMMARY, Action, article_version, decode, passage_version
@@ -20,19 +20,16 @@ from bot.limits import Verdict
 from bot.matching import Outcome
 from bot.rendering import HTML, render_match, render_summary, split_message
 from bot.storage import answer_fields, new_query_id
+from handlers.ask import answered_keyboard
 from handlers.common import (
-    CURRENT_ARTICLE,
-    QUESTIONS,
-    allowed_to_ask,
-    answered_keyboard,
-    library_of,
+    Context,
+    Handlers,
+    Pressed,
     logged_delivery,
-    query_log_of,
-    remember,
+    on_press,
     reply,
     typing_indicator,
 )
-from handlers.inline import issue_inline_query_id, issued_inline_query_id
 
 logger = logging.getLogger(__name__)
 
@@ -64,14 +61,13 @@ class Press:
         await self.query.answer(text, show_alert=show_alert)
 
 
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_press
+async def on_button(pressed: Pressed, context: Context) -> None:
     """Act on a press, or say why not; answer it exactly once either way."""
-    query = update.callback_query
-    if query is None:
-        return
+    query = pressed.query
     press = Press(query)
     try:
-        await dispatch(update, context, press)
+        await dispatch(pressed.update, context, press)
     except Exception:
         # Answer the press (unless that already happened), then let the error handler log it.
         if not press.answered:
@@ -83,10 +79,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await press.answer()
 
 
-async def dispatch(update: Update, context: ContextTypes.DEFAULT_TYPE, press: Press) -> None:
+async def dispatch(update: Update, context: Context, press: Press) -> None:
     """Check the press (flood limit, known and carried data), then run its action."""
     query = press.query
-    if allowed_to_ask(context, query.from_user.id) is not Verdict.ALLOW:
+    if context.bot_data.allowed_to_ask(query.from_user.id) is not Verdict.ALLOW:
         # A short note on the button, never a new message: pressing is not asking.
         await press.answer(SLOW_DOWN)
         return
@@ -103,7 +99,7 @@ async def dispatch(update: Update, context: ContextTypes.DEFAULT_TYPE, press: Pr
         await press.answer(EXPIRED, show_alert=True)
 
 
-def carried(query: CallbackQuery, action: Action, context: ContextTypes.DEFAULT_TYPE) -> bool:
+def carried(query: CallbackQuery, action: Action, context: Context) -> bool:
     """Whether the pressed message really offers this button (a modified client can send any
     data). Telegram sends the message as it is, keyboard included; a message sent via inline
     mode is not sent, so a vote on one must name a query id issued for an inline result.
@@ -111,7 +107,7 @@ def carried(query: CallbackQuery, action: Action, context: ContextTypes.DEFAULT_
     """
     message = query.message
     if message is None:
-        return action.kind != FEEDBACK or issued_inline_query_id(context, action.key)
+        return action.kind != FEEDBACK or context.bot_data.issued_inline_query_id(action.key)
     markup = getattr(message, "reply_markup", None)  # an InaccessibleMessage has none
     if markup is None:
         return False
@@ -119,12 +115,10 @@ def carried(query: CallbackQuery, action: Action, context: ContextTypes.DEFAULT_
     return any(button.callback_data == query.data for button in buttons)
 
 
-async def show_passage(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, press: Press, action: Action
-) -> None:
+async def show_passage(update: Update, context: Context, press: Press, action: Action) -> None:
     """A suggestion was chosen: turn the message into that passage's full answer."""
     query = press.query
-    match = library_of(context).passage_by_key(action.key)
+    match = context.bot_data.library.passage_by_key(action.key)
     if match is None or passage_version(match.passage, match.article) != action.version:
         await press.answer(EXPIRED, show_alert=True)
         return
@@ -132,29 +126,29 @@ async def show_passage(
     message = query.message
     # A message sent via inline mode has no chat, so no chat_data (PTB gives None).
     chat_data = context.chat_data
-    asked = chat_data.get(QUESTIONS, {}).get(message.message_id) if message and chat_data else None
+    asked = (
+        chat_data.questions.get(message.message_id) if message and chat_data is not None else None
+    )
     question = asked[0] if asked else match.passage.section
     chosen = Answer(question, Outcome.ANSWERED, (match,))
     query_id = new_query_id()
     if message is None:  # its new 👍 / 👎 name this id: votes on it must be accepted
-        issue_inline_query_id(context, query_id)
+        context.bot_data.issue_inline_query_id(query_id)
     text = split_message(render_match(match, HTML))[0]
     fields = answer_fields(chosen)
     async with logged_delivery(update, context, "callback", None, query_id=query_id, **fields):
         # PTB edits through inline_message_id when the press came from an inline message.
         await query.edit_message_text(text, reply_markup=answered_keyboard(match, query_id))
     if chat_data is not None:
-        chat_data[CURRENT_ARTICLE] = match.article.id
+        chat_data.current_article = match.article.id
         if message is not None:
-            remember(chat_data, QUESTIONS, message.message_id, (question, query_id))
+            chat_data.remember_question(message.message_id, question, query_id)
 
 
-async def show_summary(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, press: Press, action: Action
-) -> None:
+async def show_summary(update: Update, context: Context, press: Press, action: Action) -> None:
     """ "Full summary": send the article's summary below the answer (or privately)."""
     query = press.query
-    article = library_of(context).article_by_key(action.key)
+    article = context.bot_data.library.article_by_key(action.key)
     if article is None or article_version(article) != action.version:
         await press.answer(EXPIRED, show_alert=True)
         return
@@ -163,14 +157,14 @@ async def show_summary(
         return
     await press.answer()
     if context.chat_data is not None:
-        context.chat_data[CURRENT_ARTICLE] = article.id
+        context.chat_data.current_article = article.id
+    if not isinstance(query.message, Message):  # too old to reach: carried() refused it
+        return
     async with typing_indicator(update, context):
-        await reply(update, render_summary(article, HTML))
+        await reply(query.message, render_summary(article, HTML))
 
 
-async def send_summary_privately(
-    context: ContextTypes.DEFAULT_TYPE, press: Press, summary: str
-) -> None:
+async def send_summary_privately(context: Context, press: Press, summary: str) -> None:
     """The summary of an inline message's article, in the reader's private chat.
 
     An inline message lives in a chat of the sender's choosing, where the bot may not be a
@@ -189,9 +183,9 @@ async def send_summary_privately(
     await press.answer(SENT_PRIVATELY)
 
 
-async def record_feedback(press: Press, context: ContextTypes.DEFAULT_TYPE, action: Action) -> None:
+async def record_feedback(press: Press, context: Context, action: Action) -> None:
     """👍 / 👎: one vote per reader and answer; pressing again changes it."""
-    log = query_log_of(context)
+    log = context.bot_data.query_log
     if log is not None:
         log.record_feedback(
             query_id=action.key, user_id=press.query.from_user.id, helpful=bool(action.helpful)
@@ -201,6 +195,6 @@ async def record_feedback(press: Press, context: ContextTypes.DEFAULT_TYPE, acti
     )
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> Handlers:
     # Presses with any other data are answered "expired" by handlers.fallback (on_button).
     return [CallbackQueryHandler(on_button, pattern=r"^[psf]:")]

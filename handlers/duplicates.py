@@ -5,18 +5,19 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop, BaseHandler, ContextTypes, TypeHandler
+from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot.limits import RecentKeys
+from handlers.common import Context, Handlers
 
 logger = logging.getLogger(__name__)
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> Handlers:
     """One handler that sees every update first and stops the ones already seen."""
     recent = RecentKeys()
 
-    async def drop_duplicate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def drop_duplicate(update: Update, context: Context) -> None:
         """Stop an update whose update_id was handled before; let the others through."""
         if recent.seen_before(update.update_id):
             logger.info("update %s delivered again: ignored", update.update_id)

@@ -5,32 +5,28 @@ from __future__ import annotations
 
 import html
 
-from telegram import Update
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    ContextTypes,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from handlers.buttons import on_button
-from handlers.common import reply
+from handlers.common import Context, Handlers, Incoming, on_message, reply
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_message
+async def unknown_command(incoming: Incoming, context: Context) -> None:
     """A command the bot does not have."""
-    message = update.effective_message
-    command = (message.text or "").split()[0] if message else ""
-    await reply(update, f"I don't know {html.escape(command)}. /help lists what I can do.")
+    command = (incoming.message.text or "").split()[0]
+    await reply(
+        incoming.message, f"I don't know {html.escape(command)}. /help lists what I can do."
+    )
 
 
-async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_message
+async def not_text(incoming: Incoming, context: Context) -> None:
     """A sticker, photo, voice note…: questions come as text."""
-    await reply(update, "I answer questions sent as text. Try /help for examples.")
+    await reply(incoming.message, "I answer questions sent as text. Try /help for examples.")
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> Handlers:
     private_new = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
     return [
         MessageHandler(private_new & filters.COMMAND, unknown_command),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ChatType
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from handlers.common import query_log_of, reply
+from handlers.common import Context, Handlers, Incoming, Pressed, on_message, on_press, reply
 
 logger = logging.getLogger(__name__)
 
@@ -16,13 +16,12 @@ CONFIRM = "forget:yes"
 CANCEL = "forget:no"
 
 
-async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_message
+async def forget(incoming: Incoming, context: Context) -> None:
     """Ask for confirmation before deleting the reader's rows (private chats only)."""
-    message = update.effective_message
-    if message is None:
-        return
-    if message.chat.type != ChatType.PRIVATE:
-        await reply(update, "Send /forget to me in a private chat.")
+    message = incoming.message
+    if incoming.chat.type != ChatType.PRIVATE:
+        await reply(message, "Send /forget to me in a private chat.")
         return
     keyboard = InlineKeyboardMarkup(
         [
@@ -38,16 +37,15 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_press
+async def forget_button(pressed: Pressed, context: Context) -> None:
     """Delete on confirmation and say what was deleted; every press is answered."""
-    query = update.callback_query
-    if query is None:
-        return
+    query = pressed.query
     if query.data != CONFIRM:
         await query.answer("Nothing was deleted.")
         await query.edit_message_text("Cancelled: nothing was deleted.")
         return
-    log = query_log_of(context)
+    log = context.bot_data.query_log
     try:
         if log is None:
             raise RuntimeError("the query log is not open")
@@ -68,7 +66,7 @@ async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     )
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> Handlers:
     return [
         CommandHandler("forget", forget, filters=filters.UpdateType.MESSAGE),
         CallbackQueryHandler(forget_button, pattern=r"^forget:"),

@@ -5,31 +5,38 @@ from __future__ import annotations
 import html
 import logging
 
-from telegram import ChatMember, Update
-from telegram.ext import BaseHandler, ChatMemberHandler, ContextTypes, MessageHandler, filters
+from telegram import ChatMember, ChatMemberUpdated
+from telegram.ext import ChatMemberHandler, MessageHandler, filters
 
-from bot.limits import Cooldown
-from handlers.common import SUMMARY_COOLDOWN, is_group, library_of
+from handlers.common import (
+    Context,
+    Handlers,
+    Incoming,
+    chat_state,
+    is_group,
+    on_member_change,
+    on_message,
+)
 
 logger = logging.getLogger(__name__)
 
-GREETED = "greeted"  # chat_data flag: the greeting is sent once per group
 PRESENT = {ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.OWNER}
 
 
-async def on_added(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_member_change
+async def on_added(change: ChatMemberUpdated, context: Context) -> None:
     """Greet a group once, when the bot joins it."""
-    change = update.my_chat_member
-    if change is None or not is_group(change.chat):
+    if not is_group(change.chat):
         return
     joined = (
         change.old_chat_member.status not in PRESENT and change.new_chat_member.status in PRESENT
     )
-    if not joined or context.chat_data.get(GREETED):
+    state = chat_state(context)
+    if not joined or state.greeted:
         return
-    context.chat_data[GREETED] = True
+    state.greeted = True
     name = html.escape(context.bot.username or "bot")
-    count = len(library_of(context).articles)
+    count = len(context.bot_data.library.articles)
     await context.bot.send_message(
         change.chat.id,
         f"Hello! I answer questions about {count} news article digest(s), citing the "
@@ -41,11 +48,11 @@ async def on_added(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-async def on_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_message
+async def on_migrated(incoming: Incoming, context: Context) -> None:
     """A group became a supergroup (a new chat id): carry its state and cooldown over."""
-    message = update.effective_message
-    if message is None:
-        return
+    # context.chat_data is not read: it would make an entry for the old id again.
+    message = incoming.message
     if message.migrate_to_chat_id:
         old, new = message.chat.id, message.migrate_to_chat_id
     elif message.migrate_from_chat_id:
@@ -54,13 +61,13 @@ async def on_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     if old in context.application.chat_data:
         context.application.migrate_chat_data(old_chat_id=old, new_chat_id=new)
-    cooldown: Cooldown | None = context.bot_data.get(SUMMARY_COOLDOWN)
+    cooldown = context.bot_data.summary_cooldown
     if cooldown is not None:
         cooldown.move(old, new)
     logger.info("group %s migrated to supergroup %s", old, new)
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> Handlers:
     return [
         ChatMemberHandler(on_added, ChatMemberHandler.MY_CHAT_MEMBER),
         MessageHandler(filters.StatusUpdate.MIGRATE, on_migrated),

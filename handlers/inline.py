@@ -1,14 +1,11 @@
 """Inline mode: `@bot question` in any chat offers up to 5 cited passages to send.
 
 A passage is sent with "Full summary" and 👍 / 👎 buttons whose votes name the query id
-issued for its inline query (remembered in memory, see `issue_inline_query_id`: Telegram
-does not show the bot a message sent via inline mode, so a vote cannot be checked against
-its keyboard). An empty query lists the articles, newest first, each sent as its summary.
-Typing sends an
-inline query per keystroke, so a typed query is logged only once the reader has stopped
-typing for LOG_DELAY seconds (a job per reader, replaced on every keystroke). When the
-reader picks a result, the pick is logged instead, with its passage: before the typed row
-is written it takes its place, after it it replaces that row (one row per question).
+issued for its inline query (remembered in memory, see `BotState.issue_inline_query_id`:
+Telegram does not show the bot a message sent via inline mode, so a vote cannot be checked
+against its keyboard). An empty query lists the articles, newest first, each sent as its
+summary. What readers type and pick is logged by `bot.inline_log` (`BotState.inline_log`),
+once they stop typing.
 """
 
 from __future__ import annotations
@@ -18,27 +15,21 @@ import hashlib
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from telegram import (
+    ChosenInlineResult,
     InlineQuery,
     InlineQueryResultArticle,
     InlineQueryResultsButton,
     InputTextMessageContent,
-    Update,
 )
 from telegram.constants import InlineQueryLimit
 from telegram.error import BadRequest
-from telegram.ext import (
-    BaseHandler,
-    ChosenInlineResultHandler,
-    ContextTypes,
-    InlineQueryHandler,
-    JobQueue,
-)
+from telegram.ext import ChosenInlineResultHandler, InlineQueryHandler
 
 from bot.answers import Match
 from bot.content import Article, Passage
+from bot.inline_log import TypedQuery
 from bot.library import Library
 from bot.matching import Outcome
 from bot.rendering import (
@@ -50,36 +41,16 @@ from bot.rendering import (
     telegram_length,
 )
 from bot.storage import new_query_id
-from handlers.common import answered_keyboard, library_of, query_log_of
+from handlers.ask import answered_keyboard
+from handlers.common import Context, Handlers, on_chosen_result, on_inline_query
 
 logger = logging.getLogger(__name__)
 
-VIA_INLINE = "inline"
 RESULT_LIMIT = 5  # passages offered for a question
 CACHE_SECONDS = 5  # how long Telegram may reuse an answer for the same query
-LOG_DELAY = 3.0  # seconds without a keystroke before a typed query is logged
 NOTHING_FOUND = "Nothing found — ask me in private"
 START_PARAMETER = "inline"  # /start parameter of the "nothing found" button
 PASSAGE, ARTICLE = "p", "a"  # result id prefixes
-# In user_data: the reader's last typed query that was logged, and its row's query id.
-LAST_LOGGED = "inline_last_logged"
-# In bot_data: query ids issued for inline results, oldest first (a dict used as a set).
-ISSUED_QUERY_IDS = "inline_query_ids"
-MAX_ISSUED = 10_000  # ~1 MB at most; older inline messages' votes are answered "expired"
-
-
-def issue_inline_query_id(context: ContextTypes.DEFAULT_TYPE, query_id: str) -> None:
-    """Remember that buttons on a message sent via inline mode carry `query_id`."""
-    issued: dict[str, None] = context.bot_data.setdefault(ISSUED_QUERY_IDS, {})
-    issued[query_id] = None
-    while len(issued) > MAX_ISSUED:
-        del issued[next(iter(issued))]
-
-
-def issued_inline_query_id(context: ContextTypes.DEFAULT_TYPE, query_id: str) -> bool:
-    """Whether `query_id` was issued for inline results since the bot started (bot_data is
-    not persisted: after a restart, votes on older inline messages are answered "expired")."""
-    return query_id in context.bot_data.get(ISSUED_QUERY_IDS, {})
 
 
 def result_id(kind: str, stable_id: str) -> str:
@@ -156,12 +127,11 @@ def article_result(article: Article, number: int) -> InlineQueryResultArticle:
     )
 
 
-async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_inline_query
+async def inline_query(query: InlineQuery, context: Context) -> None:
     """Offer the passages for the typed question, or the articles for an empty query."""
-    query = update.inline_query
-    if query is None:
-        return
-    library = library_of(context)
+    state = context.bot_data
+    library = state.library
     question = query.query.strip()
     if not question:
         start, end = page_bounds(query.offset, len(library.articles))
@@ -180,122 +150,71 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     matches = inline_matches(library, question)
     # One id for the question, made before its row is written (as for a private answer).
     query_id = new_query_id()
-    issue_inline_query_id(context, query_id)
+    state.issue_inline_query_id(query_id)
     results = [passage_result(m, query_id) for m in matches]
     latency_ms = (time.perf_counter() - started) * 1000
-    try:
-        _schedule_log(context, query, question, matches, latency_ms, query_id)
-    except Exception:  # logging never fails the answer
-        logger.exception("inline query %s: could not schedule its log row", query.id)
+    log = state.query_log
+    if log is not None:
+        try:
+            typed = typed_query(query, question, matches, latency_ms, query_id, library)
+            state.inline_log.typed(log, typed)
+        except Exception:  # logging never fails the answer
+            logger.exception("inline query %s: could not schedule its log row", query.id)
     button = None
     if not results:
         button = InlineQueryResultsButton(text=NOTHING_FOUND, start_parameter=START_PARAMETER)
     await _answer(query, results, button=button)
 
 
-async def chosen_result(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_chosen_result
+async def chosen_result(chosen: ChosenInlineResult, context: Context) -> None:
     """Log the passage a reader picked, instead of their typed query's row."""
-    chosen = update.chosen_inline_result
-    question = chosen.query.strip() if chosen is not None else ""
-    if chosen is None or not question:
+    question = chosen.query.strip()
+    if not question:
         return  # an article from the empty query: nothing was asked
+    state = context.bot_data
     try:
-        pending = _cancel_pending(context.job_queue, chosen.from_user.id, question)
-        log = query_log_of(context)
+        typed = state.inline_log.picked(chosen.from_user.id, question)
+        log = state.query_log
         if log is None:
             return
-        if pending is None:  # the typed row may be written already: replace it
-            pending = _last_logged(context, question)
         # In a thread: for a result of content reloaded since, every passage is hashed.
-        found = await asyncio.to_thread(
-            _chosen_passage, library_of(context), question, chosen.result_id
-        )
+        found = await asyncio.to_thread(_chosen_passage, state.library, question, chosen.result_id)
         passage, score = found or (None, None)
-        log.record_query(
-            via=VIA_INLINE,
-            question=question,
-            outcome=Outcome.ANSWERED.value,
-            chat_type=(pending or {}).get("chat_type"),
+        state.inline_log.record_pick(
+            log,
             user_id=chosen.from_user.id,
+            question=question,
             article_id=passage.article_id if passage else None,
             passage_id=passage.id if passage else None,
             score=score,
-            latency_ms=(pending or {}).get("latency_ms"),
-            query_id=(pending or {}).get("query_id"),
+            typed=typed,
         )
     except Exception:
         logger.exception("chosen inline result %s: not logged", chosen.result_id)
 
 
-async def log_typed_query(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Job: the reader stopped typing, so log the query they settled on."""
-    log = query_log_of(context)
-    if log is not None and context.job is not None:
-        query_id = log.record_query(via=VIA_INLINE, **context.job.data)
-        if context.user_data is not None:  # so that a later pick replaces this row
-            context.user_data[LAST_LOGGED] = {**context.job.data, "query_id": query_id}
-
-
-def _last_logged(context: ContextTypes.DEFAULT_TYPE, question: str) -> dict[str, Any] | None:
-    """The reader's logged typed query (with its row's id) if it was `question`, taken once:
-    a second pick of the same query is a second use, its own row."""
-    user_data = context.user_data if context.user_data is not None else {}
-    logged = user_data.get(LAST_LOGGED)
-    if logged is None or logged["question"] != question:
-        return None
-    return user_data.pop(LAST_LOGGED)
-
-
-def _job_name(user_id: int) -> str:
-    return f"inline-log:{user_id}"
-
-
-def _schedule_log(
-    context: ContextTypes.DEFAULT_TYPE,
+def typed_query(
     query: InlineQuery,
     question: str,
     matches: Sequence[Match],
     latency_ms: float,
     query_id: str,
-) -> None:
-    """(Re)start the reader's log job: only the query they stop typing at is logged, under
-    the query id its results' buttons carry."""
-    job_queue = context.job_queue
-    if job_queue is None or query_log_of(context) is None:
-        return
-    _cancel_pending(job_queue, query.from_user.id)
+    library: Library,
+) -> TypedQuery:
+    """The log row of a typed inline query, under the query id its results' buttons carry."""
     best = matches[0] if matches else None
-    data: dict[str, Any] = {
-        "question": question,
-        "outcome": outcome_of(matches, library_of(context).matcher.answer_threshold).value,
-        "chat_type": query.chat_type,
-        "user_id": query.from_user.id,
-        "article_id": best.article.id if best else None,
-        "passage_id": best.passage.id if best else None,
-        "score": round(best.score, 4) if best else None,
-        "latency_ms": round(latency_ms, 3),
-        "query_id": query_id,
-    }
-    job_queue.run_once(
-        log_typed_query,
-        LOG_DELAY,
-        data=data,
-        name=_job_name(query.from_user.id),
+    return TypedQuery(
+        question=question,
+        outcome=outcome_of(matches, library.matcher.answer_threshold).value,
         user_id=query.from_user.id,
+        chat_type=query.chat_type,
+        article_id=best.article.id if best else None,
+        passage_id=best.passage.id if best else None,
+        score=round(best.score, 4) if best else None,
+        latency_ms=round(latency_ms, 3),
+        query_id=query_id,
     )
-
-
-def _cancel_pending(
-    job_queue: JobQueue | None, user_id: int, question: str | None = None
-) -> dict[str, Any] | None:
-    """Drop the reader's pending log job (only if it is for `question`, when given); its data."""
-    if job_queue is None:
-        return None
-    for job in job_queue.get_jobs_by_name(_job_name(user_id)):
-        if question is None or job.data["question"] == question:
-            job.schedule_removal()
-            return job.data
-    return None
 
 
 def _chosen_passage(
@@ -334,5 +253,5 @@ async def _answer(
         logger.debug("inline query %s expired before it was answered", query.id)
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> Handlers:
     return [InlineQueryHandler(inline_query), ChosenInlineResultHandler(chosen_result)]

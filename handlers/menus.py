@@ -5,16 +5,18 @@ from __future__ import annotations
 import logging
 
 from telegram import (
+    Bot,
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
     Update,
+    User,
 )
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import Application, BaseHandler, ContextTypes, TypeHandler
+from telegram.ext import TypeHandler
 
-from handlers.common import ADMIN_MENU_PENDING, settings_of
+from handlers.common import App, Context, Handlers, on_user
 
 logger = logging.getLogger(__name__)
 
@@ -37,21 +39,21 @@ ADMIN_COMMANDS = [
 ]
 
 
-async def set_command_menus(application: Application) -> None:
+async def set_command_menus(application: App) -> None:
     """Set the public menus, then each admin's; an admin Telegram doesn't know yet waits."""
     bot = application.bot
     await bot.set_my_commands(PRIVATE_COMMANDS, scope=BotCommandScopeAllPrivateChats())
     await bot.set_my_commands(GROUP_COMMANDS, scope=BotCommandScopeAllGroupChats())
-    pending: set[int] = application.bot_data.setdefault(ADMIN_MENU_PENDING, set())
-    for admin_id in sorted(application.bot_data["settings"].admin_user_ids):
-        if not await set_admin_menu(application, admin_id):
+    pending = application.bot_data.admin_menu_pending
+    for admin_id in sorted(application.bot_data.settings.admin_user_ids):
+        if not await set_admin_menu(bot, admin_id):
             pending.add(admin_id)
 
 
-async def set_admin_menu(application: Application, admin_id: int) -> bool:
+async def set_admin_menu(bot: Bot, admin_id: int) -> bool:
     """Set one admin's private menu; False when Telegram does not know that chat yet."""
     try:
-        await application.bot.set_my_commands(
+        await bot.set_my_commands(
             PRIVATE_COMMANDS + ADMIN_COMMANDS, scope=BotCommandScopeChat(chat_id=admin_id)
         )
     except BadRequest as error:
@@ -65,16 +67,16 @@ async def set_admin_menu(application: Application, admin_id: int) -> bool:
     return True
 
 
-async def retry_admin_menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_user
+async def retry_admin_menu(user: User, context: Context) -> None:
     """When an admin whose menu is still pending writes to the bot, set it now."""
-    user = update.effective_user
-    pending: set[int] = context.bot_data.get(ADMIN_MENU_PENDING, set())
-    if user is None or user.id not in pending or not settings_of(context).is_admin(user.id):
+    pending = context.bot_data.admin_menu_pending
+    if user.id not in pending or not context.bot_data.settings.is_admin(user.id):
         return
-    if await set_admin_menu(context.application, user.id):
+    if await set_admin_menu(context.bot, user.id):
         pending.discard(user.id)
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> Handlers:
     # Registered in its own group so it never keeps the update from the other handlers.
     return [TypeHandler(Update, retry_admin_menu)]

@@ -4,24 +4,26 @@ from __future__ import annotations
 
 import html
 
-from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
+from telegram.ext import CommandHandler, filters
 
 from bot.content import Article
 from bot.rendering import HTML
-from handlers.common import library_of, reply, settings_of
+from handlers.common import Context, Handlers, Incoming, on_message, reply
 
 MAX_LISTED = 5
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_message
+async def help_command(incoming: Incoming, context: Context) -> None:
     """What the bot knows, three example questions from the content, and the commands."""
-    await reply(update, help_text(library_of(context).articles, context.bot.username or "bot"))
+    articles = context.bot_data.library.articles
+    await reply(incoming.message, help_text(articles, context.bot.username or "bot"))
 
 
-async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_message
+async def privacy(incoming: Incoming, context: Context) -> None:
     """What is logged, for how long, and how to delete it."""
-    settings = settings_of(context)
+    settings = context.bot_data.settings
     who = {
         "hash": "a keyed hash of your Telegram user id (not the id itself)",
         "raw": "your Telegram user id",
@@ -36,7 +38,7 @@ async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         "Admins see statistics, not your name.\n\n"
         "Send /forget in a private chat with me to delete everything logged about you."
     )
-    await reply(update, text)
+    await reply(incoming.message, text)
 
 
 def help_text(articles: tuple[Article, ...], bot_username: str) -> str:
@@ -80,7 +82,7 @@ def example_questions(articles: tuple[Article, ...]) -> list[str]:
     return [f"What about {title}?" for title in titles[:3]]
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> Handlers:
     new_messages = filters.UpdateType.MESSAGE
     return [
         CommandHandler(["start", "help"], help_command, filters=new_messages),

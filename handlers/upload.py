@@ -12,35 +12,33 @@ import asyncio
 import html
 import logging
 
-from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import BaseHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import MessageHandler, filters
 
 from bot.parsing import ContentLimits
 from bot.uploads import UploadRefused, accept_upload, check_upload
-from handlers.admin import _allowed, reload_library
-from handlers.common import reply, settings_of, typing_indicator
+from handlers.access import admin_only
+from handlers.admin import reload_library
+from handlers.common import Context, Handlers, Incoming, on_message, reply, typing_indicator
 
 logger = logging.getLogger(__name__)
 
 MAX_WARNINGS_SHOWN = 10
 
 
-async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@on_message
+@admin_only("upload")
+async def upload(incoming: Incoming, context: Context) -> None:
     """Check, download, validate and write the file, then reload and report."""
-    message = update.effective_message
-    document = message.document if message is not None else None
-    if document is None:
+    document = incoming.message.document
+    if document is None:  # the filter passes documents only
         return
-    if not await _allowed(update, context, "upload"):
-        return
-    user = update.effective_user
-    user_id = user.id if user else None
-    settings = settings_of(context)
+    user_id = incoming.user_id
+    settings = context.bot_data.settings
     limits = ContentLimits.of(settings)
     try:
         check_upload(document.file_name, document.file_size, limits.max_bytes)
-        async with typing_indicator(update, context):
+        async with typing_indicator(incoming.update, context):
             file = await document.get_file()
             # getFile's size, for a document whose message did not say.
             check_upload(document.file_name, file.file_size, limits.max_bytes)
@@ -51,22 +49,22 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             )
     except UploadRefused as refused:
         logger.info("upload by user %s refused: %s", user_id, refused)
-        await reply(update, html.escape(str(refused)))
+        await reply(incoming.message, html.escape(str(refused)))
         return
     except TelegramError as error:
         logger.warning("upload by user %s: download failed: %s", user_id, error)
         name = html.escape(document.file_name or "the file")
-        await reply(update, f"Could not download {name}: {html.escape(str(error))}")
+        await reply(incoming.message, f"Could not download {name}: {html.escape(str(error))}")
         return
     logger.info("upload by user %s: %s", user_id, result.describe())
     lines = [html.escape(result.describe()) + "."]
     if result.warnings:
         lines += ["", f"<b>Warnings ({len(result.warnings)})</b>"]
         lines += [f"• {html.escape(str(w))}" for w in result.warnings[:MAX_WARNINGS_SHOWN]]
-    lines += ["", await reload_library(update, context)]
-    await reply(update, "\n".join(lines))
+    lines += ["", await reload_library(incoming, context)]
+    await reply(incoming.message, "\n".join(lines))
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> Handlers:
     documents = filters.UpdateType.MESSAGE & filters.Document.ALL & filters.ChatType.PRIVATE
     return [MessageHandler(documents, upload)]

@@ -69,7 +69,7 @@ def test_protect_caps_http_loggers_and_filters_root_handlers() -> None:
 def test_build_application_wires_settings_handlers_and_defaults() -> None:
     settings = Settings(telegram_bot_token=TOKEN, telegram_base_url="http://127.0.0.1:9/bot")
     application = build_application(settings)
-    assert application.bot_data["settings"] is settings
+    assert application.bot_data.settings is settings
     assert application.bot.base_url == f"http://127.0.0.1:9/bot{TOKEN}"
     assert application.bot.defaults.parse_mode == "HTML"
     assert application.bot.defaults.link_preview_options.is_disabled is True

@@ -12,8 +12,8 @@ from telegram.error import TimedOut
 
 import handlers.buttons as buttons
 from bot.callbacks import decode
+from bot.state import MAX_ISSUED, BotState
 from handlers.buttons import FAILED, Press, carried, on_button
-from handlers.inline import MAX_ISSUED, issue_inline_query_id, issued_inline_query_id
 
 READER = User(7, "Reader", is_bot=False)
 VOTE = "f:0123456789ab:1"
@@ -96,7 +96,7 @@ async def test_a_path_that_forgot_to_answer_still_answers(monkeypatch: pytest.Mo
 
 
 def test_only_data_on_the_pressed_message_is_carried() -> None:
-    context = SimpleNamespace(bot_data={})
+    context = SimpleNamespace(bot_data=BotState())
     message = message_with("s:0123456789:abcdef", VOTE, "f:0123456789ab:0")
     assert carried(query_on(message, VOTE), decode(VOTE), context)
     forged = "f:ba9876543210:1"
@@ -106,18 +106,18 @@ def test_only_data_on_the_pressed_message_is_carried() -> None:
 
 
 def test_votes_on_inline_messages_need_an_issued_query_id() -> None:
-    context = SimpleNamespace(bot_data={})
+    context = SimpleNamespace(bot_data=BotState())
     assert not carried(query_on(None, VOTE), decode(VOTE), context)
-    issue_inline_query_id(context, "0123456789ab")
+    context.bot_data.issue_inline_query_id("0123456789ab")
     assert carried(query_on(None, VOTE), decode(VOTE), context)
     pick = "p:0123456789:abcdef"  # checked by its content version instead
-    assert carried(query_on(None, pick), decode(pick), SimpleNamespace(bot_data={}))
+    assert carried(query_on(None, pick), decode(pick), SimpleNamespace(bot_data=BotState()))
 
 
 def test_issued_inline_query_ids_are_bounded() -> None:
-    context = SimpleNamespace(bot_data={})
+    state = BotState()
     for number in range(MAX_ISSUED + 5):
-        issue_inline_query_id(context, f"{number:012x}")
-    assert not issued_inline_query_id(context, f"{0:012x}")
-    assert issued_inline_query_id(context, f"{MAX_ISSUED + 4:012x}")
-    assert len(context.bot_data["inline_query_ids"]) == MAX_ISSUED
+        state.issue_inline_query_id(f"{number:012x}")
+    assert not state.issued_inline_query_id(f"{0:012x}")
+    assert state.issued_inline_query_id(f"{MAX_ISSUED + 4:012x}")
+    assert len(state.inline_query_ids) == MAX_ISSUED

@@ -24,9 +24,11 @@ from bot.chat_state import (
     read_legacy_chat_data,
 )
 from bot.persistence import ChatStatePersistence
+from bot.state import ChatState
 
-# What the handlers keep (handlers/common.py): the current article, question message id ->
-# answer message id, answer message id -> (question, query id), the group greeting flag.
+# What the handlers keep (bot/state.py's ChatState, stored as this dict): the current
+# article, question message id -> answer message id, answer message id -> (question, query
+# id), the group greeting flag.
 HANDLER_STATE: dict[str, Any] = {
     "article_id": "000_4859508c0bdee28a",
     "answers": {101: 102, 103: 104},
@@ -425,14 +427,15 @@ async def test_the_persistence_stores_chat_data_only(tmp_path: Path) -> None:
     assert await persistence.get_bot_data() == {}
     assert await persistence.get_callback_data() is None
     assert await persistence.get_conversations("any") == {}
-    await persistence.update_chat_data(1, dict(HANDLER_STATE))
-    await persistence.update_chat_data(2, {"greeted": True})
+    await persistence.update_chat_data(1, ChatState.from_dict(HANDLER_STATE))
+    await persistence.update_chat_data(2, ChatState.from_dict({"greeted": True}))
     await persistence.drop_chat_data(2)
     await persistence.update_bot_data({"ignored": True})
     await persistence.update_user_data(1, {"ignored": True})
     await persistence.flush()
     again = ChatStatePersistence(store_at(tmp_path))
-    assert await again.get_chat_data() == {1: HANDLER_STATE}
+    assert {k: v.to_dict() for k, v in (await again.get_chat_data()).items()} == {1: HANDLER_STATE}
+    assert await store_at(tmp_path).load() == {1: HANDLER_STATE}  # stored as the plain dict
 
 
 async def test_kept_updates_come_back_once_in_order(tmp_path: Path) -> None:

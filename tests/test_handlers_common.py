@@ -7,7 +7,8 @@ from types import SimpleNamespace
 
 from telegram import Bot, Update
 
-from handlers.common import REMEMBERED, TYPING_DELAY, remember, typing_indicator
+from bot.state import REMEMBERED, ChatState
+from handlers.common import TYPING_DELAY, typing_indicator
 from tests.fake_telegram import FakeTelegram
 
 
@@ -29,11 +30,11 @@ async def test_typing_shows_only_when_the_work_takes_a_while() -> None:
 
 
 def test_remember_keeps_the_last_entries_only() -> None:
-    chat_data: dict = {}
+    state = ChatState()
     for key in range(REMEMBERED + 10):
-        remember(chat_data, "answers", key, key * 10)
-    kept = chat_data["answers"]
+        state.remember_answer(key, key * 10)
+    kept = state.answers
     assert len(kept) == REMEMBERED
     assert next(iter(kept)) == 10 and kept[REMEMBERED + 9] == (REMEMBERED + 9) * 10
-    remember(chat_data, "answers", 10, "again")  # re-remembering moves it to the end
+    state.remember_answer(10, -1)  # re-remembering moves it to the end
     assert list(kept)[-1] == 10 and len(kept) == REMEMBERED
