@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.matching import Outcome
+from bot.answers import Outcome
 
 if TYPE_CHECKING:
     from bot.storage import QueryLog

@@ -16,10 +16,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Messag
 from telegram.error import BadRequest
 from telegram.ext import CommandHandler, MessageHandler, filters
 
-from bot.answers import Answer, Match
+from bot.answers import Answer, Match, Outcome
 from bot.callbacks import feedback_data, pick_data, summary_data
 from bot.limits import Verdict
-from bot.matching import Outcome
 from bot.rendering import HTML, render_answer, split_message
 from bot.state import ChatState
 from bot.storage import answer_fields, new_query_id

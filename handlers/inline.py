@@ -27,11 +27,10 @@ from telegram.constants import InlineQueryLimit
 from telegram.error import BadRequest
 from telegram.ext import ChosenInlineResultHandler, InlineQueryHandler
 
-from bot.answers import Match
+from bot.answers import Match, Outcome
 from bot.content import Article, Passage
 from bot.inline_log import TypedQuery
 from bot.library import Library
-from bot.matching import Outcome
 from bot.rendering import (
     HTML,
     TELEGRAM_MESSAGE_LIMIT,
