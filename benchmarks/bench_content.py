@@ -10,9 +10,9 @@ cache built by an earlier step helps:
 
 * ``question``: ``library.ask`` + ``render_answer`` + the buttons' callback data
   (``pick_data``/``summary_data``), as ``handlers.ask.answer_question``;
-* ``summary press``: ``article_by_key`` + ``article_version`` + ``render_summary`` +
+* ``summary press``: the article by its button key + ``article_version`` + ``render_summary`` +
   ``split_message``, as ``handlers.buttons.show_summary`` on the first press;
-* ``pick press``: ``passage_by_key`` + ``passage_version``, as ``show_passage``;
+* ``pick press``: the passage by its button key + ``passage_version``, as ``show_passage``;
 * ``/summary N`` and ``/summary topic``: ``find_article`` + ``render_summary`` +
   ``split_message``;
 * ``/articles``: ``render_article_list`` + ``split_message`` over the whole library;
@@ -128,6 +128,9 @@ def measure(folder: Path, question: str, repeats: int, label: str) -> None:
             if clear:
                 clear()
         state["library"], state["loaded"] = load_library(settings)
+        # The button tables are made with the content, in the same thread (bot.state).
+        keys = getattr(callbacks, "ButtonKeys", None)
+        state["keys"] = keys.of(state["library"].articles) if keys else None
 
     started = time.perf_counter()
     fresh()
@@ -164,7 +167,9 @@ def measure(folder: Path, question: str, repeats: int, label: str) -> None:
     def summary_press(clock: Clock) -> None:
         def on_loop() -> str:
             article = biggest()
-            found = lib().article_by_key(callbacks.article_key(article))
+            key = callbacks.article_key(article)
+            keys = state["keys"]
+            found = lib().article(keys.article_id(key)) if keys else lib().article_by_key(key)
             callbacks.article_version(found)
             return render_summary(found, HTML)
 
@@ -173,7 +178,9 @@ def measure(folder: Path, question: str, repeats: int, label: str) -> None:
     def pick_press(clock: Clock) -> None:
         def on_loop() -> None:
             passage = biggest().passages[-1]
-            match = lib().passage_by_key(callbacks.passage_key(passage))
+            key = callbacks.passage_key(passage)
+            keys = state["keys"]
+            match = lib().passage(keys.passage_id(key)) if keys else lib().passage_by_key(key)
             callbacks.passage_version(match.passage, match.article)
 
         clock.run(on_loop)

@@ -40,10 +40,9 @@ from telegram.warnings import PTBDeprecationWarning
 import handlers
 from bot.chat_state import ChatStateStore
 from bot.config import Settings
-from bot.library import load_library
 from bot.limits import Cooldown, QuestionLimiter
 from bot.persistence import ChatStatePersistence
-from bot.state import BotState, ChatState
+from bot.state import BotState, ChatState, load_content
 from bot.storage import QueryLog
 from handlers.common import App, Context
 from handlers.menus import set_command_menus
@@ -372,13 +371,13 @@ async def post_init(application: App) -> None:
     """Load the content off the event loop, open the query log, set the command menus."""
     state = application.bot_data
     settings = state.settings
-    library, loaded = await asyncio.to_thread(load_library, settings)
+    library, keys, loaded = await asyncio.to_thread(load_content, settings)
     for problem in loaded.rejected:
         logger.warning("rejected %s", problem)
     for problem in loaded.warnings:
         logger.info("warning %s", problem)
     logger.info("loaded %d articles, %d passages", len(library.articles), library.passage_count)
-    state.library = library
+    state.use(library, keys)
     state.query_log = await QueryLog.open(settings)
     await set_command_menus(application)
     await requeue_backlog(application)

@@ -7,7 +7,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.answers import Answer, Match
-from bot.callbacks import article_key, article_version, passage_key
 from bot.config import Settings
 from bot.content import Article, Passage, newest_first
 from bot.glossary import Glossary, load_glossary
@@ -47,13 +46,6 @@ class Library:
             config=config,
             glossary=self.glossary,
         )
-        # Everything a button press looks up, made here: a Library is built in a thread
-        # (at start, /reload, upload), while a press is handled on the event loop, where
-        # a table of 10,000 passages or the versions of a 200-passage article cost 10 ms+.
-        self._passage_keys = {passage_key(p): p.id for p in self._passages.values()}
-        self._article_keys = {article_key(a): a for a in self.articles}
-        for article in self.articles:
-            article_version(article)
 
     @property
     def passage_count(self) -> int:
@@ -86,15 +78,6 @@ class Library:
         result = self.matcher.match(question, article_id, prefer_article)
         matches = tuple(self._match(s.passage, s.score) for s in result.matches)
         return Answer(question, result.outcome, matches)
-
-    def passage_by_key(self, key: str) -> Match | None:
-        """A passage by the short key its buttons carry (see bot.callbacks)."""
-        passage_id = self._passage_keys.get(key)
-        return self.passage(passage_id) if passage_id else None
-
-    def article_by_key(self, key: str) -> Article | None:
-        """An article by the short key its buttons carry."""
-        return self._article_keys.get(key)
 
     def find_article(self, reference: str) -> Article | None:
         """The article a reader means by a number from /articles, an id, or a topic."""

@@ -15,12 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from bot.callbacks import ButtonKeys
 from bot.config import Settings
 from bot.inline_log import InlineLog
+from bot.library import Library, load_library
 from bot.limits import Verdict
+from bot.parsing import LoadResult
 
 if TYPE_CHECKING:
-    from bot.library import Library
     from bot.limits import Cooldown, QuestionLimiter
     from bot.storage import QueryLog
 
@@ -159,6 +161,8 @@ class BotState:
     # Inline queries logged once the reader stops typing (its delay is set here).
     inline_log: InlineLog = field(default_factory=InlineLog)
     _library: Library | None = field(default=None, init=False, repr=False)
+    # What the library's buttons name, by their short keys (bot.callbacks).
+    button_keys: ButtonKeys = field(default_factory=ButtonKeys, init=False, repr=False)
 
     @property
     def library(self) -> Library:
@@ -168,9 +172,11 @@ class BotState:
             raise RuntimeError("the library is used before post_init loaded it")
         return self._library
 
-    @library.setter
-    def library(self, library: Library) -> None:
+    def use(self, library: Library, keys: ButtonKeys) -> None:
+        """Swap in new content with the keys its buttons carry, together (one step on the
+        event loop: questions already running keep the library they started with)."""
         self._library = library
+        self.button_keys = keys
 
     def allowed_to_ask(self, user_id: int | None) -> Verdict:
         """The reader's flood verdict for one more question."""
@@ -186,3 +192,12 @@ class BotState:
         """Whether `query_id` was issued for inline results since the bot started (not
         persisted: after a restart, votes on older inline messages are answered "expired")."""
         return query_id in self.inline_query_ids
+
+
+def load_content(
+    settings: Settings, previous: Library | None = None
+) -> tuple[Library, ButtonKeys, LoadResult]:
+    """Load SEEDS_DIR (`bot.library.load_library`) and make its button keys: the slow part
+    of a start or a reload, run in a thread, then handed to `BotState.use`."""
+    library, loaded = load_library(settings, previous)
+    return library, ButtonKeys.of(library.articles), loaded

@@ -9,7 +9,7 @@ import logging
 from telegram.ext import CommandHandler, filters
 
 from bot.charts import ChartsUnavailableError, questions_chart
-from bot.library import load_library
+from bot.state import load_content
 from bot.stats import render_stats
 from handlers.access import admin_only
 from handlers.common import Context, Handlers, Incoming, on_message, reply, typing_indicator
@@ -34,9 +34,8 @@ async def reload_library(incoming: Incoming, context: Context) -> str:
     state = context.bot_data
     previous = state.library
     async with typing_indicator(incoming.update, context):
-        library, loaded = await asyncio.to_thread(load_library, state.settings, previous)
-    # One assignment: questions already running keep the library they started with.
-    state.library = library
+        library, keys, loaded = await asyncio.to_thread(load_content, state.settings, previous)
+    state.use(library, keys)
     log = state.query_log
     if log is not None:
         log.record_reload(

@@ -117,7 +117,9 @@ def carried(query: CallbackQuery, action: Action, context: Context) -> bool:
 async def show_passage(update: Update, context: Context, press: Press, action: Action) -> None:
     """A suggestion was chosen: turn the message into that passage's full answer."""
     query = press.query
-    match = context.bot_data.library.passage_by_key(action.key)
+    state = context.bot_data
+    passage_id = state.button_keys.passage_id(action.key)
+    match = state.library.passage(passage_id) if passage_id else None
     if match is None or passage_version(match.passage, match.article) != action.version:
         await press.answer(EXPIRED, show_alert=True)
         return
@@ -147,7 +149,9 @@ async def show_passage(update: Update, context: Context, press: Press, action: A
 async def show_summary(update: Update, context: Context, press: Press, action: Action) -> None:
     """ "Full summary": send the article's summary below the answer (or privately)."""
     query = press.query
-    article = context.bot_data.library.article_by_key(action.key)
+    state = context.bot_data
+    article_id = state.button_keys.article_id(action.key)
+    article = state.library.article(article_id) if article_id else None
     if article is None or article_version(article) != action.version:
         await press.answer(EXPIRED, show_alert=True)
         return

@@ -9,6 +9,7 @@ from bot.callbacks import (
     FEEDBACK,
     PICK,
     SUMMARY,
+    ButtonKeys,
     article_version,
     decode,
     feedback_data,
@@ -17,7 +18,6 @@ from bot.callbacks import (
     summary_data,
 )
 from bot.content import CORE_VIEWPOINT, Article, Passage, Section
-from bot.library import Library
 
 LONG_ID = "文章" * 40  # a long CJK article id: 240 bytes, never in callback_data
 
@@ -74,13 +74,13 @@ def test_versions_change_with_the_content_and_only_then() -> None:
     )
 
 
-def test_library_finds_passages_and_articles_by_their_button_keys() -> None:
+def test_button_keys_find_passages_and_articles() -> None:
     item = article(article_id="wind")
-    library = Library([item])
+    keys = ButtonKeys.of([item])
     pick = decode(pick_data(item.passages[1], item))
     summary = decode(summary_data(item))
     assert pick is not None and summary is not None
-    found = library.passage_by_key(pick.key)
-    assert found is not None and found.passage.id == "wind#1"
-    assert library.article_by_key(summary.key) is library.article("wind")
-    assert library.passage_by_key("0000000000") is None
+    assert keys.passage_id(pick.key) == "wind#1"
+    assert keys.article_id(summary.key) == "wind"
+    assert keys.passage_id("0000000000") is None
+    assert keys.article_id(pick.key) is None  # a passage's key names no article

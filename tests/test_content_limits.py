@@ -22,10 +22,11 @@ from bot.callbacks import _digest, article_version, passage_version, summary_dat
 from bot.config import (
     DEFAULT_ARTICLE_MAX_PASSAGE_CHARS,
     DEFAULT_ARTICLE_MAX_PASSAGES,
+    Settings,
     load_settings,
 )
 from bot.glossary import MAX_TOML_DEPTH, check_depth, load_glossary, parse_glossary
-from bot.library import Library, load_library
+from bot.library import load_library
 from bot.parsing import (
     DEFAULT_LIMITS,
     MAX_LABEL_CHARS,
@@ -428,9 +429,10 @@ def test_versions_are_stable_across_loads() -> None:
     assert passage_version(first.passages[3], first) == passage_version(second.passages[3], second)
 
 
-def test_the_library_builds_button_tables_and_versions_at_load() -> None:
-    articles = load_folder(SEEDS).articles
-    library = Library(articles)
-    assert "_callback_version" in vars(articles[0])
-    assert len(library._passage_keys) == library.passage_count
-    assert len(library._article_keys) == len(library.articles)
+def test_loading_builds_button_tables_and_versions() -> None:
+    from bot.state import load_content
+
+    library, keys, _ = load_content(Settings(seeds_dir=SEEDS))
+    assert "_callback_version" in vars(library.articles[0])
+    assert len(keys.passages) == library.passage_count
+    assert len(keys.articles) == len(library.articles)
