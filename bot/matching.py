@@ -49,6 +49,15 @@ _NUMBER_RE = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|"
     r"thousands?|millions?|billions?|trillions?|percent|half|double|triple)\b|[万亿千百%]"
 )
+# "How much does it cost", "how much do riders earn": the amount asked for is money, so
+# the passage must hold one (a currency), not just any number.
+_MONEY_ASKED_RE = re.compile(
+    r"\b(?:cost|costs|price|prices|priced|pay|pays|paid|earn|earns|earned|salary|salaries|"
+    r"wage|wages|worth|charge|charges|fee|fees)\b|多少钱|价格|价钱|售价|工资|收入多少|赚多少"
+)
+_MONEY_RE = re.compile(
+    r"[$¥€£]|\b(?:yuan|rmb|cny|usd|dollars?|euros?|pounds?|hk\$)\b|元|美元|人民币"
+)
 _WHEN_RE = re.compile(r"\bwhen\b|什么时候|何时|哪年|哪一年|几月")
 _DATE_RE = re.compile(
     r"\b(?:1[89]|20)\d\d\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|"
@@ -396,7 +405,7 @@ class Matcher:
             score = blend(share, question_text, self._content[index], passage, cosine, self.config)
             scored.append(ScoredPassage(passage, score))
         scored.sort(key=lambda s: (-s.score, s.passage.article_id, s.passage.number))
-        return scored[:limit]
+        return _specific_first(scored, self.config.specific_margin)[:limit]
 
     def _meaning(self, reading: _Reading) -> np.ndarray | None:
         """The question's unit vector (None: meaning is off, or no word of it is known)."""
@@ -620,11 +629,39 @@ def _reader_names(question: str) -> list[str]:
 def _has_the_fact_asked(question: str, passage: Passage) -> bool:
     """A question asking how much or when is answered only by a passage holding a number
     or a date: "how many employees does Huawei have" is not answered by a passage about
-    Huawei's strategy, however many words the two share."""
+    Huawei's strategy, however many words the two share; one asking what something costs
+    or pays, only by a passage holding an amount of money."""
     lowered = normalise(question)
-    if _HOW_MUCH_RE.search(lowered) and not _NUMBER_RE.search(passage.text.lower()):
-        return False
-    return not (_WHEN_RE.search(lowered) and not _DATE_RE.search(passage.text.lower()))
+    text = passage.text.lower()
+    if _HOW_MUCH_RE.search(lowered):
+        if not _NUMBER_RE.search(text):
+            return False
+        if _MONEY_ASKED_RE.search(lowered) and not _MONEY_RE.search(text):
+            return False
+    return not (_WHEN_RE.search(lowered) and not _DATE_RE.search(text))
+
+
+def _specific_first(ranked: list[ScoredPassage], margin: float) -> list[ScoredPassage]:
+    """The ranking with each core viewpoint moved below the best bullet of its own article
+    that scores within `margin` of it: the bullet says the same thing specifically, with
+    the figures, and a reader asking about the article as a whole still gets the core
+    viewpoint, which then scores far above any one bullet."""
+    out = list(ranked)
+    for core in [s for s in ranked if s.passage.number == 0]:
+        rival = next(
+            (
+                s
+                for s in out
+                if s.passage.article_id == core.passage.article_id
+                and s.passage.number != 0
+                and s.score >= core.score - margin
+            ),
+            None,
+        )
+        if rival is not None and out.index(rival) > out.index(core):
+            out.remove(core)
+            out.insert(out.index(rival) + 1, core)
+    return out
 
 
 def _holds(sorted_values: np.ndarray | None, value: int) -> bool:

@@ -236,3 +236,31 @@ def test_a_number_question_with_its_number_is_answered(library: Library) -> None
     # Title Case says nothing about names; a capitalised word the article has is fine.
     for question in ("How Many Customers Does Alibaba Cloud Serve?", "Does Tencent use AI?"):
         assert library.ask(question).outcome is not Outcome.UNANSWERED
+
+
+def test_a_question_about_cost_needs_an_amount_of_money() -> None:
+    passages = [
+        Passage("cars", 1, "", "Tesla opened 169 new stores in China, 31% more than a year ago."),
+        Passage("cars", 2, "", "A Tesla Model 3 costs 231,900 yuan in China."),
+    ]
+    words_only = MatcherConfig(answer_threshold=0.5, suggest_threshold=0.3, semantic_weight=0.0)
+    matcher = Matcher(passages[:1], words_only, thesaurus=Thesaurus())
+    # A number is there, but no money: suggested, not answered.
+    assert matcher.match("How much does a Tesla cost in China?").outcome is Outcome.SUGGESTED
+    assert matcher.match("How many stores did Tesla open in China?").outcome is Outcome.ANSWERED
+    matcher = Matcher(passages, words_only, thesaurus=Thesaurus())
+    result = matcher.match("How much does a Tesla Model 3 cost in China?")
+    assert result.outcome is Outcome.ANSWERED and result.matches[0].passage.number == 2
+
+
+def test_a_bullet_close_to_its_core_viewpoint_comes_first_without_changing_scores() -> None:
+    from bot.matching import ScoredPassage, _specific_first
+
+    core = ScoredPassage(Passage("a", 0, "Core Viewpoint", "general"), 0.90)
+    elsewhere = ScoredPassage(Passage("b", 1, "", "another article"), 0.88)
+    bullet = ScoredPassage(Passage("a", 3, "", "specific"), 0.84)
+    ranked = _specific_first([core, elsewhere, bullet], margin=0.08)
+    assert [s.passage.id for s in ranked] == ["b#1", "a#3", "a#0"]
+    assert [s.score for s in ranked] == [0.88, 0.84, 0.90]
+    # Far below (a question about the article as a whole): the core viewpoint stays first.
+    assert _specific_first([core, elsewhere, bullet], margin=0.03)[0] is core
