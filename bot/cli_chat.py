@@ -1,12 +1,17 @@
-"""`python -m bot chat`: the conversation in a terminal, as plain text."""
+"""`python -m bot chat`: the conversation in a terminal, as plain text.
+
+The rules (the current article, suggestions chosen by number, /summary) are those of
+bot/conversation.py, which the Telegram handlers follow too; this module reads lines,
+writes replies and logs each question with via=cli.
+"""
 
 from __future__ import annotations
 
 import time
 from typing import TextIO
 
-from bot.answers import Outcome
 from bot.content import Article
+from bot.conversation import Conversation
 from bot.library import Library
 from bot.rendering import PLAIN, render_answer, render_article_list, render_match, render_summary
 from bot.storage import BackgroundQueryLog, answer_fields
@@ -46,13 +51,17 @@ def chat(
 
 
 class ChatSession:
-    """The terminal conversation's state: the current article and the last suggestions."""
+    """The terminal conversation: a Conversation over a fresh chat state, replies as text."""
 
     def __init__(self, library: Library, log: BackgroundQueryLog | None = None) -> None:
         self.library = library
         self.log = log
-        self.current: Article | None = None
-        self.suggestions: list[str] = []
+        self.conversation = Conversation(library)
+
+    @property
+    def current(self) -> Article | None:
+        """The current article (the last one answered from, chosen or summarised)."""
+        return self.conversation.current
 
     def respond(self, text: str) -> str:
         """The reply to one line the reader typed."""
@@ -65,37 +74,30 @@ class ChatSession:
             return render_article_list(self.library.articles, PLAIN)
         if command == "/summary":
             return self._summary(argument)
-        if text.isdigit() and 1 <= int(text) <= len(self.suggestions):
-            match = self.library.passage(self.suggestions[int(text) - 1])
-            if match:
-                self.current = match.article
-                return render_match(match, PLAIN)
         if text.startswith("/"):
             return f"Unknown command {command}. {CHAT_HELP}"
+        if text.isdigit():
+            match = self.conversation.choose(int(text))
+            if match is not None:
+                return render_match(match, PLAIN)
+        return self._ask(text)
+
+    def _ask(self, question: str) -> str:
         started = time.perf_counter()
-        current = self.current.id if self.current else None
-        answer = self.library.ask(text, prefer_article=current)
+        answer = self.conversation.ask(question)
         if self.log is not None:
             latency_ms = round((time.perf_counter() - started) * 1000, 3)
             self.log.record_query(via="cli", latency_ms=latency_ms, **answer_fields(answer))
-        self.suggestions = (
-            [m.passage.id for m in answer.matches] if answer.outcome is Outcome.SUGGESTED else []
-        )
-        if answer.outcome is Outcome.ANSWERED and answer.best:
-            self.current = answer.best.article
         reply = render_answer(answer, PLAIN)
-        if self.suggestions:
-            reply += f"\n\nType 1-{len(self.suggestions)} to read one, or ask again in other words."
+        if self.conversation.suggestions:
+            count = len(self.conversation.suggestions)
+            reply += f"\n\nType 1-{count} to read one, or ask again in other words."
         return reply
 
     def _summary(self, reference: str) -> str:
-        if reference.strip():
-            article = self.library.find_article(reference)
-        else:
-            article = self.current or self.library.find_article("")
+        article = self.conversation.summary(reference)
         if article is None:
             if not self.library.articles:
                 return "No articles are loaded."
             return f"No article matches {reference.strip()!r}. See /articles for the list."
-        self.current = article
         return render_summary(article, PLAIN)
