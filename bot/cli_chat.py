@@ -76,10 +76,8 @@ class ChatSession:
             return self._summary(argument)
         if text.startswith("/"):
             return f"Unknown command {command}. {CHAT_HELP}"
-        if text.isdigit():
-            match = self.conversation.choose(int(text))
-            if match is not None:
-                return render_match(match, PLAIN)
+        if text.isdecimal() and self.conversation.suggestions:
+            return self._choose(int(text))
         return self._ask(text)
 
     def _ask(self, question: str) -> str:
@@ -90,9 +88,22 @@ class ChatSession:
             self.log.record_query(via="cli", latency_ms=latency_ms, **answer_fields(answer))
         reply = render_answer(answer, PLAIN)
         if self.conversation.suggestions:
-            count = len(self.conversation.suggestions)
-            reply += f"\n\nType 1-{count} to read one, or ask again in other words."
+            reply += f"\n\n{self._how_to_choose().capitalize()}, or ask again in other words."
         return reply
+
+    def _choose(self, number: int) -> str:
+        """A pending suggestion by its number; another number is a slip, not a question (so
+        it is neither asked nor logged as one)."""
+        match = self.conversation.choose(number)
+        if match is not None:
+            return render_match(match, PLAIN)
+        count = len(self.conversation.suggestions)
+        there = "There is one suggestion" if count == 1 else f"There are {count} suggestions"
+        return f"{there}: {self._how_to_choose()}, or ask a question."
+
+    def _how_to_choose(self) -> str:
+        count = len(self.conversation.suggestions)
+        return "type 1 to read it" if count == 1 else f"type 1-{count} to read one"
 
     def _summary(self, reference: str) -> str:
         article = self.conversation.summary(reference)
