@@ -20,13 +20,13 @@ from bot.answers import Answer, Match, Outcome
 from bot.callbacks import feedback_data, pick_data, summary_data
 from bot.limits import Verdict
 from bot.rendering import HTML, render_answer, split_message
-from bot.state import ChatState
 from bot.storage import answer_fields, new_query_id
 from handlers.common import (
     Context,
     Handlers,
     Incoming,
     chat_state,
+    conversation_of,
     logged_delivery,
     on_message,
     reply,
@@ -112,26 +112,24 @@ async def answer_question(
     *,
     edit_message_id: int | None = None,
 ) -> Answer | None:
-    """Answer from the library (the chat's current article wins ties), reply, and log it.
+    """Answer by the conversation rules (bot/conversation.py: the replied message's article,
+    then the chat's current article, win ties), reply, and log it.
 
     With `edit_message_id` (the reader edited their question) the earlier answer is edited
     instead. Past the reader's flood limit: one polite note, then nothing.
     """
-    bot_state, state = context.bot_data, chat_state(context)
-    verdict = bot_state.allowed_to_ask(incoming.user_id)
+    conversation = conversation_of(context)
+    state = conversation.state
+    verdict = context.bot_data.allowed_to_ask(incoming.user_id)
     if verdict is not Verdict.ALLOW:
         if verdict is Verdict.NOTIFY:
             await reply(incoming.message, SLOW_DOWN)
         return None
+    replied = incoming.message.reply_to_message
+    replied_to = replied.message_id if replied is not None else None
     started = time.perf_counter()
-    answer = bot_state.library.ask(
-        question,
-        prefer_article=state.current_article,
-        about_article=replied_article(incoming.message, state),
-    )
+    answer = conversation.ask(question, replied_to)
     latency_ms = (time.perf_counter() - started) * 1000
-    if answer.outcome is Outcome.ANSWERED and answer.best is not None:
-        state.current_article = answer.best.article.id
     # The id exists before the row is written, so the buttons can carry it; the row is
     # written once the send is over, with whether the reply got through.
     query_id = new_query_id()
@@ -146,20 +144,11 @@ async def answer_question(
     if answer_id is not None:
         state.remember_answer(incoming.message.message_id, answer_id)
         state.remember_question(answer_id, question, query_id)
-        if answer.outcome is Outcome.ANSWERED and answer.best is not None:
-            state.remember_article(answer_id, answer.best.article.id)
+        conversation.remember_reply(answer_id, answer)  # a reply to it asks about its article
     logger.debug(
         "update %s: %s in %.1f ms", incoming.update.update_id, answer.outcome.value, latency_ms
     )
     return answer
-
-
-def replied_article(message: Message, state: ChatState) -> str | None:
-    """The article of the bot's message this one replies to, if the chat remembers one."""
-    replied = message.reply_to_message
-    if replied is None:
-        return None
-    return state.message_articles.get(replied.message_id)
 
 
 async def _send_or_edit(

@@ -24,6 +24,7 @@ from handlers.common import (
     Context,
     Handlers,
     Pressed,
+    conversation_of,
     logged_delivery,
     on_press,
     reply,
@@ -140,10 +141,10 @@ async def show_passage(update: Update, context: Context, press: Press, action: A
     async with logged_delivery(update, context, "callback", None, query_id=query_id, **fields):
         # PTB edits through inline_message_id when the press came from an inline message.
         await query.edit_message_text(text, reply_markup=answered_keyboard(match, query_id))
-    if chat_data is not None:
-        chat_data.current_article = match.article.id
-        if message is not None:
-            chat_data.remember_question(message.message_id, question, query_id)
+    # Its article becomes the chat's current one (an inline message has no chat: no effect).
+    conversation_of(context).choose(match)
+    if chat_data is not None and message is not None:
+        chat_data.remember_question(message.message_id, question, query_id)
 
 
 async def show_summary(update: Update, context: Context, press: Press, action: Action) -> None:
@@ -159,8 +160,7 @@ async def show_summary(update: Update, context: Context, press: Press, action: A
         await send_summary_privately(context, press, render_summary(article, HTML))
         return
     await press.answer()
-    if context.chat_data is not None:
-        context.chat_data.current_article = article.id
+    conversation_of(context).summary(article)  # it becomes the chat's current article
     if not isinstance(query.message, Message):  # too old to reach: carried() refused it
         return
     async with typing_indicator(update, context):

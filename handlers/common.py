@@ -30,6 +30,7 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import TelegramError, TimedOut
 from telegram.ext import Application, BaseHandler, CallbackContext, ExtBot, JobQueue
 
+from bot.conversation import Conversation
 from bot.rendering import TELEGRAM_MESSAGE_LIMIT, split_message
 from bot.state import BotState, ChatState
 from bot.storage import new_query_id
@@ -61,6 +62,12 @@ def chat_state(context: Context) -> ChatState:
     and a group that migrates must not get one back for its old id (see handlers.groups).
     """
     return context.chat_data if context.chat_data is not None else ChatState()
+
+
+def conversation_of(context: Context) -> Conversation:
+    """The conversation rules (bot/conversation.py) over this chat's state and the library as
+    it is now (the conversation keeps it, should /reload swap it meanwhile)."""
+    return Conversation(context.bot_data.library, chat_state(context))
 
 
 @dataclass(frozen=True)

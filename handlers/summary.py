@@ -14,7 +14,7 @@ from handlers.common import (
     Context,
     Handlers,
     Incoming,
-    chat_state,
+    conversation_of,
     is_group,
     logged_delivery,
     on_message,
@@ -27,19 +27,14 @@ from handlers.common import (
 @on_message
 async def summary(incoming: Incoming, context: Context) -> None:
     """The chat's current article (else the latest), or the one a number or topic names."""
-    chat, state = incoming.chat, chat_state(context)
+    chat, conversation = incoming.chat, conversation_of(context)
     cooldown = context.bot_data.summary_cooldown if is_group(chat) else None
     if cooldown is not None and cooldown.remaining(chat.id) > 0:
         await within_cooldown(incoming.message, cooldown)
         return
-    library = context.bot_data.library
     reference = " ".join(context.args or []).strip()
     started = time.perf_counter()
-    if reference:
-        article = library.find_article(reference)
-    else:
-        current = library.article(state.current_article or "")
-        article = current or library.find_article("")
+    article = conversation.summary(reference)  # it becomes the chat's current article
     fields = {
         "question": f"/summary {reference}".strip(),
         "outcome": "answered" if article else "unanswered",
@@ -50,12 +45,11 @@ async def summary(incoming: Incoming, context: Context) -> None:
         if article is None:
             text = (
                 "No articles are loaded yet."
-                if not library.articles
+                if not conversation.library.articles
                 else f"No article matches “{html.escape(reference)}”. /articles lists them."
             )
             await reply(incoming.message, text)
             return
-        state.current_article = article.id
         if cooldown is not None:
             # Start the cooldown before sending: updates run concurrently, and a second
             # /summary arriving while this one is on its way must already see it.
@@ -63,7 +57,7 @@ async def summary(incoming: Incoming, context: Context) -> None:
         async with typing_indicator(incoming.update, context):
             sent = await reply(incoming.message, render_summary(article, HTML))
         for message in sent:  # a reply to the summary asks about its article
-            state.remember_article(message.message_id, article.id)
+            conversation.remember_reply(message.message_id, article)
         if cooldown is not None and sent:
             cooldown.start(chat.id, sent[0].message_id)
 
