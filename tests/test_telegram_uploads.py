@@ -201,13 +201,13 @@ def test_replacing_an_article_by_its_id(bot: RunningBot) -> None:
     reader = 3007
     added = send(bot, ADMIN, tours("zeppelin"), "tours.md")
     assert added.startswith("Added tours.md (article 'tours', “Bay tours by zeppelin”")
-    assert "Zeppelin tours of the bay" in ask(bot, reader, "zeppelin tours")
+    assert "Zeppelin tour" in ask(bot, reader, "zeppelin tours")
     count = article_count(bot.seeds)
     replaced = send(bot, ADMIN, tours("submarine"), "tours.md")
     assert replaced.startswith("Replaced tours.md (article 'tours', “Bay tours by submarine”")
     assert f"Reloaded: {count} article(s)" in replaced
     assert (bot.seeds / "tours.md").read_bytes() == tours("submarine")
-    assert "Submarine tours of the bay" in ask(bot, reader, "submarine tours")
+    assert "Submarine tour" in ask(bot, reader, "submarine tours")
     assert "Zeppelin" not in ask(bot, reader, "zeppelin tours")  # the old text is gone
     other_format = send(bot, ADMIN, tours("balloon"), "tours.txt")
     assert other_format == (
