@@ -16,7 +16,7 @@ import pytest
 from bot.answers import Answer, Outcome
 from bot.config import ConfigError, Settings, load_settings
 from bot.library import Library
-from bot.storage import (
+from bot.querylog import (
     BACKOFF_MAX,
     BATCH_SIZE,
     MIGRATIONS,
