@@ -9,7 +9,7 @@ One job a module:
 - `rows`: what a waiting row holds and how it is stored;
 - `privacy`: how reader ids are stored (keyed hash, raw or not at all) and the hash key;
 - `schema`: the tables and their migrations;
-- `queries`: the CSV export, the retention purge and `forget`;
+- `queries`: the statistics, the CSV export, the retention purge and `forget`;
 - `timestamps`: the clock and the stored time format; `errors`: the exceptions.
 
 This module re-exports the public API; callers import from `bot.querylog`.

@@ -2,7 +2,7 @@
 
 The Telegram application opens it in `post_init` and closes it in `post_shutdown`; the
 parts are the connection (connection.py), the privacy setting (privacy.py), the writer
-and its buffer (writer.py) and the deletions and the export (queries.py). This module only
+and its buffer (writer.py) and the reads and deletions (queries.py). This module only
 records rows and runs each public operation under the connection's lock.
 """
 
@@ -30,7 +30,7 @@ from bot.querylog.rows import Row, new_query_id
 from bot.querylog.schema import migrate
 from bot.querylog.timestamps import iso, utc_now
 from bot.querylog.writer import DRAIN_TIMEOUT, LINGER, Writer
-from bot.stats import Stats, compute_stats
+from bot.stats import Stats
 
 logger = logging.getLogger(__name__)
 
@@ -231,7 +231,7 @@ class QueryLog:
         async with self._connection.lock:
             db = await self._connected()
             await self._writer.write_waiting()
-            result = await compute_stats(db, self.now(), days)
+            result = await queries.compute_stats(db, self.now(), days)
         # Rows dropped by this process and not yet written to the `dropped` table.
         return result.with_extra_dropped(self._writer.dropped_unrecorded)
 
