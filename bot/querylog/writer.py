@@ -78,6 +78,8 @@ class Writer:
     # Raised (with _wake) only while the writer waits for rows: push() sets _wake only then.
     _waiting: bool = field(default=False, init=False, repr=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+    # Set whenever the buffer shrinks, a write fails or the task ends: what flush() awaits.
+    _progress: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
     _closing_since: float | None = field(default=None, init=False, repr=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False, repr=False)
@@ -114,11 +116,19 @@ class Writer:
                 taken.append(row)
             else:
                 self.buffer.append(row)
+        if taken:
+            self._progress.set()
         return taken
 
     # -- the task ------------------------------------------------------------------------
 
     async def _run(self) -> None:
+        try:
+            await self._drain()
+        finally:
+            self._progress.set()  # a flush() waiting now sees the writer gone
+
+    async def _drain(self) -> None:
         """Drain the buffer in batches until closed; back off while the database fails."""
         delay = BACKOFF_START
         while True:
@@ -169,6 +179,7 @@ class Writer:
         for _ in batch:
             self.buffer.popleft()
         self.dropped_unrecorded -= dropped
+        self._progress.set()
 
     async def write_waiting(self) -> None:
         """Write the waiting rows now, so a read sees every question asked so far.
@@ -182,11 +193,16 @@ class Writer:
             logger.debug("query log: waiting rows not written before a read: %s", error)
 
     async def flush(self) -> bool:
-        """Wait until the buffer is empty; False at once if the database is failing."""
+        """Wait until the buffer is empty; False at once if the database is failing.
+
+        Waits on `_progress`, which the writer sets after each batch, each failure and when
+        it ends: one wake-up per batch, not a poll.
+        """
         while self.buffer and self._task is not None and not self._task.done():
             if self.health.failing:
                 return False
-            await asyncio.sleep(0.001)
+            self._progress.clear()
+            await self._progress.wait()
         return not self.buffer
 
     async def close(self) -> None:
@@ -246,6 +262,7 @@ class Writer:
                 self.connection.path, health.last_error, len(self.buffer), self.max_pending,
                 self.dropped,
             )  # fmt: skip
+        self._progress.set()  # a flush() waiting now returns False rather than wait it out
 
     def _recovered(self) -> None:
         if self.health.failing:
