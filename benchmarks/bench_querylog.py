@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import Settings  # noqa: E402
 from bot.library import load_library  # noqa: E402
-from bot.storage import BackgroundQueryLog, QueryLog, answer_fields  # noqa: E402
+from bot.querylog import BackgroundQueryLog, QueryLog, answer_fields  # noqa: E402
 
 QUESTIONS = [
     "How many customers does Alibaba Cloud serve?",

@@ -42,8 +42,8 @@ from bot.chat_state import ChatStateStore
 from bot.config import Settings
 from bot.limits import Cooldown, QuestionLimiter
 from bot.persistence import ChatStatePersistence
+from bot.querylog import QueryLog
 from bot.state import BotState, ChatState, load_content
-from bot.storage import QueryLog
 from handlers.common import App, Context
 from handlers.menus import set_command_menus
 

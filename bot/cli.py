@@ -23,15 +23,15 @@ from bot.cli_chat import chat
 from bot.config import ConfigError, Settings, configure_logging, load_settings
 from bot.library import Library, load_library
 from bot.parsing import LoadResult
-from bot.rendering import PLAIN, render_answer
-from bot.stats import render_stats
-from bot.storage import (
+from bot.querylog import (
     BackgroundQueryLog,
     QueryLog,
     SchemaTooNewError,
     StorageError,
     answer_fields,
 )
+from bot.rendering import PLAIN, render_answer
+from bot.stats import render_stats
 
 NO_TOKEN_MESSAGE = (
     "TELEGRAM_BOT_TOKEN is not set: put it in .env (see .env.example) or the environment; "

@@ -13,8 +13,8 @@ from typing import TextIO
 from bot.content import Article
 from bot.conversation import Conversation
 from bot.library import Library
+from bot.querylog import BackgroundQueryLog, answer_fields
 from bot.rendering import PLAIN, render_answer, render_article_list, render_match, render_summary
-from bot.storage import BackgroundQueryLog, answer_fields
 
 CHAT_HELP = """Ask any question about the articles, in English or Chinese.
   /summary [N|topic]  the current article's core viewpoint and sections (or article N)

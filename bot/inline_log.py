@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from bot.answers import Outcome
 
 if TYPE_CHECKING:
-    from bot.storage import QueryLog
+    from bot.querylog import QueryLog
 
 logger = logging.getLogger(__name__)
 

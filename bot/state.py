@@ -24,7 +24,7 @@ from bot.parsing import LoadResult
 
 if TYPE_CHECKING:
     from bot.limits import Cooldown, QuestionLimiter
-    from bot.storage import QueryLog
+    from bot.querylog import QueryLog
 
 logger = logging.getLogger(__name__)
 

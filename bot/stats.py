@@ -1,25 +1,22 @@
-"""Statistics over the query log: what readers ask, what the articles cannot answer yet.
+"""The query log's figures as values: what readers ask, what the articles cannot answer yet.
 
-The window is whole UTC calendar days: `days=7` is today and the six days before, so the
-per-day series has exactly `days` entries. `Stats.to_json()` keys are stable and documented
-in docs/privacy.md ("`stats`"); rates are null when there is nothing to divide by.
+`Stats` and its parts, their stable JSON form and their text; bot.querylog reads them from
+the database (bot/querylog/queries.py), this module holds no SQL. The window is whole UTC
+calendar days: `days=7` is today and the six days before, so the per-day series has exactly
+`days` entries. `Stats.to_json()` keys are stable and documented in docs/privacy.md
+("`stats`"); rates are null when there is nothing to divide by.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-import aiosqlite
-
 from bot.text import normalise
 
 OUTCOME_NAMES = ("answered", "suggested", "unanswered")
-TOP = 10
 _WORD = re.compile(r"\w+")
 
 
@@ -133,126 +130,12 @@ def question_key(question: str) -> str:
     return " ".join(_WORD.findall(normalise(question)))
 
 
-async def compute_stats(db: aiosqlite.Connection, until: datetime, days: int) -> Stats:
-    """Read every figure of the window ending at `until` from the log's tables."""
-    since = window_start(until, days)
-    start = _iso(since)
-    outcomes = dict(
-        await _rows(db, "SELECT outcome, COUNT(*) FROM queries WHERE ts >= ? GROUP BY 1", start)
-    )
-    users = await _rows(db, "SELECT COUNT(DISTINCT user_ref) FROM queries WHERE ts >= ?", start)
-    asked = await _rows(
-        db, "SELECT question, outcome, COUNT(*) FROM queries WHERE ts >= ? GROUP BY 1, 2", start
-    )
-    passages = await _rows(
-        db,
-        "SELECT passage_id, COUNT(*) AS n FROM queries WHERE ts >= ? AND outcome = 'answered' "
-        "AND passage_id IS NOT NULL GROUP BY 1 ORDER BY n DESC, passage_id LIMIT ?",
-        start,
-        TOP,
-    )
-    votes = await _rows(
-        db, "SELECT COUNT(*), COALESCE(SUM(helpful), 0) FROM feedback WHERE ts >= ?", start
-    )
-    unhelpful = await _rows(
-        db,
-        "SELECT q.passage_id, SUM(f.helpful = 0) AS bad, COUNT(*) FROM feedback f "
-        "JOIN queries q ON q.id = f.query_id WHERE f.ts >= ? AND q.passage_id IS NOT NULL "
-        "GROUP BY 1 HAVING bad > 0 ORDER BY bad DESC, COUNT(*) DESC, 1 LIMIT ?",
-        start,
-        TOP,
-    )
-    latencies = [
-        row[0]
-        for row in await _rows(
-            db,
-            "SELECT latency_ms FROM queries WHERE ts >= ? AND latency_ms IS NOT NULL "
-            "ORDER BY latency_ms",
-            start,
-        )
-    ]
-    dropped = await _rows(db, "SELECT COALESCE(SUM(rows), 0) FROM dropped WHERE ts >= ?", start)
-    undelivered = await _rows(
-        db, "SELECT COUNT(*) FROM queries WHERE ts >= ? AND delivered = 0", start
-    )
-    daily = await _rows(
-        db,
-        "SELECT substr(ts, 1, 10), outcome, COUNT(*) FROM queries WHERE ts >= ? GROUP BY 1, 2",
-        start,
-    )
-    return Stats(
-        days=days,
-        since=start,
-        until=_iso(until),
-        questions=sum(outcomes.values()),
-        outcomes={name: int(outcomes.get(name, 0)) for name in OUTCOME_NAMES},
-        distinct_users=int(users[0][0]),
-        top_questions=_top_questions(asked),
-        top_unanswered=_top_questions([r for r in asked if r[1] == "unanswered"]),
-        top_passages=tuple(Counted(str(p), int(n)) for p, n in passages),
-        votes=int(votes[0][0]),
-        helpful=int(votes[0][1]),
-        unhelpful_answers=tuple(UnhelpfulAnswer(str(p), int(b), int(n)) for p, b, n in unhelpful),
-        latency_p50_ms=_percentile(latencies, 0.50),
-        latency_p95_ms=_percentile(latencies, 0.95),
-        dropped_rows=int(dropped[0][0]),
-        undelivered=int(undelivered[0][0]),
-        per_day=_per_day(daily, since, days),
-    )
-
-
-def _top_questions(rows: list[Any]) -> tuple[Counted, ...]:
-    """The TOP most asked question groups, each shown in its most common spelling."""
-    totals: Counter[str] = Counter()
-    spellings: dict[str, Counter[str]] = defaultdict(Counter)
-    for question, _outcome, count in rows:
-        key = question_key(question)
-        if not key:  # a blank line is not a question anyone asked
-            continue
-        totals[key] += count
-        spellings[key][" ".join(question.split())] += count
-    ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:TOP]
-    return tuple(Counted(_spelling(spellings[key]), total) for key, total in ranked)
-
-
-def _spelling(counts: Counter[str]) -> str:
-    return min(counts.items(), key=lambda item: (-item[1], item[0]))[0]
-
-
-def _per_day(rows: list[Any], since: datetime, days: int) -> tuple[Day, ...]:
-    counts: dict[str, dict[str, int]] = defaultdict(dict)
-    for date, outcome, count in rows:
-        counts[date][outcome] = int(count)
-    series = []
-    for offset in range(days):
-        date = (since + timedelta(days=offset)).date().isoformat()
-        day = counts.get(date, {})
-        series.append(Day(date, *(day.get(name, 0) for name in OUTCOME_NAMES)))
-    return tuple(series)
-
-
-def _percentile(sorted_values: list[float], share: float) -> float | None:
-    """Nearest-rank percentile of an ascending list (None when empty)."""
-    if not sorted_values:
-        return None
-    rank = max(1, math.ceil(share * len(sorted_values)))
-    return round(float(sorted_values[rank - 1]), 3)
-
-
 def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
-
-
-async def _rows(db: aiosqlite.Connection, sql: str, *params: Any) -> list[Any]:
-    return list(await db.execute_fetchall(sql, params))
 
 
 def render_stats(stats: Stats) -> str:

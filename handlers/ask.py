@@ -19,8 +19,8 @@ from telegram.ext import CommandHandler, MessageHandler, filters
 from bot.answers import Answer, Match, Outcome
 from bot.callbacks import feedback_data, pick_data, summary_data
 from bot.limits import Verdict
+from bot.querylog import answer_fields, new_query_id
 from bot.rendering import HTML, render_answer, split_message
-from bot.storage import answer_fields, new_query_id
 from handlers.common import (
     Context,
     Handlers,

@@ -17,8 +17,8 @@ from telegram.ext import CallbackQueryHandler
 from bot.answers import Answer, Outcome
 from bot.callbacks import FEEDBACK, PICK, SUMMARY, Action, article_version, decode, passage_version
 from bot.limits import Verdict
+from bot.querylog import answer_fields, new_query_id
 from bot.rendering import HTML, render_match, render_summary, split_message
-from bot.storage import answer_fields, new_query_id
 from handlers.ask import answered_keyboard
 from handlers.common import (
     Context,

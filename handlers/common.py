@@ -31,9 +31,9 @@ from telegram.error import TelegramError, TimedOut
 from telegram.ext import Application, BaseHandler, CallbackContext, ExtBot, JobQueue
 
 from bot.conversation import Conversation
+from bot.querylog import new_query_id
 from bot.rendering import TELEGRAM_MESSAGE_LIMIT, split_message
 from bot.state import BotState, ChatState
-from bot.storage import new_query_id
 
 logger = logging.getLogger(__name__)
 

@@ -31,6 +31,7 @@ from bot.answers import Match, Outcome
 from bot.content import Article, Passage
 from bot.inline_log import TypedQuery
 from bot.library import Library
+from bot.querylog import new_query_id
 from bot.rendering import (
     HTML,
     TELEGRAM_MESSAGE_LIMIT,
@@ -39,7 +40,6 @@ from bot.rendering import (
     split_message,
     telegram_length,
 )
-from bot.storage import new_query_id
 from handlers.ask import answered_keyboard
 from handlers.common import Context, Handlers, on_chosen_result, on_inline_query
 

@@ -154,7 +154,7 @@ async def test_a_save_rewrites_only_the_changed_chats_and_drops_rows(tmp_path: P
 
 async def test_the_query_log_opens_the_same_file_after_the_chat_state(tmp_path: Path) -> None:
     from bot.config import Settings
-    from bot.storage import SCHEMA_VERSION, QueryLog
+    from bot.querylog import SCHEMA_VERSION, QueryLog
 
     store = store_at(tmp_path)
     await store.load()

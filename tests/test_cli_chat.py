@@ -9,7 +9,7 @@ import pytest
 from bot.cli_chat import ChatSession
 from bot.library import Library
 from bot.matcher_config import MatcherConfig
-from bot.storage import BackgroundQueryLog
+from bot.querylog import BackgroundQueryLog
 
 ONE_SUGGESTION = "Huawei strategy"  # with no answer bar reachable: one suggestion
 TWO_SUGGESTIONS = "Tencent capital expenditure"

@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from bot.storage import iso, utc_now
+from bot.querylog import iso, utc_now
 from tests.test_cli import run_bot
 from tests.test_stats import JSON_KEYS
 

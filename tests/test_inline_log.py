@@ -10,8 +10,8 @@ from typing import Any, cast
 import pytest
 
 from bot.inline_log import LOG_DELAY, VIA_INLINE, InlineLog, TypedQuery
+from bot.querylog import QueryLog
 from bot.state import BotState
-from bot.storage import QueryLog
 
 DELAY = 0.02
 READER, OTHER = 7, 8

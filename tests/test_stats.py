@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
+from bot.querylog import QueryLog
 from bot.stats import Stats, question_key, render_stats
-from bot.storage import QueryLog
 
 NOW = datetime(2025, 6, 7, 18, 30, tzinfo=UTC)
 JSON_KEYS = {

@@ -4,11 +4,13 @@ import asyncio
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable
+import time
+import types
+from collections.abc import Callable, Coroutine, Generator
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 import pytest
@@ -16,7 +18,7 @@ import pytest
 from bot.answers import Answer, Outcome
 from bot.config import ConfigError, Settings, load_settings
 from bot.library import Library
-from bot.storage import (
+from bot.querylog import (
     BACKOFF_MAX,
     BATCH_SIZE,
     MIGRATIONS,
@@ -32,6 +34,7 @@ from bot.storage import (
 )
 
 START = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+T = TypeVar("T")
 
 
 class ChatType(str, Enum):  # noqa: UP042 - str() of this kind gives "ChatType.PRIVATE"
@@ -377,6 +380,79 @@ async def test_file_removed_under_the_open_connection(
     # Without the check the row would have gone into the unlinked file and been lost.
     assert rows(path, "SELECT question FROM queries") == [("Huawei strategy",)]
     assert len(warnings_about(caplog, "removed or replaced")) == 1
+
+
+# -- flush ----------------------------------------------------------------------------
+
+
+class Suspensions:
+    """Runs a coroutine and counts how often it gives the loop back before it returns.
+
+    A flush that polls suspends once per poll; one that awaits the writer's signal suspends
+    once per batch written.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @types.coroutine
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> Generator[Any, Any, T]:
+        sent: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                waiting = coroutine.send(sent) if error is None else coroutine.throw(error)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            self.count += 1
+            sent, error = None, None
+            try:
+                sent = yield waiting
+            except BaseException as raised:  # cancellation goes on into the coroutine
+                error = raised
+
+
+async def test_flush_waits_for_the_writer_without_polling(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "log.sqlite3"
+    log = await open_log(path, clock)
+    total = BATCH_SIZE * 2 + 5  # three batches
+    # Another connection holds the write lock, so the writer's first batch waits (in
+    # aiosqlite's thread, in SQLite's busy handler) until it lets go 0.3 s later.
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    for n in range(total):
+        log.record_query(via="cli", question=f"q{n}", outcome="answered")
+    asyncio.get_running_loop().call_later(0.3, holder.execute, "ROLLBACK")
+    suspensions = Suspensions()
+    started = time.perf_counter()
+    try:
+        flushed = await suspensions.run(log.flush())
+    finally:
+        holder.close()
+    elapsed = time.perf_counter() - started
+    assert flushed is True and log.pending == 0
+    assert rows(path, "SELECT COUNT(*) FROM queries") == [(total,)]  # written when it returns
+    assert 0.3 <= elapsed < 3.0  # it waited for the locked write, and not much longer
+    # A wake-up per batch written (three), not one per millisecond of waiting (about 300).
+    assert suspensions.count <= 6
+    await log.close()
+
+
+async def test_flush_returns_false_when_the_write_it_waits_for_fails(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "log.sqlite3"
+    log = await open_log(path, clock)
+    assert log._db is not None
+    await log._db.execute("PRAGMA query_only = ON")
+    log.record_query(via="cli", question="q", outcome="answered")
+    assert log.healthy  # not yet: the writer has not tried
+    # The writer's failure wakes the waiting flush; were it not signalled, this would hang.
+    assert await asyncio.wait_for(log.flush(), timeout=5) is False
+    assert not log.healthy and log.pending == 1
+    await log._db.execute("PRAGMA query_only = OFF")
+    await log.close()
+    assert rows(path, "SELECT COUNT(*) FROM queries") == [(1,)]
 
 
 # -- privacy, retention, forget ------------------------------------------------------------
