@@ -215,9 +215,9 @@ def main() -> None:
     parser.add_argument(
         "--round",
         type=int,
-        choices=(6, 7),
+        choices=(6, 7, 8),
         help="a blind round instead: tests/data/eval_roundN.jsonl, with its digests and those "
-        "of the rounds before it (tests/data/articles_round6, articles_round7)",
+        "of the rounds before it (tests/data/articles_round6, articles_round7, ...)",
     )
     parser.add_argument("--round6", action="store_true", help="the same as --round 6")
     args = parser.parse_args()
