@@ -1,0 +1,89 @@
+"""The query log's `kind` column: what each row is, and the version 4 migration that adds it."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.config import Settings
+from bot.querylog import KINDS, QUERY_COLUMNS, SCHEMA_VERSION, QueryLog, migrate
+
+NOW = datetime(2025, 6, 7, 18, 30, tzinfo=UTC)
+TS = "2025-06-07T10:00:00.000+00:00"
+
+# Rows as a version 3 bot wrote them: (id, via, question, outcome, passage_id).
+VERSION_3_ROWS = [
+    ("000000000001", "private", "Huawei strategy", "answered", "a#5"),
+    ("000000000002", "private", "/summary", "answered", None),
+    ("000000000003", "group", "/summary 2", "answered", None),
+    ("000000000004", "private", "/summary nothing like it", "unanswered", None),
+    ("000000000005", "callback", "Tencent capex", "answered", "a#6"),
+    ("000000000006", "inline", "Alibaba Cloud", "answered", "a#7"),
+    ("000000000007", "cli", "what does /summary do", "unanswered", None),
+    ("000000000008", "private", "/summaryish", "unanswered", None),
+]
+
+
+def rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(path) as db:
+        return db.execute(sql).fetchall()
+
+
+async def open_log(path: Path) -> QueryLog:
+    return await QueryLog.open(Settings(database_path=path), now=lambda: NOW, linger=0.0)
+
+
+async def version_3_database(path: Path) -> None:
+    async with aiosqlite.connect(path, isolation_level=None) as db:
+        assert await migrate(db, target=3) == 3
+        for query_id, via, question, outcome, passage in VERSION_3_ROWS:
+            await db.execute(
+                "INSERT INTO queries (id, ts, via, question, outcome, passage_id, delivered) "
+                "VALUES (?, ?, ?, ?, ?, ?, 1)",
+                (query_id, TS, via, question, outcome, passage),
+            )
+
+
+async def test_a_version_3_database_gets_kinds_inferred_from_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "v3.sqlite3"
+    await version_3_database(path)
+    log = await open_log(path)
+    log.record_query(via="private", question="/summary 1", outcome="answered", kind="summary")
+    log.record_query(via="private", question="thanks!", outcome="unanswered", kind="small_talk")
+    await log.close()
+    assert SCHEMA_VERSION == 4
+    assert rows(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert dict(rows(path, "SELECT question, kind FROM queries")) == {
+        "Huawei strategy": "question",
+        "/summary": "summary",
+        "/summary 2": "summary",
+        "/summary nothing like it": "summary",  # asked for, even if nothing matched
+        "Tencent capex": "pick",  # a suggestion's button
+        "Alibaba Cloud": "question",  # an inline pick cannot be told from its typed query
+        "what does /summary do": "question",
+        "/summaryish": "question",
+        "/summary 1": "summary",
+        "thanks!": "small_talk",
+    }
+    # The old rows keep everything else they had.
+    assert rows(path, "SELECT via, outcome, passage_id, delivered FROM queries WHERE id = "
+                "'000000000005'") == [("callback", "answered", "a#6", 1)]  # fmt: skip
+
+
+async def test_rows_are_questions_unless_said_otherwise(tmp_path: Path) -> None:
+    path = tmp_path / "new.sqlite3"
+    log = await open_log(path)
+    for kind in KINDS:
+        log.record_query(via="private", question=f"a {kind}", outcome="answered", kind=kind)
+    log.record_query(via="cli", question="plain", outcome="unanswered")
+    await log.close()
+    assert sorted(rows(path, "SELECT question, kind FROM queries")) == sorted(
+        [(f"a {kind}", kind) for kind in KINDS] + [("plain", "question")]
+    )
+    assert QUERY_COLUMNS[-1] == "kind"  # the CSV export's new column comes last
+    assert rows(path, "SELECT dflt_value, \"notnull\" FROM pragma_table_info('queries') "
+                "WHERE name = 'kind'") == [("'question'", 1)]  # fmt: skip
