@@ -87,3 +87,31 @@ async def test_rows_are_questions_unless_said_otherwise(tmp_path: Path) -> None:
     assert QUERY_COLUMNS[-1] == "kind"  # the CSV export's new column comes last
     assert rows(path, "SELECT dflt_value, \"notnull\" FROM pragma_table_info('queries') "
                 "WHERE name = 'kind'") == [("'question'", 1)]  # fmt: skip
+
+
+class RecordingLog:
+    """Stands in for QueryLog: keeps record_query's keyword arguments."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def record_query(self, **fields: Any) -> str:
+        self.rows.append(fields)
+        return "0123456789ab"
+
+
+def test_an_inline_pick_is_logged_as_a_pick() -> None:
+    from bot.inline_log import InlineLog
+
+    log = RecordingLog()
+    InlineLog().record_pick(
+        log,  # type: ignore[arg-type]
+        user_id=1,
+        question="Huawei strategy",
+        article_id="a",
+        passage_id="a#5",
+        score=0.9,
+        typed=None,
+    )
+    (row,) = log.rows
+    assert row["kind"] == "pick" and row["outcome"] == "answered"
