@@ -10,13 +10,17 @@ calendar days: `days=7` is today and the six days before, so the per-day series 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from bot.text import normalise
 
 OUTCOME_NAMES = ("answered", "suggested", "unanswered")
+# The kinds of query-log rows (bot.querylog's KINDS): only questions are questions; the
+# others (/summary and the full-summary button, picks of a passage offered, small talk) are
+# counted apart, never as answered questions or content gaps.
+KIND_NAMES = ("question", "summary", "pick", "small_talk")
 _WORD = re.compile(r"\w+")
 
 
@@ -69,6 +73,8 @@ class Stats:
     per_day: tuple[Day, ...]
     # Replies Telegram refused or a flood outlasted (FLOOD_GIVE_UP_SECONDS): asked, not read.
     undelivered: int = 0
+    # Rows of each kind (KIND_NAMES), questions included.
+    kinds: dict[str, int] = field(default_factory=dict)
 
     def rate(self, outcome: str) -> float | None:
         """The share of questions with this outcome, or None without questions."""
@@ -90,6 +96,7 @@ class Stats:
             "until": self.until,
             "questions": self.questions,
             "outcomes": {name: self.outcomes.get(name, 0) for name in OUTCOME_NAMES},
+            "kinds": {name: self.kinds.get(name, 0) for name in KIND_NAMES},
             "rates": {name: _round(self.rate(name)) for name in OUTCOME_NAMES},
             "distinct_users": self.distinct_users,
             "top_questions": [{"question": c.text, "count": c.count} for c in self.top_questions],

@@ -115,3 +115,43 @@ def test_an_inline_pick_is_logged_as_a_pick() -> None:
     )
     (row,) = log.rows
     assert row["kind"] == "pick" and row["outcome"] == "answered"
+
+
+async def test_stats_count_only_questions_as_questions(tmp_path: Path) -> None:
+    log = await open_log(tmp_path / "log.sqlite3")
+
+    def record(question: str, outcome: str, kind: str, **fields: Any) -> str:
+        return log.record_query(
+            via=fields.pop("via", "private"), question=question, outcome=outcome, kind=kind,
+            user_id=fields.pop("user_id", 1), **fields,
+        )  # fmt: skip
+
+    record("Huawei strategy", "answered", "question", passage_id="a#5", latency_ms=40.0)
+    record("weather in Paris", "unanswered", "question", latency_ms=60.0)
+    record("/summary", "answered", "summary", article_id="a", latency_ms=0.5)
+    record("/summary bananas", "unanswered", "summary", latency_ms=0.5)  # not a content gap
+    record("Tencent capex", "answered", "pick", via="callback", passage_id="a#6")
+    record("Alibaba Cloud", "answered", "pick", via="inline", passage_id="a#6", latency_ms=9.0)
+    record("thanks!", "unanswered", "small_talk", user_id=2, latency_ms=0.1)
+    stats = await log.stats(days=1)
+    await log.close()
+
+    assert stats.questions == 2
+    assert stats.outcomes == {"answered": 1, "suggested": 0, "unanswered": 1}
+    assert stats.kinds == {"question": 2, "summary": 2, "pick": 2, "small_talk": 1}
+    assert [c.text for c in stats.top_questions] == ["Huawei strategy", "weather in Paris"]
+    assert [c.text for c in stats.top_unanswered] == ["weather in Paris"]
+    assert [(d.answered, d.suggested, d.unanswered) for d in stats.per_day] == [(1, 0, 1)]
+    assert (stats.latency_p50_ms, stats.latency_p95_ms) == (40.0, 60.0)  # questions' only
+    # A passage a reader picked was still given to them: it counts among the cited ones.
+    assert [(c.text, c.count) for c in stats.top_passages] == [("a#6", 2), ("a#5", 1)]
+    assert stats.distinct_users == 2  # whoever used the bot, not only who asked
+    document = stats.to_json()
+    assert document["kinds"] == {"question": 2, "summary": 2, "pick": 2, "small_talk": 1}
+    assert document["questions"] == 2
+
+
+def test_the_stats_kinds_are_the_logs_kinds() -> None:
+    from bot.stats import KIND_NAMES
+
+    assert KIND_NAMES == KINDS

@@ -14,7 +14,7 @@ NOW = datetime(2025, 6, 7, 18, 30, tzinfo=UTC)
 JSON_KEYS = {
     "days", "since", "until", "questions", "outcomes", "rates", "distinct_users",
     "top_questions", "top_unanswered", "top_passages", "feedback", "unhelpful_answers",
-    "latency_ms", "dropped_rows", "undelivered", "per_day",
+    "latency_ms", "dropped_rows", "undelivered", "per_day", "kinds",
 }  # fmt: skip
 
 
