@@ -10,6 +10,8 @@ calendar days: `days=7` is today and the six days before, so the per-day series 
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -145,41 +147,151 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def render_stats(stats: Stats) -> str:
-    """The figures as plain text, for the terminal and for an admin's chat."""
+# What render_stats translates with: gettext(message) and ngettext(singular, plural, n),
+# the signatures of the gettext module's functions (and of a catalog's methods). Every
+# message is a str.format template; counts are filled in after the translation.
+Gettext = Callable[[str], str]
+Ngettext = Callable[[str, str, int], str]
+# The passage a stored id names, as a reader would recognise it ("headline · section"), or
+# None when no loaded article has it (any more).
+PassageLabel = Callable[[str], str | None]
+
+QUESTION_WIDTH = 60  # display columns of a question in the lists; a phone wraps the rest
+
+
+def english_ngettext(singular: str, plural: str, n: int) -> str:
+    """ngettext without a catalog: English's rule (the plural unless exactly one)."""
+    return singular if n == 1 else plural
+
+
+def _untranslated(message: str) -> str:
+    return message
+
+
+def render_stats(
+    stats: Stats,
+    passage_label: PassageLabel | None = None,
+    *,
+    gettext: Gettext = _untranslated,
+    ngettext: Ngettext = english_ngettext,
+) -> str:
+    """The figures as plain text, short lines for a phone: for the terminal and for an
+    admin's chat (in a <pre> block). `passage_label` names passages (else their ids show);
+    `gettext` and `ngettext` translate (English as written by default)."""
+
+    def count(singular: str, plural: str, n: int) -> str:
+        return ngettext(singular, plural, n).format(count=n)
+
     first, last = stats.per_day[0].date, stats.per_day[-1].date
+    days = stats.days
     lines = [
-        f"Last {stats.days} day(s), {first} to {last} (UTC): {stats.questions} questions "
-        f"from {stats.distinct_users} reader(s)",
-        "  " + " · ".join(
-            f"{name} {_percent(stats.rate(name))} ({stats.outcomes[name]})"
-            for name in OUTCOME_NAMES
-        ),
-        f"  answer latency: p50 {_ms(stats.latency_p50_ms)}, p95 {_ms(stats.latency_p95_ms)}",
-        f"  helpful: {_percent(stats.helpful_rate)} of {stats.votes} vote(s)",
-        f"  dropped log rows: {stats.dropped_rows}",
-        f"  replies not delivered: {stats.undelivered}",
+        ngettext("Last {days} day (UTC)", "Last {days} days (UTC)", days).format(days=days),
+        gettext("{first} to {last}").format(first=first, last=last) if days > 1 else first,
+        " · ".join((
+            count("{count} question", "{count} questions", stats.questions),
+            count("{count} reader", "{count} readers", stats.distinct_users),
+        )),
     ]  # fmt: skip
+    if stats.questions:
+        shown = {
+            "answered": gettext("answered {share} ({count})"),
+            "suggested": gettext("suggested {share} ({count})"),
+            "unanswered": gettext("unanswered {share} ({count})"),
+        }
+        lines += [
+            "  " + shown[name].format(share=_percent(stats.rate(name)), count=stats.outcomes[name])
+            for name in OUTCOME_NAMES
+        ]
+    others = [
+        count(singular, plural, stats.kinds.get(kind, 0))
+        for kind, singular, plural in (
+            ("summary", "{count} summary", "{count} summaries"),
+            ("pick", "{count} pick", "{count} picks"),
+            ("small_talk", "{count} small-talk message", "{count} small-talk messages"),
+        )
+        if stats.kinds.get(kind, 0)
+    ]
+    if others:
+        lines.append(gettext("Also: {items}").format(items=" · ".join(others)))
+    if stats.votes:
+        lines.append(f"👍 {stats.helpful} · 👎 {stats.votes - stats.helpful}")
+    if stats.latency_p50_ms is not None and stats.latency_p95_ms is not None:
+        lines.append(
+            gettext("Latency p50 {p50} · p95 {p95}").format(
+                p50=_ms(stats.latency_p50_ms), p95=_ms(stats.latency_p95_ms)
+            )
+        )
+    if stats.dropped_rows:
+        lines.append(
+            count("{count} log row dropped", "{count} log rows dropped", stats.dropped_rows)
+        )
+    if stats.undelivered:
+        lines.append(
+            count("{count} reply not delivered", "{count} replies not delivered", stats.undelivered)
+        )
+
+    def passage(passage_id: str) -> str:
+        return (passage_label(passage_id) if passage_label else None) or passage_id
+
     sections = (
-        ("Most asked", [f"{c.count:>5}  {c.text}" for c in stats.top_questions]),
+        (gettext("Most asked:"), _counted(stats.top_questions, _question)),
+        (gettext("Content gaps (asked, not answered):"), _counted(stats.top_unanswered, _question)),
+        (gettext("Most cited passages:"), _counted(stats.top_passages, passage)),
         (
-            "Content gaps (most asked, unanswered)",
-            [f"{c.count:>5}  {c.text}" for c in stats.top_unanswered],
-        ),
-        ("Most cited passages", [f"{c.count:>5}  {c.text}" for c in stats.top_passages]),
-        (
-            "Answers most often marked unhelpful",
-            [f"{a.unhelpful:>5}  of {a.votes}  {a.passage_id}" for a in stats.unhelpful_answers],
+            gettext("Marked unhelpful:"),
+            [
+                "  "
+                + ngettext(
+                    "👎 {unhelpful} of {count} vote", "👎 {unhelpful} of {count} votes", a.votes
+                ).format(unhelpful=a.unhelpful, count=a.votes)
+                + "  "
+                + passage(a.passage_id)
+                for a in stats.unhelpful_answers
+            ],
         ),
     )
     for title, rows in sections:
-        lines += ["", f"{title}:", *(rows or ["  (none)"])]
+        lines += ["", title, *(rows or ["  " + gettext("(none)")])]
     return "\n".join(lines)
+
+
+def _counted(entries: tuple[Counted, ...], name: Callable[[str], str]) -> list[str]:
+    """One line an entry, the counts right-aligned only as wide as the largest needs."""
+    width = max((len(str(c.count)) for c in entries), default=1)
+    return [f"  {c.count:>{width}}  {name(c.text)}" for c in entries]
+
+
+def _question(text: str) -> str:
+    return shorten(text, QUESTION_WIDTH)
+
+
+def display_width(text: str) -> int:
+    """Columns the text takes in a monospaced font: CJK (wide, full-width) characters two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def shorten(text: str, width: int) -> str:
+    """The text in at most `width` display columns, cut with "…" when longer: at a space when
+    one falls in the second half (Latin words stay whole), else mid-text (CJK has none)."""
+    text = " ".join(text.split())
+    if display_width(text) <= width:
+        return text
+    kept, used = [], 0
+    for character in text:
+        used += display_width(character)
+        if used > width - 1:
+            break
+        kept.append(character)
+    cut = "".join(kept)
+    space = cut.rfind(" ")
+    if space >= len(cut) // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:·-") + "…"
 
 
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f} ms"
+def _ms(value: float) -> str:
+    return f"{value:.1f} ms" if value < 10 else f"{value:.0f} ms"
