@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from bot.content import Article, Passage
 from bot.text import normalise
 
 OUTCOME_NAMES = ("answered", "suggested", "unanswered")
@@ -90,8 +91,16 @@ class Stats:
         """The same figures with rows dropped in memory (not yet in the database) added."""
         return replace(self, dropped_rows=self.dropped_rows + rows) if rows else self
 
-    def to_json(self) -> dict[str, Any]:
-        """The stable JSON form (docs/privacy.md documents each key)."""
+    def to_json(self, passage_label: PassageLabel | None = None) -> dict[str, Any]:
+        """The stable JSON form (docs/privacy.md documents each key). Passages keep their
+        ids; given `passage_label`, each also has a `label` (null for a passage no longer
+        loaded)."""
+
+        def labelled(entry: dict[str, Any]) -> dict[str, Any]:
+            if passage_label is not None:
+                entry["label"] = passage_label(entry["passage_id"])
+            return entry
+
         return {
             "days": self.days,
             "since": self.since,
@@ -103,14 +112,16 @@ class Stats:
             "distinct_users": self.distinct_users,
             "top_questions": [{"question": c.text, "count": c.count} for c in self.top_questions],
             "top_unanswered": [{"question": c.text, "count": c.count} for c in self.top_unanswered],
-            "top_passages": [{"passage_id": c.text, "count": c.count} for c in self.top_passages],
+            "top_passages": [
+                labelled({"passage_id": c.text, "count": c.count}) for c in self.top_passages
+            ],
             "feedback": {
                 "votes": self.votes,
                 "helpful": self.helpful,
                 "helpful_rate": _round(self.helpful_rate),
             },
             "unhelpful_answers": [
-                {"passage_id": a.passage_id, "unhelpful": a.unhelpful, "votes": a.votes}
+                labelled({"passage_id": a.passage_id, "unhelpful": a.unhelpful, "votes": a.votes})
                 for a in self.unhelpful_answers
             ],
             "latency_ms": {"p50": self.latency_p50_ms, "p95": self.latency_p95_ms},
@@ -157,6 +168,26 @@ Ngettext = Callable[[str, str, int], str]
 PassageLabel = Callable[[str], str | None]
 
 QUESTION_WIDTH = 60  # display columns of a question in the lists; a phone wraps the rest
+# Display columns of a passage label's parts (a CJK character takes two).
+HEADLINE_WIDTH = 20
+SECTION_WIDTH = 32
+
+
+def passage_labels(articles: Iterable[Article]) -> PassageLabel:
+    """A PassageLabel over these articles (the loaded Library's): `"<headline> · <section>"`,
+    both shortened for a phone, or None for an id none of them has."""
+    found = {p.id: (a, p) for a in articles for p in a.passages}
+
+    def label(passage_id: str) -> str | None:
+        hit = found.get(passage_id)
+        return None if hit is None else passage_label(*hit)
+
+    return label
+
+
+def passage_label(article: Article, passage: Passage) -> str:
+    """What a reader would call a passage: its article's headline and its section, short."""
+    return f"{shorten(article.title, HEADLINE_WIDTH)} · {shorten(passage.section, SECTION_WIDTH)}"
 
 
 def english_ngettext(singular: str, plural: str, n: int) -> str:
@@ -276,15 +307,13 @@ def shorten(text: str, width: int) -> str:
     text = " ".join(text.split())
     if display_width(text) <= width:
         return text
-    kept, used = [], 0
-    for character in text:
-        used += display_width(character)
-        if used > width - 1:
-            break
-        kept.append(character)
-    cut = "".join(kept)
+    end, used = 0, 0
+    while used + display_width(text[end]) <= width - 1:  # one column is for the "…"
+        used += display_width(text[end])
+        end += 1
+    cut = text[:end]
     space = cut.rfind(" ")
-    if space >= len(cut) // 2:
+    if text[end] != " " and space >= len(cut) // 2:  # not to end mid-word
         cut = cut[:space]
     return cut.rstrip(" ,;:·-") + "…"
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gettext as gettext_module
+import json
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -138,3 +140,58 @@ def test_a_long_question_is_shortened_in_the_lists_only() -> None:
     (line,) = [line for line in render_stats(stats).splitlines() if "why" in line]
     assert line.endswith("…") and display_width(line) <= 5 + 60
     assert stats.to_json()["top_questions"][0]["question"] == question.strip()
+
+
+def test_passage_labels_name_the_article_and_section_of_loaded_passages() -> None:
+    from bot.parsing import load_folder
+    from bot.stats import HEADLINE_WIDTH, SECTION_WIDTH, passage_labels
+    from tests.conftest import SEED_ID, SEEDS
+
+    articles = load_folder(SEEDS).articles
+    label = passage_labels(articles)
+    assert label(f"{SEED_ID}#0") == "全球“All in AI”… · Core Viewpoint"
+    assert label(f"{SEED_ID}#8") == "全球“All in AI”… · Market Dynamics and Challenges"
+    assert label(f"{SEED_ID}#5") == "全球“All in AI”… · Competitive Strategies of Major…"
+    assert label(f"{SEED_ID}#99") is None and label("gone#1") is None
+    for passage in articles[0].passages:
+        headline, section = (label(passage.id) or "").split(" · ")
+        assert display_width(headline) <= HEADLINE_WIDTH
+        assert display_width(section) <= SECTION_WIDTH
+
+
+def test_json_keeps_passage_ids_and_adds_labels_when_asked() -> None:
+    stats = figures(votes=1, unhelpful_answers=(UnhelpfulAnswer("a#5", 1, 1),))
+    assert stats.to_json()["top_passages"] == [{"passage_id": "a#5", "count": 1}]
+    labelled = stats.to_json({"a#5": "A · B"}.get)
+    assert labelled["top_passages"] == [{"passage_id": "a#5", "count": 1, "label": "A · B"}]
+    assert labelled["unhelpful_answers"] == [
+        {"passage_id": "a#5", "unhelpful": 1, "votes": 1, "label": "A · B"}
+    ]
+    assert stats.to_json(lambda _id: None)["top_passages"][0]["label"] is None
+
+
+async def test_the_command_line_names_passages_by_the_seeds_articles(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot import cli
+    from bot.config import Settings
+    from bot.querylog import QueryLog
+    from tests.conftest import SEED_ID, SEEDS
+
+    settings = Settings(database_path=tmp_path / "log.sqlite3", seeds_dir=SEEDS)
+    log = await QueryLog.open(settings)
+    log.record_query(via="cli", question="Huawei", outcome="answered", passage_id=f"{SEED_ID}#5")
+    log.record_query(via="cli", question="old", outcome="answered", passage_id="removed#3")
+    await log.close()
+
+    assert await cli.stats(settings, 1, False, None, None) == 0
+    text = capsys.readouterr().out
+    assert "  1  全球“All in AI”… · Competitive Strategies of Major…" in text
+    assert "  1  removed#3" in text and f"{SEED_ID}#5" not in text
+    assert await cli.stats(settings, 1, True, None, None) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert sorted(document["top_passages"], key=lambda p: p["passage_id"]) == [
+        {"passage_id": f"{SEED_ID}#5", "count": 1,
+         "label": "全球“All in AI”… · Competitive Strategies of Major…"},
+        {"passage_id": "removed#3", "count": 1, "label": None},
+    ]  # fmt: skip

@@ -1,4 +1,4 @@
-"""End to end: what the bot logs as each kind of row."""
+"""End to end: what the bot logs as each kind of row, and /stats as an admin's phone shows it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from bot.library import Library
 from bot.parsing import load_folder
 from tests.conftest import SEEDS
 from tests.fake_telegram import Call, FakeTelegram
-from tests.telegram_harness import ADMIN, RunningBot
+from tests.telegram_harness import ADMIN, RunningBot, text_of
 
 WAIT = 15.0  # seconds: an upper bound for a reply, never a measured duration
 
@@ -70,3 +70,10 @@ def test_questions_summaries_and_picks_are_logged_apart(bot: RunningBot) -> None
             ("private", "Huawei strategy", "question"),
         ]
     )
+
+    mark = fake.mark()
+    fake.private_message(ADMIN, "/stats 7")
+    text = text_of(fake.wait_for_call("sendMessage", WAIT, after=mark, chat_id=ADMIN))
+    assert "2 questions" in text and "1 summary" in text and "1 pick" in text
+    # Passages by the article's headline and their section, not by id.
+    assert "Competitive Strategies" in text and "#" not in text
