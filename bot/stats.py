@@ -180,12 +180,12 @@ def passage_labels(articles: Iterable[Article]) -> PassageLabel:
 
     def label(passage_id: str) -> str | None:
         hit = found.get(passage_id)
-        return None if hit is None else passage_label(*hit)
+        return None if hit is None else passage_name(*hit)
 
     return label
 
 
-def passage_label(article: Article, passage: Passage) -> str:
+def passage_name(article: Article, passage: Passage) -> str:
     """What a reader would call a passage: its article's headline and its section, short."""
     return f"{shorten(article.title, HEADLINE_WIDTH)} · {shorten(passage.section, SECTION_WIDTH)}"
 
