@@ -22,7 +22,7 @@ from bot.cli_chat import ChatSession as ChatSession
 from bot.cli_chat import chat
 from bot.config import ConfigError, Settings, configure_logging, load_settings
 from bot.library import Library, load_library
-from bot.parsing import LoadResult
+from bot.parsing import ContentLimits, LoadResult, load_folder
 from bot.querylog import (
     BackgroundQueryLog,
     QueryLog,
@@ -31,7 +31,7 @@ from bot.querylog import (
     answer_fields,
 )
 from bot.rendering import PLAIN, render_answer
-from bot.stats import render_stats
+from bot.stats import passage_labels, render_stats
 
 NO_TOKEN_MESSAGE = (
     "TELEGRAM_BOT_TOKEN is not set: put it in .env (see .env.example) or the environment; "
@@ -219,10 +219,13 @@ async def stats(
         return 1
     finally:
         await log.close()
+    # Passages are named by the articles in SEEDS_DIR now (read, not indexed: no matcher);
+    # a passage no longer there keeps its id.
+    labels = passage_labels(load_folder(settings.seeds_dir, ContentLimits.of(settings)).articles)
     if as_json:
-        print(json.dumps(figures.to_json(), ensure_ascii=False))
+        print(json.dumps(figures.to_json(labels), ensure_ascii=False))
     else:
-        print(render_stats(figures))
+        print(render_stats(figures, labels))
     if exported is not None:
         print(f"wrote {exported} rows to {export}", file=sys.stderr)
     if chart is not None:

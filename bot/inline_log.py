@@ -81,7 +81,8 @@ class InlineLog:
         score: float | None,
         typed: TypedQuery | None,
     ) -> None:
-        """Log the passage a reader picked, in place of their typed query's row (`typed`)."""
+        """Log the passage a reader picked, in place of their typed query's row (`typed`):
+        a pick, not a question (stats count it apart)."""
         log.record_query(
             via=VIA_INLINE,
             question=question,
@@ -93,6 +94,7 @@ class InlineLog:
             score=score,
             latency_ms=typed.latency_ms if typed else None,
             query_id=typed.query_id if typed else None,
+            kind="pick",
         )
 
     def close(self) -> None:

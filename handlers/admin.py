@@ -10,7 +10,7 @@ from telegram.ext import CommandHandler, filters
 
 from bot.charts import ChartsUnavailableError, questions_chart
 from bot.state import load_content
-from bot.stats import render_stats
+from bot.stats import passage_labels, render_stats
 from handlers.access import admin_only
 from handlers.common import Context, Handlers, Incoming, on_message, reply, typing_indicator
 
@@ -78,7 +78,8 @@ async def stats(incoming: Incoming, context: Context) -> None:
         logger.exception("stats failed")
         await reply(message, "The query log cannot be read right now; see the bot's log.")
         return
-    await reply(message, f"<pre>{html.escape(render_stats(figures))}</pre>")
+    labels = passage_labels(context.bot_data.library.articles)
+    await reply(message, f"<pre>{html.escape(render_stats(figures, labels))}</pre>")
     try:
         chart = await asyncio.to_thread(questions_chart, figures.per_day)
     except ChartsUnavailableError:

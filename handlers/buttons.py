@@ -138,6 +138,7 @@ async def show_passage(update: Update, context: Context, press: Press, action: A
         context.bot_data.issue_inline_query_id(query_id)
     text = split_message(render_match(match, HTML))[0]
     fields = answer_fields(chosen)
+    fields["kind"] = "pick"
     async with logged_delivery(update, context, "callback", None, query_id=query_id, **fields):
         # PTB edits through inline_message_id when the press came from an inline message.
         await query.edit_message_text(text, reply_markup=answered_keyboard(match, query_id))

@@ -39,6 +39,7 @@ async def summary(incoming: Incoming, context: Context) -> None:
         "question": f"/summary {reference}".strip(),
         "outcome": "answered" if article else "unanswered",
         "article_id": article.id if article else None,
+        "kind": "summary",
     }
     latency_ms = (time.perf_counter() - started) * 1000
     async with logged_delivery(incoming.update, context, via_of(chat), latency_ms, **fields):

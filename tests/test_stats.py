@@ -14,7 +14,7 @@ NOW = datetime(2025, 6, 7, 18, 30, tzinfo=UTC)
 JSON_KEYS = {
     "days", "since", "until", "questions", "outcomes", "rates", "distinct_users",
     "top_questions", "top_unanswered", "top_passages", "feedback", "unhelpful_answers",
-    "latency_ms", "dropped_rows", "undelivered", "per_day",
+    "latency_ms", "dropped_rows", "undelivered", "per_day", "kinds",
 }  # fmt: skip
 
 
@@ -131,11 +131,11 @@ async def test_text_report_shows_the_gaps(tmp_path: Path) -> None:
     log, _ = await known_log(tmp_path)
     text = render_stats(await log.stats(days=7))
     await log.close()
-    assert text.startswith("Last 7 day(s), 2025-06-01 to 2025-06-07 (UTC): 10 questions")
-    assert "answered 50% (5) · suggested 10% (1) · unanswered 40% (4)" in text
+    assert text.startswith("Last 7 days (UTC)\n2025-06-01 to 2025-06-07\n10 questions")
+    assert "answered 50% (5)\n  suggested 10% (1)\n  unanswered 40% (4)" in text
     gaps = text.split("Content gaps")[1].split("Most cited")[0]
-    assert "    2  Weather in Paris!" in gaps and "Huawei" not in gaps
-    assert "helpful: 25% of 4 vote(s)" in text
+    assert "  2  Weather in Paris!" in gaps and "Huawei" not in gaps
+    assert "👍 1 · 👎 3" in text
 
 
 def test_dropped_rows_in_memory_are_added() -> None:

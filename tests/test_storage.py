@@ -638,11 +638,11 @@ async def test_export_writes_the_windows_rows_as_stored(tmp_path: Path, clock: F
     lines = target.read_text(encoding="utf-8").splitlines()
     assert lines[0] == (
         "id,ts,via,chat_ref,chat_type,user_ref,question,outcome,article_id,passage_id,"
-        "score,latency_ms,delivered"
+        "score,latency_ms,delivered,kind"
     )
     assert lines[1].endswith(
         ',2025-06-01T12:00:00.000+00:00,group,-5,group,7,"with ""quotes"", commas",'
-        "suggested,,,0.61,,"
+        "suggested,,,0.61,,,question"
     )
     assert len(lines) == 2
 

@@ -262,7 +262,7 @@ def test_admin_stats_text_and_chart(bot: RunningBot) -> None:
     mark = bot.fake.mark()
     bot.fake.private_message(ADMIN, "/stats 7")
     text = bot.fake.wait_for_call("sendMessage", 20, after=mark, chat_id=ADMIN)
-    assert "Last 7 day(s)" in text_of(text) and "questions" in text_of(text)
+    assert "Last 7 days" in text_of(text) and "questions" in text_of(text)
     photo = bot.fake.wait_for_call("sendPhoto", 30, after=mark, chat_id=ADMIN)
     assert photo.ok
 

@@ -8,7 +8,7 @@ One job a module:
 - `connection`: the one SQLite connection, reopened when its file is replaced, and its lock;
 - `rows`: what a waiting row holds and how it is stored;
 - `privacy`: how reader ids are stored (keyed hash, raw or not at all) and the hash key;
-- `schema`: the tables and their migrations;
+- `schema`: the tables, their migrations and the kinds of query rows;
 - `queries`: the statistics, the CSV export, the retention purge and `forget`;
 - `timestamps`: the clock and the stored time format; `errors`: the exceptions.
 
@@ -24,7 +24,7 @@ from bot.querylog.log import QueryLog
 from bot.querylog.privacy import REF_CACHE_SIZE, REF_LENGTH, USER_MODES, hash_ref
 from bot.querylog.queries import ForgetResult
 from bot.querylog.rows import OUTCOMES, VIAS, answer_fields, new_query_id
-from bot.querylog.schema import MIGRATIONS, QUERY_COLUMNS, SCHEMA_VERSION, migrate
+from bot.querylog.schema import KINDS, MIGRATIONS, QUERY_COLUMNS, SCHEMA_VERSION, migrate
 from bot.querylog.timestamps import iso, stamp, utc_now
 from bot.querylog.writer import (
     BACKOFF_MAX,
@@ -41,6 +41,7 @@ __all__ = [
     "BATCH_SIZE",
     "BUSY_TIMEOUT_MS",
     "DRAIN_TIMEOUT",
+    "KINDS",
     "LINGER",
     "MIGRATIONS",
     "OUTCOMES",

@@ -122,19 +122,21 @@ class QueryLog:
         latency_ms: float | None = None,
         query_id: str | None = None,
         delivered: bool | None = None,
+        kind: str = "question",
     ) -> str:
         """Queue one question and what the bot did with it; returns the query id at once.
 
         Given the `query_id` of a row recorded earlier, the new row replaces it (a reader's
         pick of an inline result replaces their typed query's row). `delivered`: whether the
-        reply reached Telegram, None when unknown.
+        reply reached Telegram, None when unknown. `kind`: what the row is (one of KINDS:
+        a question, a summary, a pick, small talk); only questions count as questions.
         """
         query_id = query_id or new_query_id()
         try:
             values = (
                 query_id, self._moment(), via, chat_ref, chat_type, user_id, question,
                 str(getattr(outcome, "value", outcome)), article_id, passage_id, score,
-                latency_ms, delivered,
+                latency_ms, delivered, kind,
             )  # fmt: skip
             self._push(Row("query", values, user_id))
         except Exception:  # a reply must never fail because of its log row

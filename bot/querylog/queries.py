@@ -23,6 +23,7 @@ from bot.querylog.connection import transaction
 from bot.querylog.schema import QUERY_COLUMNS
 from bot.querylog.timestamps import iso
 from bot.stats import (
+    KIND_NAMES,
     OUTCOME_NAMES,
     Counted,
     Day,
@@ -129,12 +130,23 @@ async def compute_stats(db: aiosqlite.Connection, until: datetime, days: int) ->
     """Read every figure of the window ending at `until` from the log's tables."""
     since = window_start(until, days)
     start = iso(since)
+    # Only questions count as questions: summaries, picks and small talk are counted apart.
     outcomes = dict(
-        await _rows(db, "SELECT outcome, COUNT(*) FROM queries WHERE ts >= ? GROUP BY 1", start)
+        await _rows(
+            db,
+            "SELECT outcome, COUNT(*) FROM queries WHERE ts >= ? AND kind = 'question' GROUP BY 1",
+            start,
+        )
+    )
+    kinds = dict(
+        await _rows(db, "SELECT kind, COUNT(*) FROM queries WHERE ts >= ? GROUP BY 1", start)
     )
     users = await _rows(db, "SELECT COUNT(DISTINCT user_ref) FROM queries WHERE ts >= ?", start)
     asked = await _rows(
-        db, "SELECT question, outcome, COUNT(*) FROM queries WHERE ts >= ? GROUP BY 1, 2", start
+        db,
+        "SELECT question, outcome, COUNT(*) FROM queries WHERE ts >= ? AND kind = 'question' "
+        "GROUP BY 1, 2",
+        start,
     )
     passages = await _rows(
         db,
@@ -158,8 +170,8 @@ async def compute_stats(db: aiosqlite.Connection, until: datetime, days: int) ->
         row[0]
         for row in await _rows(
             db,
-            "SELECT latency_ms FROM queries WHERE ts >= ? AND latency_ms IS NOT NULL "
-            "ORDER BY latency_ms",
+            "SELECT latency_ms FROM queries WHERE ts >= ? AND kind = 'question' "
+            "AND latency_ms IS NOT NULL ORDER BY latency_ms",
             start,
         )
     ]
@@ -169,7 +181,8 @@ async def compute_stats(db: aiosqlite.Connection, until: datetime, days: int) ->
     )
     daily = await _rows(
         db,
-        "SELECT substr(ts, 1, 10), outcome, COUNT(*) FROM queries WHERE ts >= ? GROUP BY 1, 2",
+        "SELECT substr(ts, 1, 10), outcome, COUNT(*) FROM queries WHERE ts >= ? "
+        "AND kind = 'question' GROUP BY 1, 2",
         start,
     )
     return Stats(
@@ -178,6 +191,7 @@ async def compute_stats(db: aiosqlite.Connection, until: datetime, days: int) ->
         until=iso(until),
         questions=sum(outcomes.values()),
         outcomes={name: int(outcomes.get(name, 0)) for name in OUTCOME_NAMES},
+        kinds={name: int(kinds.get(name, 0)) for name in KIND_NAMES},
         distinct_users=int(users[0][0]),
         top_questions=_top_questions(asked),
         top_unanswered=_top_questions([r for r in asked if r[1] == "unanswered"]),

@@ -81,12 +81,12 @@ def stored_values(row: Row, privacy: Privacy) -> tuple[Any, ...]:
         chat_ref, chat_type, user_id = values[3], values[4], values[5]
         # In a private chat the chat id is the reader's id, so it gets the same treatment.
         stored_chat = privacy.user_ref(chat_ref) if chat_type == "private" else chat_ref
-        question, outcome, article_id, passage_id, score, latency_ms, delivered = values[6:]
+        question, outcome, article_id, passage_id, score, latency_ms, delivered, kind = values[6:]
         return (
             values[0], stamp(values[1]), _text(values[2]), _text(stored_chat),
             _text(chat_type), privacy.user_ref(user_id), _text(question), _text(outcome),
             _text(article_id), _text(passage_id), _number(score), _number(latency_ms),
-            None if delivered is None else int(bool(delivered)),
+            None if delivered is None else int(bool(delivered)), _text(kind) or "question",
         )  # fmt: skip
     if row.kind == "feedback":
         ts, query_id, user_id, helpful = values

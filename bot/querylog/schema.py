@@ -14,8 +14,13 @@ from bot.querylog.errors import SchemaTooNewError
 # The columns of `queries`, in the order record_query's rows and the CSV export use.
 QUERY_COLUMNS = (
     "id", "ts", "via", "chat_ref", "chat_type", "user_ref", "question", "outcome",
-    "article_id", "passage_id", "score", "latency_ms", "delivered",
+    "article_id", "passage_id", "score", "latency_ms", "delivered", "kind",
 )  # fmt: skip
+
+# What a `queries` row is (its `kind`): a question asked, a summary asked for (/summary or
+# the "Full summary" button), a pick of a passage offered (a suggestion's button, an inline
+# result) or small talk (a greeting, thanks). Only questions count as questions in stats.
+KINDS = ("question", "summary", "pick", "small_talk")
 
 # Ordered migrations: MIGRATIONS[n] takes the schema from version n to n + 1.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -51,6 +56,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # Version 3: whether the reply reached Telegram (1), failed (0) or is unknown (NULL:
         # timed out, or not sent through Telegram), so a flood's losses show in the log.
         "ALTER TABLE queries ADD COLUMN delivered INTEGER",
+    ),
+    (
+        # Version 4: what each row is (KINDS), so that summaries, picks and small talk are
+        # not counted as questions. Older rows get what can be inferred: a button press
+        # (via 'callback') was a pick, a '/summary ...' row a summary; the rest stay
+        # questions (an inline pick looked like its typed query and cannot be told apart).
+        "ALTER TABLE queries ADD COLUMN kind TEXT NOT NULL DEFAULT 'question'",
+        "UPDATE queries SET kind = 'pick' WHERE via = 'callback'",
+        "UPDATE queries SET kind = 'summary' "
+        "WHERE question = '/summary' OR substr(question, 1, 9) = '/summary '",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
