@@ -6,12 +6,29 @@ naming the sources digests write in transliteration, and the `Citation` built fr
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
-from bot.content import CORE_VIEWPOINT, Article, Passage, SourceInfo, citation
-from bot.parsing import is_article_file, is_web_link, parse_article
+from bot.answers import Match
+from bot.cli import check
+from bot.config import Settings
+from bot.content import CORE_VIEWPOINT, Article, Citation, Passage, SourceInfo, citation
+from bot.library import load_library
+from bot.parsing import ArticleError, ContentLimits, is_article_file, is_web_link, parse_article
+from bot.rendering import (
+    HTML,
+    PLAIN,
+    render_answer,
+    render_article_list,
+    render_match,
+    render_summary,
+)
+from bot.sources import Sources, load_sources, parse_sources
+from tests.conftest import ROOT, SEEDS
 
 MARKDOWN = """# 阿里云季度业绩
 Source: 2 1 Shi Ji Jing Ji Bao Dao · 2025-05-29 14:12
@@ -94,8 +111,6 @@ def test_a_second_front_matter_line_is_a_warning_and_the_first_kept() -> None:
 
 
 def test_an_oversized_front_matter_line_is_refused_with_its_line() -> None:
-    from bot.parsing import ArticleError
-
     text = MARKDOWN.replace("Title-En: Alibaba Cloud's quarter", "Title-En: " + "q" * 400)
     with pytest.raises(ArticleError) as caught:
         parse_article(text, "x", "x.md")
@@ -105,8 +120,6 @@ def test_an_oversized_front_matter_line_is_refused_with_its_line() -> None:
 
 
 def test_front_matter_after_the_first_section_is_not_front_matter() -> None:
-    from bot.parsing import ArticleError
-
     with pytest.raises(ArticleError, match="expected a '- ' bullet, got 'Link: https"):
         parse_article(MARKDOWN + "\nLink: https://example.com/\n", "x", "x.md")
 
@@ -133,8 +146,6 @@ def test_is_web_link(link: str, good: bool) -> None:
 
 
 def test_sources_toml_is_not_an_article() -> None:
-    from pathlib import Path
-
     assert not is_article_file(Path("sources.toml"))
 
 
@@ -206,3 +217,233 @@ def test_citation_of_an_undated_article_without_headline() -> None:
     core = Passage("bare", 0, CORE_VIEWPOINT, "Core.")
     cited = citation(Article("bare", "", "", None, core, ()), core)
     assert (cited.source, cited.date, cited.paragraphs, cited.headline) == ("", "", (), "bare")
+
+
+# --- sources.toml ---------------------------------------------------------------------------
+
+SEED_TOML = SEEDS / "sources.toml"
+TEST_TOML = ROOT / "tests" / "data" / "sources.toml"
+HERALD = SourceInfo("21st Century Business Herald", "21世纪经济报道", "https://www.21jingji.com/")
+
+
+def test_the_bundled_sources_name_the_seeds_source() -> None:
+    sources = load_sources(SEED_TOML)
+    assert len(sources) == 1
+    assert sources.lookup("2 1 Shi Ji Jing Ji Bao Dao") == HERALD
+    # As the digest writes it, give or take case, spacing and full-width characters.
+    assert sources.lookup("2 1 shi ji  jing ji BAO DAO") == HERALD
+    assert sources.lookup("２１ Shi Ji Jing Ji Bao Dao") is None  # "21" is not "2 1"
+    assert sources.lookup("２ １ Shi Ji Jing Ji Bao Dao") == HERALD
+    assert sources.lookup("") is None and sources.lookup("Cai Xin") is None
+
+
+def test_the_seeds_citation_shows_the_herald() -> None:
+    library, loaded = load_library(Settings(seeds_dir=SEEDS))
+    assert loaded.rejected == ()
+    (article,) = library.articles
+    assert article.source == "2 1 Shi Ji Jing Ji Bao Dao"
+    assert article.display_source == "21st Century Business Herald"
+    answer = library.ask("How many customers does Alibaba Cloud serve?")
+    assert answer.best is not None
+    cited = citation(answer.best.article, answer.best.passage)
+    assert cited == Citation(
+        source="21st Century Business Herald",
+        date="2025-05-29 14:12",
+        paragraphs=(7,),
+        headline="全球“All in AI” 中国科技巨头生态“攻守”",
+        source_zh="21世纪经济报道",
+        source_home="https://www.21jingji.com/",
+    )
+    for markup in (PLAIN, HTML):
+        shown = render_answer(answer, markup)
+        assert "21st Century Business Herald · 2025-05-29 14:12 · paragraph 7" in shown
+        assert "Shi Ji" not in shown
+    summary = render_summary(article, PLAIN)
+    assert summary.startswith(f"{article.headline}\n21st Century Business Herald · 2025-05-29")
+    assert "— 21st Century Business Herald · 2025-05-29 14:12" in render_article_list([article])
+
+
+def test_the_english_title_follows_the_headline_in_the_citation() -> None:
+    article, _ = article_of(MARKDOWN)
+    html = render_match(Match(article.passages[1], article, 1.0), HTML)
+    assert html.endswith(
+        "📰 <i>阿里云季度业绩</i> (<i>Alibaba Cloud's quarter</i>)\n"
+        "21st Century Business Herald · 2025-05-29 14:12 · paragraph 3"
+    )
+    plain = render_match(Match(article.passages[1], article, 1.0), PLAIN)
+    assert plain.endswith(
+        "📰 阿里云季度业绩 (Alibaba Cloud's quarter)\n"
+        "21st Century Business Herald · 2025-05-29 14:12 · paragraph 3"
+    )
+
+
+def test_every_test_digests_source_has_a_name(tmp_path: Path) -> None:
+    digests = sorted((ROOT / "tests" / "data").glob("articles*/*.txt"))
+    assert len(digests) >= 6
+    for digest in digests:
+        shutil.copy(digest, tmp_path / digest.name)
+    shutil.copy(TEST_TOML, tmp_path / "sources.toml")
+    library, loaded = load_library(Settings(seeds_dir=tmp_path))
+    assert loaded.rejected == () and len(library.articles) == len(digests)
+    shown = {a.source: a.display_source for a in library.articles}
+    assert shown == {
+        "Di Yi Cai Jing": "Yicai",
+        "Jin Rong Shi Bao": "Financial News",
+        "Jie Mian Xin Wen": "Jiemian",
+        "Cai Xin": "Caixin",
+        "Zheng Quan Shi Bao": "Securities Times",
+        "Jing Ji Guan Cha Wang": "The Economic Observer",
+    }
+    for article in library.articles:
+        assert article.source_info is not None
+        assert article.source_info.name_zh and is_web_link(article.source_info.home or "")
+
+
+def test_a_display_name_alone_may_be_a_string() -> None:
+    sources = parse_sources('[sources]\n"Cai Xin" = "Caixin"\n"Wire" = { name = "The Wire" }\n')
+    assert sources.lookup("cai xin") == SourceInfo("Caixin")
+    assert sources.lookup("wire") == SourceInfo("The Wire")
+    assert len(parse_sources("")) == 0 and len(parse_sources("[sources]\n")) == 0
+
+
+def test_applying_sources_keeps_unchanged_articles_as_they_are() -> None:
+    bare = article()
+    sources = parse_sources('[sources]\n"Cai Xin" = "Caixin"\n')
+    assert sources.apply([bare])[0] is bare
+    (named,) = load_sources(SEED_TOML).apply([bare])
+    assert named == replace(bare, source_info=HERALD)
+    assert named.display_source == "21st Century Business Herald"
+    assert Sources().apply([named]) == [bare]  # the entry is gone: so is its name
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "reason"),
+    [
+        ('[sources]\n"a" = "A"\n"b" = ["B"\n', 3, "not valid TOML"),
+        ('[sources]\n"a" = "A"\n[names]\n"b" = "B"\n', 3, "unknown table 'names'; use [sources]"),
+        ('sources = "x"\n', 1, "'sources' must be a table"),
+        ('[sources]\n"a" = "A"\n"b" = 3\n', 3, "'b' must be a table (name, name_zh, home)"),
+        ('[sources."a"]\nname_zh = "甲"\n', 1, "'a' has no display name"),
+        ('[sources."a"]\nname = "  "\n', 2, "'a' has no display name"),
+        (
+            '[sources."a"]\nname = "A"\nhome_page = "https://a.com/"\n',
+            3,
+            "unknown field 'home_page'",
+        ),
+        ('[sources."a"]\nname = "A"\nname_zh = 1\n', 3, "name_zh of 'a' must be a string"),
+        ('[sources."a"]\nname = "A"\nhome = "a.com"\n', 3, "home of 'a' is not an http(s) address"),
+        (
+            '[sources]\n"Cai Xin" = "A"\n"cai  xin" = "B"\n',
+            3,
+            "'cai  xin' is the same source line as 'Cai Xin'",
+        ),
+        ('[sources]\n"  " = "A"\n', 2, "an empty source line"),
+        (
+            '[sources]\n"a" = "' + "n" * 301 + '"\n',
+            2,
+            "name of 'a' has 301 characters: at most 300",
+        ),
+        (
+            '[sources]\n"' + "s" * 301 + '" = "A"\n',
+            2,
+            "a source line has 301 characters: at most 300",
+        ),
+        (
+            '[sources]\n"a" = "A"\n"b" = ' + "[" * 50 + "]" * 50,
+            3,
+            "nested more than 8 deep (sources.toml needs 2)",
+        ),
+    ],
+)
+def test_a_broken_sources_toml_is_refused_with_line_and_reason(
+    text: str, line: int, reason: str
+) -> None:
+    with pytest.raises(ArticleError) as caught:
+        parse_sources(text, "seeds/sources.toml")
+    problem = caught.value.problem
+    assert (problem.file, problem.line) == ("seeds/sources.toml", line), problem
+    assert problem.reason.startswith(reason), problem.reason
+
+
+def test_sources_toml_keeps_to_the_glossarys_limits(tmp_path: Path) -> None:
+    text = '[sources]\n"a" = "A"\n"b" = "B"\n"c" = "C"\n'
+    assert len(parse_sources(text, "s.toml", ContentLimits(max_aliases=3))) == 3
+    with pytest.raises(ArticleError) as caught:
+        parse_sources(text, "s.toml", ContentLimits(max_aliases=2))
+    assert str(caught.value.problem) == (
+        "s.toml:4: too many sources: more than 2 (GLOSSARY_MAX_ALIASES)"
+    )
+    path = tmp_path / "sources.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ArticleError, match=r"too big: over 20 bytes \(CONTENT_MAX_BYTES\)"):
+        load_sources(path, ContentLimits(max_bytes=20))
+    path.write_bytes(b'[sources]\n"a" = "\xff"\n')
+    with pytest.raises(ArticleError) as caught:
+        load_sources(path)
+    assert (caught.value.problem.line, caught.value.problem.reason[:9]) == (2, "not UTF-8")
+    assert len(load_sources(tmp_path / "missing.toml")) == 0
+
+
+def seeds_with(tmp_path: Path, sources: str | bytes) -> Path:
+    folder = tmp_path / "seeds"
+    shutil.copytree(SEEDS, folder)
+    target = folder / "sources.toml"
+    if isinstance(sources, bytes):
+        target.write_bytes(sources)
+    else:
+        target.write_text(sources, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("broken", "line", "reason"),
+    [
+        ('[sources."2 1 Shi Ji Jing Ji Bao Dao"]\nname = "Herald\n', 2, "not valid TOML"),
+        ('[sources]\n"x" = ' + "[" * 5000 + "]" * 5000, 2, "nested more than 8 deep"),
+        (b"[sources]\n" + b"#" * 2_000_000, 0, "too big: over 1,048,576 bytes"),
+    ],
+)
+def test_a_broken_sources_toml_never_stops_the_articles(
+    tmp_path: Path, broken: str | bytes, line: int, reason: str
+) -> None:
+    folder = seeds_with(tmp_path, broken)
+    library, loaded = load_library(Settings(seeds_dir=folder))
+    (problem,) = loaded.rejected
+    assert (problem.file, problem.line) == (str(folder / "sources.toml"), line)
+    assert problem.reason.startswith(reason)
+    (article,) = library.articles  # the articles load, the glossary too, without names
+    assert len(library.glossary) > 100
+    assert article.display_source == "2 1 Shi Ji Jing Ji Bao Dao"
+    assert library.ask("How many customers does Alibaba Cloud serve?").best is not None
+
+
+def test_a_reload_keeps_the_last_good_sources_and_picks_up_new_ones(tmp_path: Path) -> None:
+    folder = seeds_with(tmp_path, SEED_TOML.read_text(encoding="utf-8"))
+    settings = Settings(seeds_dir=folder)
+    first, _ = load_library(settings)
+    assert first.articles[0].display_source == "21st Century Business Herald"
+    (folder / "sources.toml").write_text('[sources."2 1 Shi Ji Jing Ji Bao Dao"\n')
+    second, loaded = load_library(settings, previous=first)
+    assert [p.line for p in loaded.rejected] == [1]
+    assert second.sources is first.sources
+    assert second.articles[0].display_source == "21st Century Business Herald"
+    (folder / "sources.toml").write_text('[sources]\n"2 1 shi ji jing ji bao dao" = "21CBH"\n')
+    third, loaded = load_library(settings, previous=second)
+    assert loaded.rejected == ()
+    assert third.articles[0].display_source == "21CBH"
+    (folder / "sources.toml").unlink()
+    fourth, _ = load_library(settings, previous=third)
+    assert fourth.articles[0].display_source == "2 1 Shi Ji Jing Ji Bao Dao"
+
+
+def test_check_shows_the_display_source_and_the_line_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = seeds_with(tmp_path, SEED_TOML.read_text(encoding="utf-8"))
+    (folder / "quarter.md").write_text(MARKDOWN, encoding="utf-8")
+    assert check(Settings(seeds_dir=folder)) == 0
+    out = capsys.readouterr().out
+    assert "  source:    21st Century Business Herald · 2025-05-29 14:12\n" in out
+    assert "  written:   2 1 Shi Ji Jing Ji Bao Dao\n" in out
+    assert "  title-en:  Alibaba Cloud's quarter\n" in out
+    assert "  link:      https://www.21jingji.com/article/20250529/alibaba.html\n" in out
