@@ -28,6 +28,7 @@ from bot.rendering import (
     render_summary,
 )
 from bot.sources import Sources, load_sources, parse_sources
+from bot.uploads import SOURCES, UploadRefused, accept_upload, sanitise_name
 from tests.conftest import ROOT, SEEDS
 
 MARKDOWN = """# 阿里云季度业绩
@@ -447,3 +448,29 @@ def test_check_shows_the_display_source_and_the_line_as_written(
     assert "  written:   2 1 Shi Ji Jing Ji Bao Dao\n" in out
     assert "  title-en:  Alibaba Cloud's quarter\n" in out
     assert "  link:      https://www.21jingji.com/article/20250529/alibaba.html\n" in out
+
+
+# --- uploads ------------------------------------------------------------------------------
+
+
+def test_an_uploaded_sources_toml_is_checked_then_written(tmp_path: Path) -> None:
+    folder = seeds_with(tmp_path, SEED_TOML.read_text(encoding="utf-8"))
+    before = (folder / "sources.toml").read_bytes()
+    for data, reason, line in [
+        (b'[sources]\n"a" = "A"\n"b" = {}\n', "'b' has no display name (name = \"...\")", 3),
+        (b'[sources]\n"a" = "\xff"\n', "not UTF-8 (byte 0xff)", 2),
+        (b"# nothing yet\n", "no sources: an empty file would remove every source's name", None),
+        (b"[sources]\n" + b"#" * 2000, "too big: 2,010 bytes, at most 1,000", None),
+    ]:
+        with pytest.raises(UploadRefused) as caught:
+            accept_upload(folder, "sources.toml", data, ContentLimits(max_bytes=1000))
+        assert caught.value.reason.startswith(reason) and caught.value.line == line
+        assert (folder / "sources.toml").read_bytes() == before
+    data = b'[sources]\n"2 1 Shi Ji Jing Ji Bao Dao" = "21CBH"\n"Cai Xin" = "Caixin"\n'
+    result = accept_upload(folder, "SOURCES.toml", data)
+    assert (result.name, result.kind, result.replaced) == ("sources.toml", SOURCES, True)
+    assert result.describe() == "Replaced sources.toml (source names: 2)"
+    assert (folder / "sources.toml").read_bytes() == data
+    library, loaded = load_library(Settings(seeds_dir=folder))
+    assert loaded.rejected == () and library.articles[0].display_source == "21CBH"
+    assert sanitise_name("Sources.TOML") == "sources.toml"
