@@ -6,6 +6,7 @@ naming the sources digests write in transliteration, and the `Citation` built fr
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import replace
 from datetime import datetime
@@ -27,7 +28,7 @@ from bot.rendering import (
     render_match,
     render_summary,
 )
-from bot.sources import Sources, load_sources, parse_sources
+from bot.sources import Sources, load_sources, parse_sources, source_key
 from bot.uploads import SOURCES, UploadRefused, accept_upload, sanitise_name
 from tests.conftest import ROOT, SEEDS
 
@@ -474,3 +475,33 @@ def test_an_uploaded_sources_toml_is_checked_then_written(tmp_path: Path) -> Non
     library, loaded = load_library(Settings(seeds_dir=folder))
     assert loaded.rejected == () and library.articles[0].display_source == "21CBH"
     assert sanitise_name("Sources.TOML") == "sources.toml"
+
+
+# --- the documentation's examples ---------------------------------------------------------
+
+CONTENT_DOC = (ROOT / "docs" / "content.md").read_text(encoding="utf-8")
+
+
+def doc_blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", CONTENT_DOC, flags=re.DOTALL)
+
+
+def test_the_documented_sources_toml_parses() -> None:
+    (example,) = [block for block in doc_blocks("toml") if "[sources" in block]
+    sources = parse_sources(example, "docs/content.md")
+    assert sources.lookup("2 1 Shi Ji Jing Ji Bao Dao") == HERALD
+    assert sources.lookup("Cai Xin") == SourceInfo("Caixin")
+    assert parse_sources(SEED_TOML.read_text(encoding="utf-8")).names == {
+        source_key("2 1 Shi Ji Jing Ji Bao Dao"): HERALD
+    }
+
+
+def test_the_documented_markdown_front_matter_and_citation() -> None:
+    (example,) = doc_blocks("markdown")
+    article, warnings = parse_article(example, "example", "example.md")
+    assert warnings == []
+    assert article.link == "https://example.com/alibaba-cloud-quarter"
+    (shown,) = [block for block in doc_blocks("text") if block.startswith("📰")]
+    library, _ = load_library(Settings(seeds_dir=SEEDS))
+    answer = library.ask("How many customers does Alibaba Cloud serve?")
+    assert render_answer(answer, PLAIN).endswith(shown.strip())
