@@ -16,7 +16,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from bot.parsing import (
     DEFAULT_LIMITS,
@@ -220,28 +220,16 @@ def parse_toml(text: str, name: str) -> dict[str, Any]:
         raise ArticleError(Problem(name, line, f"not valid TOML: {reason}")) from None
 
 
-class LineOf(Protocol):
-    def __call__(self, needle: str, after: int = 0) -> int: ...
-
-
-def line_finder(text: str) -> LineOf:
-    """`line_of(needle, after=0)`: the first line after line `after` holding `needle`
-    (1 when none does): where a reason points for a key or value tomllib gave no line for."""
-    lines = text.splitlines()
-
-    def line_of(needle: str, after: int = 0) -> int:
-        for number, line in enumerate(lines[after:], after + 1):
-            if needle in line:
-                return number
-        return 1
-
-    return line_of
-
-
 def _parse_glossary(text: str, name: str, limits: ContentLimits) -> Glossary:
     """tomllib, then the [aliases] table's checks; raises `ArticleError`."""
     data = parse_toml(text, name)
-    line_of = line_finder(text)
+    lines = text.splitlines()
+
+    def line_of(needle: str) -> int:
+        for number, line in enumerate(lines, 1):
+            if needle in line:
+                return number
+        return 1
 
     unknown = [key for key in data if key != "aliases"]
     if unknown:

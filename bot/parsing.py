@@ -53,7 +53,6 @@ FRONT_MATTER = {
     "link": ("Link", "link"),
 }
 _FRONT_MATTER_RE = re.compile(r"^(source-name|title-en|link)\s*:\s*(.*)$", re.IGNORECASE)
-_MARKDOWN_STARTS = ("#", "source:", *(f"{key}:" for key in FRONT_MATTER))
 # What a link may not contain besides spaces and control characters: they would have to be
 # percent-encoded in an address, and may end an HTML attribute.
 _NOT_IN_LINKS = frozenset('"<>\\^`{|}')
@@ -250,7 +249,11 @@ def _parse(
     if not content:
         raise ArticleError(Problem(filename, 1, "empty file"))
     first = content[0][1]
-    markdown = first.lower().startswith(_MARKDOWN_STARTS)
+    markdown = (
+        first.startswith("#")
+        or first.lower().startswith("source:")
+        or _FRONT_MATTER_RE.match(first) is not None
+    )
     parser = _MarkdownParser if markdown else _DigestParser
     return parser(article_id, filename, limits).parse(lines)
 

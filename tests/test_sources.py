@@ -505,3 +505,10 @@ def test_the_documented_markdown_front_matter_and_citation() -> None:
     library, _ = load_library(Settings(seeds_dir=SEEDS))
     answer = library.ask("How many customers does Alibaba Cloud serve?")
     assert render_answer(answer, PLAIN).endswith(shown.strip())
+
+
+def test_any_front_matter_line_may_open_a_markdown_article() -> None:
+    for first in ("Title-En : Quarter", "SOURCE-NAME:Wire", "Link:https://example.com/"):
+        article, warnings = article_of(f"{first}\n# 阿里云\n\n## Core Viewpoint\nA [1].\n")
+        assert article.headline == "阿里云" and article.core_viewpoint.citations == (1,)
+        assert warnings == ["1: no 'Source: name · YYYY-MM-DD HH:MM' line"]
