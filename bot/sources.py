@@ -121,6 +121,21 @@ class _Lines:
         return max(after, 1)
 
 
+@dataclass(frozen=True)
+class _Where:
+    """Where one entry is written: found only for a refusal, since looking a key up scans
+    the file (once per entry would be quadratic on a file of thousands of sources)."""
+
+    lines: _Lines
+    raw: str
+    inline: bool  # `"raw" = "Name"`: every field is on the entry's line
+
+    def line(self, field: str | None = None) -> int:
+        """The entry's line, or the line of one of its fields."""
+        entry = self.lines.of(self.raw)
+        return entry if field is None or self.inline else self.lines.of(field, entry)
+
+
 def _parse_sources(text: str, name: str, limits: ContentLimits) -> Sources:
     data = parse_toml(text, name)
     lines = _Lines(text)
@@ -142,58 +157,54 @@ def _parse_sources(text: str, name: str, limits: ContentLimits) -> Sources:
     names: dict[str, SourceInfo] = {}
     written: dict[str, str] = {}  # key -> the source line as written, for a duplicate's reason
     for raw, entry in table.items():
-        line = lines.of(raw)
-        key = source_key(_checked(raw, "a source line", line, refuse))
+        where = _Where(lines, raw, inline=isinstance(entry, str))
+        key = source_key(_checked(raw, "a source line", where, None, refuse))
         if not key:
-            raise refuse(line, "an empty source line")
+            raise refuse(where.line(), "an empty source line")
         if key in names:
             raise refuse(
-                line,
+                where.line(),
                 f"{short_repr(raw)} is the same source line as {short_repr(written[key])} "
                 "(case and spacing do not count)",
             )
-        if isinstance(entry, str):  # the display name alone, on the entry's line
-            names[key] = _entry(raw, {"name": entry}, line, None, refuse)
-        else:
-            names[key] = _entry(raw, entry, line, lines, refuse)
+        names[key] = _entry(raw, {"name": entry} if where.inline else entry, where, refuse)
         written[key] = raw
     return Sources(names, name)
 
 
-def _entry(raw: str, entry: Any, line: int, lines: _Lines | None, refuse: Refuse) -> SourceInfo:
-    """One source's entry, a table of FIELDS written from `line` on (`lines` None: all on
-    that line)."""
-
-    def line_of(field: str) -> int:
-        return lines.of(field, line) if lines is not None and field in entry else line
-
+def _entry(raw: str, entry: Any, where: _Where, refuse: Refuse) -> SourceInfo:
+    """One source's entry: a table of FIELDS."""
     if not isinstance(entry, dict):
         raise refuse(
-            line, f"{short_repr(raw)} must be a table (name, name_zh, home) or a display name"
+            where.line(),
+            f"{short_repr(raw)} must be a table (name, name_zh, home) or a display name",
         )
     values: dict[str, str] = {}
     for key, value in entry.items():
         if key not in FIELDS:
             raise refuse(
-                line_of(key),
+                where.line(key),
                 f"unknown field {short_repr(key)} for {short_repr(raw)}; use name, name_zh, home",
             )
         if not isinstance(value, str):
-            raise refuse(line_of(key), f"{key} of {short_repr(raw)} must be a string")
-        values[key] = _checked(value.strip(), f"{key} of {short_repr(raw)}", line_of(key), refuse)
+            raise refuse(where.line(key), f"{key} of {short_repr(raw)} must be a string")
+        values[key] = _checked(value.strip(), f"{key} of {short_repr(raw)}", where, key, refuse)
     if not values.get("name"):
-        raise refuse(line_of("name"), f'{short_repr(raw)} has no display name (name = "...")')
+        field = "name" if "name" in entry else None
+        raise refuse(where.line(field), f'{short_repr(raw)} has no display name (name = "...")')
     home = values.get("home") or None
     if home is not None and not is_web_link(home):
         raise refuse(
-            line_of("home"),
+            where.line("home"),
             f"home of {short_repr(raw)} is not an http(s) address: {short_repr(home)}",
         )
     return SourceInfo(values["name"], values.get("name_zh") or None, home)
 
 
-def _checked(text: str, what: str, line: int, refuse: Refuse) -> str:
+def _checked(text: str, what: str, where: _Where, field: str | None, refuse: Refuse) -> str:
     """`text` when within MAX_LABEL_CHARS, else the refusal."""
     if len(text) > MAX_LABEL_CHARS:
-        raise refuse(line, f"{what} has {len(text):,} characters: at most {MAX_LABEL_CHARS:,}")
+        raise refuse(
+            where.line(field), f"{what} has {len(text):,} characters: at most {MAX_LABEL_CHARS:,}"
+        )
     return text

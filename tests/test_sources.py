@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -512,3 +513,19 @@ def test_any_front_matter_line_may_open_a_markdown_article() -> None:
         article, warnings = article_of(f"{first}\n# 阿里云\n\n## Core Viewpoint\nA [1].\n")
         assert article.headline == "阿里云" and article.core_viewpoint.citations == (1,)
         assert warnings == ["1: no 'Source: name · YYYY-MM-DD HH:MM' line"]
+
+
+def test_a_full_sources_toml_parses_quickly_and_its_last_error_is_found() -> None:
+    entries = [
+        f'[sources."source {i}"]\nname = "Name {i}"\nname_zh = "名{i}"\nhome = "https://s{i}.cn/"\n'
+        for i in range(4_999)
+    ]
+    text = "".join(entries)
+    started = time.perf_counter()
+    assert len(parse_sources(text)) == 4_999
+    broken = text + '[sources."last"]\nname = "Last"\nhome = "nope"\n'
+    with pytest.raises(ArticleError) as caught:
+        parse_sources(broken)
+    # A key is looked up only for the refusal: 5,000 entries are not 5,000 scans of the file.
+    assert time.perf_counter() - started < 5
+    assert caught.value.problem.line == 4 * 4_999 + 3
