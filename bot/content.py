@@ -100,8 +100,9 @@ class Citation:
 
     `source` is the display source, `date` the publication date as text ("" when unknown),
     `paragraphs` the original article's paragraphs the passage summarises, `headline` the
-    article's title, `english_title` its English title when known, `link` the original
-    article, `source_home` its source's home page.
+    article's title, `english_title` its English title when known (and not the headline
+    itself), `link` the original article, `source_zh` and `source_home` its source's own
+    name and home page (from `sources.toml`).
     """
 
     source: str
