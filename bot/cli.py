@@ -172,7 +172,13 @@ def check(settings: Settings) -> int:
     for article in library.articles:
         print(f"{article.id}  ({article.path})")
         print(f"  headline:  {article.title}")
-        print(f"  source:    {article.source or '-'} · {article.published_text or '-'}")
+        print(f"  source:    {article.display_source or '-'} · {article.published_text or '-'}")
+        if article.display_source != article.source:
+            print(f"  written:   {article.source or '-'}")
+        if article.english_title:
+            print(f"  title-en:  {article.english_title}")
+        if article.link:
+            print(f"  link:      {article.link}")
         bullets = len(article.passages) - 1
         print(f"  passages:  {bullets + 1} (core viewpoint + {bullets} bullets)")
         for number, section in enumerate(article.sections, 1):

@@ -16,6 +16,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bot.parsing import (
     DEFAULT_LIMITS,
@@ -133,14 +134,17 @@ def load_glossary(path: Path, limits: ContentLimits = DEFAULT_LIMITS) -> Glossar
     """Read `aliases.toml`; a missing file is an empty glossary. Raises `ArticleError`."""
     if not path.is_file():
         return Glossary()
-    name = str(path)
+    return parse_glossary(read_toml_text(path, limits), str(path), limits)
+
+
+def read_toml_text(path: Path, limits: ContentLimits = DEFAULT_LIMITS) -> str:
+    """A TOML file's text (UTF-8, a BOM is fine) within the byte limit; raises `ArticleError`."""
     data = read_limited(path, limits.max_bytes)
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        raise ArticleError(Problem(name, line, f"not UTF-8 ({error.reason})")) from None
-    return parse_glossary(text, name, limits)
+        raise ArticleError(Problem(str(path), line, f"not UTF-8 ({error.reason})")) from None
 
 
 def parse_glossary(
@@ -160,8 +164,11 @@ def parse_glossary(
         raise ArticleError(Problem(name, 0, f"cannot be parsed: {describe(error)}")) from None
 
 
-def check_depth(text: str, name: str, limit: int = MAX_TOML_DEPTH) -> None:
-    """Refuse TOML whose brackets and braces nest deeper than `limit`, before tomllib does.
+def check_depth(
+    text: str, name: str, limit: int = MAX_TOML_DEPTH, needs: str = "the glossary needs 2"
+) -> None:
+    """Refuse TOML whose brackets and braces nest deeper than `limit`, before tomllib does
+    (`needs` says how deep the file's own format goes, for the reason).
 
     A linear scan that skips strings and comments; it stops at the first bracket too deep.
     """
@@ -172,9 +179,7 @@ def check_depth(text: str, name: str, limit: int = MAX_TOML_DEPTH) -> None:
             depth += 1
             if depth > limit:
                 line = text.count("\n", 0, found.start()) + 1
-                raise ArticleError(
-                    Problem(name, line, f"nested more than {limit} deep (the glossary needs 2)")
-                )
+                raise ArticleError(Problem(name, line, f"nested more than {limit} deep ({needs})"))
         elif character in "]}":
             depth = max(0, depth - 1)
         else:
@@ -198,10 +203,13 @@ def _after_string_or_comment(text: str, start: int) -> int:
     return line_end  # a comment
 
 
-def _parse_glossary(text: str, name: str, limits: ContentLimits) -> Glossary:
-    """tomllib, then the [aliases] table's checks; raises `ArticleError`."""
+def parse_toml(text: str, name: str) -> dict[str, Any]:
+    """tomllib's reading of `text`, or `ArticleError` with the line tomllib names.
+
+    Call `check_depth` first: tomllib recurses into nested brackets.
+    """
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         position = _TOML_POSITION_RE.search(message)
@@ -210,6 +218,11 @@ def _parse_glossary(text: str, name: str, limits: ContentLimits) -> Glossary:
         line = int(position.group(1)) if position else last_line
         reason = _TOML_POSITION_RE.sub("", message).replace("(at end of document)", "").strip()
         raise ArticleError(Problem(name, line, f"not valid TOML: {reason}")) from None
+
+
+def _parse_glossary(text: str, name: str, limits: ContentLimits) -> Glossary:
+    """tomllib, then the [aliases] table's checks; raises `ArticleError`."""
+    data = parse_toml(text, name)
     lines = text.splitlines()
 
     def line_of(needle: str) -> int:
@@ -233,7 +246,7 @@ def _parse_glossary(text: str, name: str, limits: ContentLimits) -> Glossary:
             names = [names]
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise ArticleError(
-                Problem(name, line_of(term), f"{_short(term)} must map to a list of strings")
+                Problem(name, line_of(term), f"{short_repr(term)} must map to a list of strings")
             )
         count += len(names)
         if count > limits.max_aliases:
@@ -251,14 +264,15 @@ def _parse_glossary(text: str, name: str, limits: ContentLimits) -> Glossary:
             key = _checked_length(" ".join(normalise(alias).split()), limits, name, line_of, alias)
             if not key:
                 raise ArticleError(
-                    Problem(name, line_of(term), f"an empty alias for {_short(term)}")
+                    Problem(name, line_of(term), f"an empty alias for {short_repr(term)}")
                 )
             if key in aliases and aliases[key] != target:
                 raise ArticleError(
                     Problem(
                         name,
                         line_of(alias),
-                        f"alias {_short(alias)} is given for both {aliases[key]!r} and {target!r}",
+                        f"alias {short_repr(alias)} is given for both {aliases[key]!r} "
+                        f"and {target!r}",
                     )
                 )
             aliases[key] = target
@@ -274,13 +288,13 @@ def _checked_length(
             Problem(
                 name,
                 line_of(raw[:40]),
-                f"{_short(raw)} has {len(normalised):,} characters: at most "
+                f"{short_repr(raw)} has {len(normalised):,} characters: at most "
                 f"{limits.max_alias_chars:,} per term or alias (GLOSSARY_MAX_ALIAS_CHARS)",
             )
         )
     return normalised
 
 
-def _short(text: str, limit: int = 40) -> str:
+def short_repr(text: str, limit: int = 40) -> str:
     """A term or alias as a reason quotes it: repr, cut after `limit` characters."""
     return repr(text) if len(text) <= limit else repr(text[:limit]) + "…"

@@ -22,6 +22,7 @@ from bot.parsing import (
     describe,
     load_folder,
 )
+from bot.sources import SOURCES_NAME, Sources, load_sources
 from bot.text import normalise
 
 
@@ -36,8 +37,12 @@ class Library:
         articles: Iterable[Article],
         config: MatcherConfig | None = None,
         glossary: Glossary | None = None,
+        sources: Sources | None = None,
     ) -> None:
-        self.articles: tuple[Article, ...] = tuple(newest_first(list(articles)))
+        self.sources = sources or Sources()
+        # Each article gets its source's entry of sources.toml (or none, when it has none).
+        shown = self.sources.apply(articles)
+        self.articles: tuple[Article, ...] = tuple(newest_first(shown))
         self.glossary = glossary or Glossary()
         self._by_id = {a.id: a for a in self.articles}
         self._passages = {p.id: p for a in self.articles for p in a.passages}
@@ -111,12 +116,13 @@ class Library:
 def load_library(
     settings: Settings, previous: Library | None = None, config: MatcherConfig | None = None
 ) -> tuple[Library, LoadResult]:
-    """Read SEEDS_DIR and its glossary and index them (`config`: the matcher's, by default
-    the settings' bars and the defaults of everything else).
+    """Read SEEDS_DIR, its glossary and its sources.toml and index them (`config`: the
+    matcher's, by default the settings' bars and the defaults of everything else).
 
     With `previous` (a reload), nothing good is lost: a file that now fails keeps its last
-    good version, a broken glossary keeps the previous one, and a folder that yields no
-    article at all keeps the previous articles.
+    good version, a broken glossary or sources.toml keeps the previous one, and a folder
+    that yields no article at all keeps the previous articles. Without `previous`, a broken
+    glossary or sources.toml is rejected and the articles load without it.
     """
     limits = ContentLimits.of(settings)
     loaded = load_folder(settings.seeds_dir, limits)
@@ -131,12 +137,21 @@ def load_library(
         rejected.append(error.problem)
     except PARSER_ERRORS as error:  # parse_glossary turns these into ArticleError already
         rejected.append(Problem(str(path), 0, f"cannot be parsed: {describe(error)}"))
+    sources = previous.sources if previous else Sources()
+    path = settings.seeds_dir / SOURCES_NAME
+    try:
+        sources = load_sources(path, limits)
+    except ArticleError as error:
+        rejected.append(error.problem)
+    except PARSER_ERRORS as error:  # parse_sources turns these into ArticleError already
+        rejected.append(Problem(str(path), 0, f"cannot be parsed: {describe(error)}"))
     if previous is not None:
         articles = _keep_last_good(articles, rejected, previous, warnings)
     library = Library(
         articles,
         config=config or matcher_config(settings),
         glossary=glossary,
+        sources=sources,
     )
     return library, replace(
         loaded, articles=library.articles, rejected=tuple(rejected), warnings=tuple(warnings)

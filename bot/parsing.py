@@ -7,9 +7,11 @@ rejected on its own and never stops the others from loading.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.config import (
     DEFAULT_ARTICLE_MAX_PASSAGE_CHARS,
@@ -42,6 +44,18 @@ _BULLET_SPLIT_RE = re.compile(r"(?<=[.!?。\]”\")])\s+-\s+")
 _TITLE_SPLIT_RE = re.compile(r"\s+-\s+")
 _MD_BULLET_RE = re.compile(r"^[-*+]\s+(.*)$")
 _MD_GROUP_PREFIX_RE = re.compile(r"^Group\s+\d+\s*:\s*", re.IGNORECASE)
+# The Markdown form's optional front matter besides "Source:": how to show the source, the
+# English title, the original article's address. Key (lower case) -> how it is written,
+# the Article field it fills.
+FRONT_MATTER = {
+    "source-name": ("Source-Name", "source_name"),
+    "title-en": ("Title-En", "english_title"),
+    "link": ("Link", "link"),
+}
+_FRONT_MATTER_RE = re.compile(r"^(source-name|title-en|link)\s*:\s*(.*)$", re.IGNORECASE)
+# What a link may not contain besides spaces and control characters: they would have to be
+# percent-encoded in an address, and may end an HTML attribute.
+_NOT_IN_LINKS = frozenset('"<>\\^`{|}')
 # A headline, source line or section title is shown with every answer: 300 characters
 # (the seed's longest is 48) keep an answer in one message. Checked before any regex sees
 # the line, so a megabyte of one line never reaches the source-line pattern.
@@ -235,7 +249,11 @@ def _parse(
     if not content:
         raise ArticleError(Problem(filename, 1, "empty file"))
     first = content[0][1]
-    markdown = first.startswith("#") or first.lower().startswith("source:")
+    markdown = (
+        first.startswith("#")
+        or first.lower().startswith("source:")
+        or _FRONT_MATTER_RE.match(first) is not None
+    )
     parser = _MarkdownParser if markdown else _DigestParser
     return parser(article_id, filename, limits).parse(lines)
 
@@ -288,6 +306,25 @@ def _split_citations(raw: str) -> tuple[str, tuple[int, ...]]:
     return text, tuple(reversed(citations))
 
 
+def is_web_link(text: str) -> bool:
+    """True for an absolute http(s) address (with a host) of at most MAX_LABEL_CHARS,
+    without spaces, control characters or characters an address must percent-encode."""
+    if not text or len(text) > MAX_LABEL_CHARS:
+        return False
+    if any(ch in _NOT_IN_LINKS or ch.isspace() or _is_control(ch) for ch in text):
+        return False
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(host)
+
+
+def _is_control(ch: str) -> bool:
+    return unicodedata.category(ch)[0] == "C"
+
+
 def _parse_source(line: str) -> tuple[str, datetime | None] | None:
     """'Source · 2025-05-29 14:12' -> ('Source', datetime); None when it has no date."""
     found = _SOURCE_RE.match(line)
@@ -310,6 +347,7 @@ class _Parser:
         self.limits = limits
         self.warnings: list[Problem] = []
         self.bullet_count = 0
+        self.front_matter: dict[str, str] = {}  # Article field -> value (FRONT_MATTER)
 
     def fail(self, line: int, reason: str) -> ArticleError:
         return ArticleError(Problem(self.filename, line, reason))
@@ -365,7 +403,16 @@ class _Parser:
         sections: list[Section],
     ) -> Article:
         return Article(
-            self.article_id, headline, source, published, core, tuple(sections), self.filename
+            self.article_id,
+            headline,
+            source,
+            published,
+            core,
+            tuple(sections),
+            self.filename,
+            source_name=self.front_matter.get("source_name"),
+            english_title=self.front_matter.get("english_title"),
+            link=self.front_matter.get("link"),
         )
 
     def core(self, raw: str, line: int) -> Passage:
@@ -434,7 +481,26 @@ class _DigestParser(_Parser):
 
 
 class _MarkdownParser(_Parser):
-    """'# headline', 'Source: name · date', '## Core Viewpoint', '## section', '- bullet [n]'."""
+    """'# headline', 'Source: name · date', '## Core Viewpoint', '## section', '- bullet [n]'.
+
+    Before the first '##', 'Source-Name:', 'Title-En:' and 'Link:' lines may say how to show
+    the source, the English title and the original article's address (FRONT_MATTER).
+    """
+
+    def read_front_matter(self, found: re.Match[str], number: int) -> None:
+        """'Source-Name: ...', 'Title-En: ...' or 'Link: ...': a value that is missing, a
+        second time, or not an http(s) address for 'Link:', is a warning and ignored."""
+        key, value = found.group(1).lower(), found.group(2).strip()
+        name, field_name = FRONT_MATTER[key]
+        self.check_label(found.group(0), number, f"a '{name}:' line")
+        if not value:
+            self.warn(number, f"an empty '{name}:' line ignored")
+        elif field_name in self.front_matter:
+            self.warn(number, f"a second '{name}:' line ignored")
+        elif key == "link" and not is_web_link(value):
+            self.warn(number, f"'Link:' is not an http(s) address, ignored: {value[:40]!r}")
+        else:
+            self.front_matter[field_name] = value
 
     def parse(self, lines: list[tuple[int, str]]) -> tuple[Article, list[Problem]]:
         headline, source, published = "", "", None
@@ -467,6 +533,8 @@ class _MarkdownParser(_Parser):
                 if headline or current:
                     raise self.fail(number, "a second '# ' headline: one article per file")
                 headline = self.check_label(line[2:].strip(), number, "a headline")
+            elif current is None and (front := _FRONT_MATTER_RE.match(line)):
+                self.read_front_matter(front, number)
             elif current is None and line.lower().startswith("source:"):
                 self.check_label(line, number, "a source line")
                 parsed = _parse_source(line[len("source:") :].strip())

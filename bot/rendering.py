@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.answers import Answer, Match, Outcome
-from bot.content import Article, Passage, format_citations
+from bot.content import Article, Passage, citation, format_citations
 
 TELEGRAM_MESSAGE_LIMIT = 4096
 EXCERPT_LENGTH = 160
@@ -93,15 +93,19 @@ def render_match(match: Match, markup: Markup = HTML) -> str:
 
 
 def render_citation(article: Article, passage: Passage, markup: Markup = HTML) -> str:
-    """'📰 headline' then 'source · date · paragraphs 3, 12'."""
-    details = [article.source, article.published_text, format_citations(passage.citations)]
+    """'📰 headline (English title)' then 'source · date · paragraphs 3, 12'."""
+    cited = citation(article, passage)
+    details = [cited.source, cited.date, format_citations(cited.paragraphs)]
     line = " · ".join(d for d in details if d)
-    return f"📰 {markup.italic(article.title)}" + (f"\n{markup.esc(line)}" if line else "")
+    title = markup.italic(cited.headline)
+    if cited.english_title:
+        title += f" ({markup.italic(cited.english_title)})"
+    return f"📰 {title}" + (f"\n{markup.esc(line)}" if line else "")
 
 
 def render_summary(article: Article, markup: Markup = HTML) -> str:
     """An article's headline, source and date, core viewpoint, and every section's bullets."""
-    byline = " · ".join(d for d in (article.source, article.published_text) if d)
+    byline = " · ".join(d for d in (article.display_source, article.published_text) if d)
     parts = [markup.bold(article.title) + (f"\n{markup.italic(byline)}" if byline else "")]
     core = article.core_viewpoint
     parts.append(f"{markup.bold(core.section)}\n{markup.esc(_with_citations(core))}")
@@ -117,7 +121,7 @@ def render_article_list(articles: Sequence[Article], markup: Markup = HTML) -> s
         return markup.esc("No articles are loaded yet.")
     lines = [markup.bold("Articles, newest first:")]
     for number, article in enumerate(articles, 1):
-        byline = " · ".join(d for d in (article.source, article.published_text) if d)
+        byline = " · ".join(d for d in (article.display_source, article.published_text) if d)
         suffix = f" — {markup.esc(byline)}" if byline else ""
         lines.append(f"{number}. {markup.bold(article.title)}{suffix}")
     lines.append(markup.esc("Send /summary N for article N."))

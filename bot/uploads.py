@@ -1,9 +1,10 @@
 """Files sent by an admin: a safe name, the same validation as a load, an atomic write.
 
-`accept_upload` checks an uploaded article (`.txt`/`.md`) or glossary (`aliases.toml`) with
-the parsers the folder load uses and writes it into `SEEDS_DIR` through a temporary file
-and a rename, so a reload never sees half a file. Every refusal raises `UploadRefused`
-before anything on disk changes; nothing can be written outside the folder.
+`accept_upload` checks an uploaded article (`.txt`/`.md`), glossary (`aliases.toml`) or
+source names (`sources.toml`) with the parsers the folder load uses and writes it into
+`SEEDS_DIR` through a temporary file and a rename, so a reload never sees half a file.
+Every refusal raises `UploadRefused` before anything on disk changes; nothing can be
+written outside the folder.
 """
 
 from __future__ import annotations
@@ -30,11 +31,13 @@ from bot.parsing import (
     is_article_file,
     parse_article_bytes,
 )
+from bot.sources import SOURCES_NAME, Sources, parse_sources
 
 MAX_UPLOAD_BYTES = DEFAULT_LIMITS.max_bytes  # 1 MB unless CONTENT_MAX_BYTES says otherwise
 MAX_NAME_BYTES = 200  # room for the temporary name's prefix within the usual 255
 ARTICLE = "article"
 GLOSSARY = "glossary"
+SOURCES = "sources"
 _TEMP_PREFIX = ".upload-"  # hidden, so a load running meanwhile never reads it
 
 # One upload at a time checks the folder and writes: two uploads of "x.md" and "x.txt" at
@@ -61,11 +64,12 @@ class UploadResult:
     """What an accepted upload did: the file's name in SEEDS_DIR, added or replaced."""
 
     name: str
-    kind: str  # ARTICLE or GLOSSARY
+    kind: str  # ARTICLE, GLOSSARY or SOURCES
     replaced: bool
     article: Article | None = None
     glossary: Glossary | None = None
     warnings: tuple[Problem, ...] = ()
+    sources: Sources | None = None
 
     def describe(self) -> str:
         """'Added x.md (article "Headline", 5 passages)', as plain text."""
@@ -75,6 +79,8 @@ class UploadResult:
                 f"article {self.article.id!r}, “{self.article.title}”, "
                 f"{len(self.article.passages)} passages"
             )
+        elif self.sources is not None:
+            what = f"source names: {len(self.sources)}"
         else:
             what = f"glossary, {len(self.glossary or ())} aliases"
         return f"{verb} {self.name} ({what})"
@@ -97,8 +103,9 @@ def _is_control(ch: str) -> bool:
 def sanitise_name(name: str | None) -> str:
     """The name an upload gets in SEEDS_DIR, or `UploadRefused` saying why it cannot have one.
 
-    A plain file name (Unicode letters welcome) ending in `.txt` or `.md`, or the glossary
-    `aliases.toml`: no path separator, no `..`, not hidden, no control characters.
+    A plain file name (Unicode letters welcome) ending in `.txt` or `.md`, the glossary
+    `aliases.toml` or `sources.toml`: no path separator, no `..`, not hidden, no control
+    characters.
     """
     raw = name or ""
     cleaned = unicodedata.normalize("NFC", raw.strip())
@@ -116,6 +123,8 @@ def sanitise_name(name: str | None) -> str:
         raise UploadRefused(raw, f"the name is longer than {MAX_NAME_BYTES} bytes")
     if cleaned.lower() == GLOSSARY_NAME:
         return GLOSSARY_NAME  # the name load_glossary reads, whatever the case sent
+    if cleaned.lower() == SOURCES_NAME:
+        return SOURCES_NAME  # the name load_sources reads
     path = Path(cleaned)
     if path.suffix.lower() not in ARTICLE_SUFFIXES:
         raise UploadRefused(
@@ -150,9 +159,9 @@ def accept_upload(
     """Validate an uploaded file and write it into `seeds_dir`; raises `UploadRefused`.
 
     An article is parsed as the folder load would (its id is the name without extension),
-    a glossary likewise, with the same content limits; an article whose id another file
-    already has in the other format (`x.md` beside `x.txt`) is refused. The file then
-    replaces any previous one atomically. Slow on a big file (parsing, the glossary's
+    a glossary or sources.toml likewise, with the same content limits; an article whose id
+    another file already has in the other format (`x.md` beside `x.txt`) is refused. The
+    file then replaces any previous one atomically. Slow on a big file (parsing, the glossary's
     regex): call it in a thread.
     """
     safe = check_upload(name, len(data), limits.max_bytes)
@@ -164,6 +173,11 @@ def accept_upload(
         with _write_lock:
             replaced = _write_atomically(folder, safe, data)
         return UploadResult(safe, GLOSSARY, replaced, glossary=glossary)
+    if safe == SOURCES_NAME:
+        sources = _parse_sources(safe, data, limits)
+        with _write_lock:
+            replaced = _write_atomically(folder, safe, data)
+        return UploadResult(safe, SOURCES, replaced, sources=sources)
     article_id = Path(safe).stem
     try:
         article, warnings = parse_article_bytes(data, article_id, safe, limits)
@@ -198,6 +212,23 @@ def _parse_glossary(name: str, data: bytes, limits: ContentLimits) -> Glossary:
     if not len(glossary):
         raise UploadRefused(name, "no aliases: an empty glossary would remove them all")
     return glossary
+
+
+def _parse_sources(name: str, data: bytes, limits: ContentLimits) -> Sources:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise UploadRefused(name, f"not UTF-8 (byte 0x{data[error.start]:02x})", line) from None
+    try:
+        sources = parse_sources(text, name, limits)
+    except ArticleError as error:
+        raise UploadRefused(name, error.problem.reason, error.problem.line) from None
+    except PARSER_ERRORS as error:  # parse_sources turns these into ArticleError already
+        raise UploadRefused(name, f"cannot be parsed: {describe(error)}") from None
+    if not len(sources):
+        raise UploadRefused(name, "no sources: an empty file would remove every source's name")
+    return sources
 
 
 def _same_id(folder: Path, name: str, article_id: str) -> str | None:

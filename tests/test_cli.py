@@ -43,7 +43,7 @@ def test_ask_prints_a_cited_answer(tmp_path: Path) -> None:
     assert "Historical Context and Cloud Computing" in out
     assert "4 million customers" in out
     assert "全球“All in AI” 中国科技巨头生态“攻守”" in out  # UTF-8 even with an ASCII locale
-    assert "2 1 Shi Ji Jing Ji Bao Dao · 2025-05-29 14:12 · paragraph 7" in out
+    assert "21st Century Business Herald · 2025-05-29 14:12 · paragraph 7" in out
 
 
 def test_ask_json_shape(tmp_path: Path) -> None:

@@ -63,7 +63,7 @@ def test_private_question_gets_a_cited_answer(bot: RunningBot) -> None:
     assert "Historical Context and Cloud Computing" in text
     assert "serving 4 million customers" in text
     assert "全球“All in AI” 中国科技巨头生态“攻守”" in text
-    assert "2 1 Shi Ji Jing Ji Bao Dao · 2025-05-29 14:12 · paragraph 7" in text
+    assert "21st Century Business Herald · 2025-05-29 14:12 · paragraph 7" in text
     assert call.params.get("parse_mode") == "HTML"
 
 

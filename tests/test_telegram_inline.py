@@ -126,7 +126,7 @@ def test_a_question_offers_up_to_five_cited_passages(bot: RunningBot) -> None:
         assert result["type"] == "article"
         assert result["title"] == SEED_HEADLINE
         assert text.startswith(result["description"] + "\n\n")  # the section heads the text
-        assert f"📰 {SEED_HEADLINE}\n2 1 Shi Ji Jing Ji Bao Dao · 2025-05-29 14:12 · para" in text
+        assert f"📰 {SEED_HEADLINE}\n21st Century Business Herald · 2025-05-29 14:12 · para" in text
 
 
 def test_the_answer_is_the_passage_with_its_citation(bot: RunningBot) -> None:
@@ -135,7 +135,7 @@ def test_the_answer_is_the_passage_with_its_citation(bot: RunningBot) -> None:
     text = parse_telegram_html(best["input_message_content"]["message_text"])
     assert best["description"] == "Historical Context and Cloud Computing"
     assert "serving 4 million customers" in text
-    assert text.endswith("2 1 Shi Ji Jing Ji Bao Dao · 2025-05-29 14:12 · paragraph 7")
+    assert text.endswith("21st Century Business Herald · 2025-05-29 14:12 · paragraph 7")
 
 
 def test_an_empty_query_lists_the_articles_newest_first(bot: RunningBot) -> None:

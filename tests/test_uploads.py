@@ -139,7 +139,7 @@ def test_an_article_with_that_name_is_replaced(seeds: Path) -> None:
     assert result.describe().startswith("Replaced rover.md (article 'rover', “Rover program")
     assert (seeds / "rover.md").read_bytes() == second
     assert sorted(p.name for p in seeds.iterdir()) == sorted(
-        ["rover.md", f"{SEED_ID}.txt", "aliases.toml"]
+        ["rover.md", f"{SEED_ID}.txt", "aliases.toml", "sources.toml"]
     )
 
 
