@@ -1017,7 +1017,7 @@ class FakeTelegram:
         url = urlsplit(path)
         route = unquote(url.path)
         if (match := _FILE_PATH_RE.match(route)) is not None:
-            return self._serve_file(match[1], match[2])
+            return self.download(match[1], match[2])
         match = _API_PATH_RE.match(route)
         if match is None:
             return _json_answer(ApiError(404, "Not Found").payload(), 404)
@@ -1033,6 +1033,85 @@ class FakeTelegram:
             delay = self._slow_chats.get(_chat_key(params.get("chat_id")), 0.0)
         if delay:
             time.sleep(delay)  # in this request's own server thread: other chats go on
+        call = self._answer(http_method, token, method, raw, params, files, parse_error, started)
+        return _json_answer(call.response, call.status)
+
+    def call(
+        self,
+        token: str,
+        method: str,
+        form: Mapping[str, str],
+        files: Mapping[str, UploadedFile] | None = None,
+        *,
+        http_method: str = "POST",
+    ) -> Call:
+        """Answer one Bot API request without HTTP, as `_serve` does once it has parsed one.
+
+        `form` holds the values as an HTTP form would carry them (non-string values JSON
+        encoded, as python-telegram-bot sends them); `files` the multipart file parts. The
+        call is validated, recorded and answered exactly like one over HTTP (`slow_chat`
+        delays only HTTP requests). For an in-process request layer (tests/inprocess.py).
+        """
+        raw = dict(form)
+        params = {name: _decode_value(name, value) for name, value in raw.items()}
+        started = time.monotonic()
+        files = dict(files or {})
+        return self._answer(http_method, token, method, raw, params, files, None, started)
+
+    def request(
+        self,
+        http_method: str,
+        url: str,
+        form: Mapping[str, str] | None = None,
+        files: Mapping[str, UploadedFile] | None = None,
+    ) -> tuple[int, bytes]:
+        """One request to a Bot API URL (``.../bot<TOKEN>/<method>``) or a file URL
+        (``.../file/bot<TOKEN>/<path>``) without HTTP: the status and the body Telegram
+        would answer with. Any host: only the path counts."""
+        route = unquote(urlsplit(url).path)
+        if (match := _FILE_PATH_RE.match(route)) is not None:
+            status, _, body = self.download(match[1], match[2])
+            return status, body
+        match = _API_PATH_RE.match(route)
+        if match is None:
+            return 404, json.dumps(ApiError(404, "Not Found").payload()).encode()
+        call = self.call(match[1], match[2], form or {}, files, http_method=http_method)
+        return call.status, json.dumps(call.response, ensure_ascii=False).encode("utf-8")
+
+    def download(self, token: str, file_path: str) -> tuple[int, str, bytes]:
+        """A file download (``/file/bot<TOKEN>/<file_path>``): status, content type, bytes."""
+        with self._lock:
+            if token != self.token:
+                return _json_answer(ApiError(401, "Unauthorized").payload(), 401)
+            stored = self._files_by_path.get(file_path)
+            if stored is None:
+                return _json_answer(ApiError(404, "Not Found").payload(), 404)
+            self._downloads.append(file_path)
+            self._changed.notify_all()
+            return 200, stored.mime_type or "application/octet-stream", stored.data
+
+    def take_updates(self) -> list[JSON]:
+        """Every queued update Telegram would deliver, oldest first, now confirmed (as a
+        getUpdates and the next offset would): for a bot that is handed its updates
+        directly instead of polling (tests/inprocess.py)."""
+        with self._lock:
+            updates = self._deliverable(len(self._updates) or 1)
+            if updates:
+                self._confirm(updates[-1]["update_id"] + 1)
+            return updates
+
+    def _answer(
+        self,
+        http_method: str,
+        token: str,
+        method: str,
+        raw: dict[str, str],
+        params: JSON,
+        files: dict[str, UploadedFile],
+        parse_error: ApiError | None,
+        started: float,
+    ) -> Call:
+        """Validate, run and record one API call (under the lock)."""
         with self._lock:
             canonical, handler = self._methods.get(method.lower(), (method, None))
             try:
@@ -1063,18 +1142,7 @@ class FakeTelegram:
             self._calls.append(call)
             self._changed.notify_all()
         logger.debug("%s %s -> %s", canonical, params, status)
-        return _json_answer(response, status)
-
-    def _serve_file(self, token: str, file_path: str) -> tuple[int, str, bytes]:
-        with self._lock:
-            if token != self.token:
-                return _json_answer(ApiError(401, "Unauthorized").payload(), 401)
-            stored = self._files_by_path.get(file_path)
-            if stored is None:
-                return _json_answer(ApiError(404, "Not Found").payload(), 404)
-            self._downloads.append(file_path)
-            self._changed.notify_all()
-            return 200, stored.mime_type or "application/octet-stream", stored.data
+        return call
 
     def _raise_armed_failure(self, method: str) -> None:
         armed = self._failures.get(method.lower())
