@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ from bot.parsing import load_folder
 
 if TYPE_CHECKING:
     from tests.fake_telegram import FakeTelegram
+    from tests.inprocess import InProcessBot, StartBot
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -42,6 +44,13 @@ def hermetic_environment(**env: str) -> dict[str, str]:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "needs_shared: the test reads ../shared (skipped, with the reason, without it)"
+    )
+    config.addinivalue_line(
+        "markers",
+        "bot(env={}, files={}, privacy_mode=True): how the `bot` fixture's bot is set up: "
+        "environment variables as for `python -m bot run`, extra files in its seeds folder "
+        "(name -> text, bytes, or a Path to copy), and Telegram's group privacy mode; a "
+        "test's marker adds to (and overrides) its module's",
     )
 
 
@@ -82,6 +91,62 @@ def fake() -> Iterator[FakeTelegram]:
 
     with FakeTelegram(username=BOT) as server:
         yield server
+
+
+@pytest.fixture
+async def start_bot(tmp_path: Path) -> AsyncIterator[StartBot]:
+    """Starts the bot in process (tests/inprocess.py) when the test says, on tmp_path/"bot"
+    unless told another folder, with a fake Telegram of its own unless given one; every bot
+    it started is stopped at the end of the test."""
+    from tests.fake_telegram import FakeTelegram
+    from tests.inprocess import InProcessBot
+    from tests.telegram_harness import BOT
+
+    started: list[InProcessBot] = []
+
+    async def start(
+        folder: Path | None = None, telegram: FakeTelegram | None = None, **env: str
+    ) -> InProcessBot:
+        telegram = telegram or FakeTelegram(username=BOT)
+        running = InProcessBot(telegram, folder or tmp_path / "bot", **env)
+        started.append(running)
+        await running.launch()
+        return running
+
+    try:
+        yield start
+    finally:
+        for running in reversed(started):
+            await running.stop()
+
+
+@pytest.fixture
+async def bot(request: pytest.FixtureRequest, tmp_path: Path, start_bot: StartBot) -> InProcessBot:
+    """The bot in process (tests/inprocess.py), started on a copy of the seeds in tmp_path
+    with its own database and fake Telegram; `@pytest.mark.bot(...)` sets it up otherwise."""
+    from tests.fake_telegram import FakeTelegram
+    from tests.telegram_harness import BOT
+
+    env: dict[str, str] = {}
+    files: dict[str, str | bytes | Path] = {}
+    privacy_mode = True
+    # The module's marker, then the test's: the closer one wins.
+    for marker in reversed(list(request.node.iter_markers("bot"))):
+        env.update(marker.kwargs.get("env", {}))
+        files.update(marker.kwargs.get("files", {}))
+        privacy_mode = marker.kwargs.get("privacy_mode", privacy_mode)
+    folder = tmp_path / "bot"
+    shutil.copytree(SEEDS, folder / "seeds")
+    for name, content in files.items():
+        target = folder / "seeds" / name
+        if isinstance(content, Path):
+            shutil.copy(content, target)
+        elif isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content, encoding="utf-8")
+    telegram = FakeTelegram(username=BOT, can_read_all_group_messages=not privacy_mode)
+    return await start_bot(folder, telegram, **env)
 
 
 @pytest.fixture(scope="session")
