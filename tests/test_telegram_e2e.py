@@ -1,28 +1,29 @@
-"""End to end: `python -m bot run` as a subprocess, talking HTTP to the fake Bot API.
+"""End to end: the whole bot (the real Application and handlers) against the strict fake.
 
-The real python-telegram-bot stack runs (run_polling owns its event loop, so it cannot run
-inside the test's loop); the fake is as strict as Telegram, so a reply with HTML Telegram
-cannot parse, an empty or too-long text, or a bad callback_data fails the scenario.
+Most scenarios run in process (tests/inprocess.py: the fake answers the Bot API without
+HTTP), so they say what the reader sees without waiting for a subprocess; the fake is as
+strict as Telegram, so a reply with HTML Telegram cannot parse, an empty or too-long text,
+or a bad callback_data fails the scenario. The last two run `python -m bot run` as a
+subprocess over HTTP, for what only a real process shows: its log and exit at SIGTERM, and
+webhook mode.
 """
 
 from __future__ import annotations
 
-import shutil
 import signal
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import SEED_ID, SEEDS
+from tests.conftest import SEED_ID
 from tests.fake_telegram import FakeTelegram
+from tests.inprocess import InProcessBot
 from tests.telegram_harness import (
     ADMIN,
     BOT,
     GROUP,
-    OTHER_READER,
     READER,
     RunningBot,
     free_port,
@@ -30,35 +31,18 @@ from tests.telegram_harness import (
 )
 from tests.telegram_html import parse_telegram_html
 
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeTelegram]:
-    # Privacy mode off: every group message is delivered, so the bot itself must ignore
-    # what is not for it (with privacy on Telegram would filter some of it out).
-    with FakeTelegram(username=BOT, can_read_all_group_messages=True) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def bot(fake: FakeTelegram, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
-    # Flood limits off here (tests/test_telegram_interactions.py tests them): these
-    # scenarios ask many questions from one reader in a few seconds.
-    running = RunningBot(
-        fake,
-        tmp_path_factory.mktemp("bot"),
-        LOG_LEVEL="INFO",
-        QUESTIONS_PER_WINDOW="1000",
-        SUMMARY_COOLDOWN_SECONDS="0",
-    )
-    yield running
-    running.stop()
+# Privacy mode off: every group message is delivered, so the bot itself must ignore what is
+# not for it (with privacy on Telegram would filter some of it out). Flood limits off
+# (tests/test_telegram_interactions.py tests them): these scenarios ask many questions from
+# one reader at once.
+pytestmark = pytest.mark.bot(
+    env={"LOG_LEVEL": "INFO", "QUESTIONS_PER_WINDOW": "1000", "SUMMARY_COOLDOWN_SECONDS": "0"},
+    privacy_mode=False,
+)
 
 
-def test_private_question_gets_a_cited_answer(bot: RunningBot) -> None:
-    call = bot.reply_to(
-        lambda: bot.fake.private_message(READER, "How many customers does Alibaba Cloud serve?"),
-        READER,
-    )
+async def test_private_question_gets_a_cited_answer(bot: InProcessBot) -> None:
+    call = await bot.private(READER, "How many customers does Alibaba Cloud serve?")
     text = text_of(call)
     assert "Historical Context and Cloud Computing" in text
     assert "serving 4 million customers" in text
@@ -67,88 +51,71 @@ def test_private_question_gets_a_cited_answer(bot: RunningBot) -> None:
     assert call.params.get("parse_mode") == "HTML"
 
 
-def test_off_topic_question_is_refused_kindly(bot: RunningBot) -> None:
-    call = bot.reply_to(
-        lambda: bot.fake.private_message(READER, "How do I bake sourdough bread?"), READER
-    )
-    text = text_of(call)
+async def test_off_topic_question_is_refused_kindly(bot: InProcessBot) -> None:
+    text = text_of(await bot.private(READER, "How do I bake sourdough bread?"))
     assert "couldn't find" in text and "/summary" in text and "/articles" in text
 
 
-def test_summary_with_bot_name_in_a_group_replies_to_the_asker(bot: RunningBot) -> None:
-    asked: dict = {}
-
-    def inject() -> None:
-        asked.update(bot.fake.group_message(GROUP, READER, f"/summary@{BOT}"))
-
-    call = bot.reply_to(inject, GROUP)
+async def test_summary_with_bot_name_in_a_group_replies_to_the_asker(bot: InProcessBot) -> None:
+    asked = bot.telegram.group_message(GROUP, READER, f"/summary@{BOT}")
+    call = await bot.reply_to(GROUP)
     text = text_of(call)
     assert text.startswith("全球“All in AI”")
     assert "Core Viewpoint" in text and "4. Market Dynamics and Challenges" in text
     assert call.params["reply_parameters"]["message_id"] == asked["message_id"]
 
 
-def test_summary_by_number_and_topic(bot: RunningBot) -> None:
-    by_number = bot.reply_to(lambda: bot.fake.group_message(GROUP, READER, "/summary 1"), GROUP)
-    assert "Core Viewpoint" in text_of(by_number)
-    missing = bot.reply_to(lambda: bot.fake.group_message(GROUP, READER, "/summary 9"), GROUP)
-    assert "No article matches" in text_of(missing)
+async def test_summary_by_number_and_topic(bot: InProcessBot) -> None:
+    assert "Core Viewpoint" in text_of(await bot.group(GROUP, READER, "/summary 1"))
+    assert "No article matches" in text_of(await bot.group(GROUP, READER, "/summary 9"))
 
 
-def test_group_chatter_without_mention_is_ignored(bot: RunningBot) -> None:
-    bot.silent_after(
-        lambda: bot.fake.group_message(GROUP, READER, "Alibaba Cloud has many customers"), GROUP
-    )
+async def test_group_chatter_without_mention_is_ignored(bot: InProcessBot) -> None:
+    bot.telegram.group_message(GROUP, READER, "Alibaba Cloud has many customers")
+    await bot.silent_in(GROUP)
 
 
-def test_command_for_another_bot_is_ignored(bot: RunningBot) -> None:
-    bot.silent_after(lambda: bot.fake.group_message(GROUP, READER, "/summary@otherbot"), GROUP)
+async def test_command_for_another_bot_is_ignored(bot: InProcessBot) -> None:
+    bot.telegram.group_message(GROUP, READER, "/summary@otherbot")
+    await bot.silent_in(GROUP)
 
 
-def test_ask_with_bot_name_in_a_group(bot: RunningBot) -> None:
-    call = bot.reply_to(
-        lambda: bot.fake.group_message(GROUP, READER, f"/ask@{BOT} Huawei strategy"), GROUP
-    )
+async def test_ask_with_bot_name_in_a_group(bot: InProcessBot) -> None:
+    call = await bot.group(GROUP, READER, f"/ask@{BOT} Huawei strategy")
     assert "Competitive Strategies of Major Players" in text_of(call)
     assert "reply_parameters" in call.params
 
 
-def test_mention_in_a_group_is_answered(bot: RunningBot) -> None:
-    call = bot.reply_to(
-        lambda: bot.fake.group_message(GROUP, READER, f"@{BOT} Tencent capital expenditure"),
-        GROUP,
-    )
+async def test_mention_in_a_group_is_answered(bot: InProcessBot) -> None:
+    call = await bot.group(GROUP, READER, f"@{BOT} Tencent capital expenditure")
     assert "Tencent's recent capital expenditures" in text_of(call)
 
 
-def test_reply_to_the_bot_is_a_question(bot: RunningBot) -> None:
-    first = bot.reply_to(lambda: bot.fake.group_message(GROUP, READER, "/articles"), GROUP)
+async def test_reply_to_the_bot_is_a_question(bot: InProcessBot) -> None:
+    first = await bot.group(GROUP, READER, "/articles")
     bot_message_id = first.result["message_id"]
-    call = bot.reply_to(
-        lambda: bot.fake.group_message(
-            GROUP, READER, "open source models monetization", reply_to_message=bot_message_id
-        ),
-        GROUP,
+    call = await bot.group(
+        GROUP, READER, "open source models monetization", reply_to_message=bot_message_id
     )
     assert "Market Dynamics and Challenges" in text_of(call)
 
 
-def test_articles_help_and_privacy(bot: RunningBot) -> None:
-    articles = text_of(bot.reply_to(lambda: bot.fake.private_message(READER, "/articles"), READER))
+async def test_articles_help_and_privacy(bot: InProcessBot) -> None:
+    articles = text_of(await bot.private(READER, "/articles"))
     assert "1. 全球“All in AI”" in articles and "/summary N" in articles
-    help_text = text_of(bot.reply_to(lambda: bot.fake.private_message(READER, "/help"), READER))
+    help_text = text_of(await bot.private(READER, "/help"))
     assert help_text.count("What about ") == 3
     assert "/summary" in help_text and "privacy mode" in help_text
-    privacy = text_of(bot.reply_to(lambda: bot.fake.private_message(READER, "/privacy"), READER))
+    privacy = text_of(await bot.private(READER, "/privacy"))
     assert "90 days" in privacy and "/forget" in privacy
 
 
-def test_unknown_command_and_non_text_in_private_get_a_hint(bot: RunningBot) -> None:
-    unknown = bot.reply_to(lambda: bot.fake.private_message(READER, "/frobnicate <x>"), READER)
-    assert "I don't know /frobnicate" in text_of(unknown) and "/help" in text_of(unknown)
+async def test_unknown_command_and_non_text_in_private_get_a_hint(bot: InProcessBot) -> None:
+    unknown = text_of(await bot.private(READER, "/frobnicate <x>"))
+    assert "I don't know /frobnicate" in unknown and "/help" in unknown
     # A sticker message: the fake builds text messages, so take one and swap its content.
-    base: dict = {}
-    bot.reply_to(lambda: base.update(bot.fake.private_message(READER, "placeholder")), READER)
+    base = bot.telegram.private_message(READER, "placeholder")
+    await bot.deliver()
     sticker = {k: v for k, v in base.items() if k not in ("text", "entities")}
     sticker["message_id"] = base["message_id"] + 1000
     sticker["sticker"] = {
@@ -160,119 +127,113 @@ def test_unknown_command_and_non_text_in_private_get_a_hint(bot: RunningBot) -> 
         "is_animated": False,
         "is_video": False,
     }
-    hint = bot.reply_to(lambda: bot.fake.inject("message", sticker), READER)
-    assert "questions sent as text" in text_of(hint)
+    bot.telegram.inject("message", sticker)
+    assert "questions sent as text" in text_of(await bot.reply_to(READER))
 
 
-def test_user_text_is_escaped(bot: RunningBot) -> None:
+async def test_user_text_is_escaped(bot: InProcessBot) -> None:
     nasty = "<b>bold</b> & <script>alert(1)</script> Alibaba Cloud </i>"
-    call = bot.reply_to(lambda: bot.fake.private_message(READER, f"/ask {nasty}"), READER)
+    call = await bot.private(READER, f"/ask {nasty}")
     assert "<script>" not in call.params["text"]
     text_of(call)  # valid Telegram HTML
 
 
-def test_long_message_and_emoji_only(bot: RunningBot) -> None:
+async def test_long_message_and_emoji_only(bot: InProcessBot) -> None:
     long_question = ("Alibaba Cloud customers " * 200)[:4000]
-    call = bot.reply_to(lambda: bot.fake.private_message(READER, long_question), READER)
-    assert "Alibaba Cloud" in text_of(call)
-    emoji = bot.reply_to(lambda: bot.fake.private_message(READER, "😀🎉🔥"), READER)
-    assert "couldn't find" in text_of(emoji)
+    assert "Alibaba Cloud" in text_of(await bot.private(READER, long_question))
+    assert "couldn't find" in text_of(await bot.private(READER, "😀🎉🔥"))
 
 
-def test_edited_question_edits_its_answer_and_other_edits_are_ignored(bot: RunningBot) -> None:
-    asked: dict = {}
-    first = bot.reply_to(
-        lambda: asked.update(bot.fake.private_message(READER, "Huawei strategy")), READER
-    )
+async def test_edited_question_edits_its_answer_and_other_edits_are_ignored(
+    bot: InProcessBot,
+) -> None:
+    asked = bot.telegram.private_message(READER, "Huawei strategy")
+    first = await bot.reply_to(READER)
     assert "Competitive Strategies" in text_of(first)
-    mark = bot.fake.mark()
-    bot.fake.edited_message(asked, "Tencent capital expenditure")
-    edited = bot.fake.wait_for_call("editMessageText", 15, after=mark, chat_id=READER)
+    bot.telegram.edited_message(asked, "Tencent capital expenditure")
+    calls = await bot.deliver()
+    [edited] = [c for c in calls if c.params.get("chat_id") == READER]  # one edit, no message
+    assert (edited.method, edited.ok) == ("editMessageText", True)
     assert edited.params["message_id"] == first.result["message_id"]
     assert "Tencent's recent capital expenditures" in parse_telegram_html(edited.params["text"])
-    assert not [c for c in bot.fake.calls[mark:] if c.method == "sendMessage"]
     # An edit of a message the bot did not answer as a question gets nothing.
-    command: dict = {}
-    bot.reply_to(lambda: command.update(bot.fake.private_message(READER, "/articles")), READER)
-    mark = bot.fake.mark()
-    bot.fake.edited_message(command, "/help")
-    bot.fake.wait_until_confirmed(timeout=15)
-    bot.reply_to(lambda: bot.fake.private_message(OTHER_READER, "/help"), OTHER_READER)
-    assert not [c for c in bot.fake.calls[mark:] if c.params.get("chat_id") == READER]
+    command = bot.telegram.private_message(READER, "/articles")
+    await bot.reply_to(READER)
+    bot.telegram.edited_message(command, "/help")
+    await bot.silent_in(READER)
 
 
-def test_a_429_on_the_next_send_is_waited_out(bot: RunningBot) -> None:
-    bot.fake.fail_next("sendMessage", 429, retry_after=1)
-    mark = bot.fake.mark()
-    bot.fake.private_message(READER, "Huawei strategy")
-    delivered = bot.fake.wait_for_call("sendMessage", 20, after=mark, chat_id=READER)
-    refused = [c for c in bot.fake.calls[mark:] if c.method == "sendMessage" and not c.ok]
-    assert len(refused) == 1 and "retry after" in (refused[0].description or "").lower()
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # PTB's RetryAfter
+async def test_a_429_on_the_next_send_is_waited_out(bot: InProcessBot) -> None:
+    bot.telegram.fail_next("sendMessage", 429, retry_after=1)
+    bot.telegram.private_message(READER, "Huawei strategy")
+    sent = [c for c in await bot.deliver() if c.method == "sendMessage"]
+    refused, delivered = sent  # the flood wait, then the same answer once more
+    assert refused.status == 429 and "retry after" in (refused.description or "").lower()
+    assert delivered.ok and delivered.params["chat_id"] == READER
+    assert delivered.started - refused.time >= 1  # Telegram's "retry after 1" was honoured
     assert "Competitive Strategies of Major Players" in text_of(delivered)
 
 
-def test_a_failing_handler_is_logged_and_the_private_reader_told(bot: RunningBot) -> None:
+async def test_a_failing_handler_is_logged_and_the_private_reader_told(
+    bot: InProcessBot,
+) -> None:
     reader = 2025
-    bot.fake.fail_next("sendMessage", 400, "Bad Request: something unexpected")
-    mark = bot.fake.mark()
-    bot.fake.private_message(reader, "Huawei strategy")
-    sorry = bot.fake.wait_for_call("sendMessage", 15, after=mark, chat_id=reader)
+    bot.telegram.fail_next("sendMessage", 400, "Bad Request: something unexpected")
+    sorry = await bot.private(reader, "Huawei strategy")
     assert "something went wrong" in text_of(sorry)
-    assert f"chat {reader}" in bot.wait_for_output("Something unexpected")
+    assert f"chat {reader}" in bot.output and "Something unexpected" in bot.output
     # And the bot keeps running.
-    again = bot.reply_to(lambda: bot.fake.private_message(reader, "Huawei strategy"), reader)
+    again = await bot.private(reader, "Huawei strategy")
     assert "Competitive Strategies" in text_of(again)
 
 
-def test_a_reader_who_blocked_the_bot_is_not_retried(bot: RunningBot) -> None:
+async def test_a_reader_who_blocked_the_bot_is_not_retried(bot: InProcessBot) -> None:
     reader = 2026
-    bot.fake.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
-    mark = bot.fake.mark()
-    bot.fake.private_message(reader, "Huawei strategy")
-    bot.fake.wait_until_confirmed(timeout=15)
-    bot.reply_to(lambda: bot.fake.private_message(OTHER_READER, "/help"), OTHER_READER)
-    attempts = [c for c in bot.fake.calls[mark:] if c.params.get("chat_id") == reader]
+    bot.telegram.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
+    bot.telegram.private_message(reader, "Huawei strategy")
+    attempts = [c for c in await bot.deliver() if c.params.get("chat_id") == reader]
     assert len(attempts) == 1 and attempts[0].status == 403
     assert "forbidden" in bot.output.lower()
 
 
-def test_admin_reload_and_a_broken_file(bot: RunningBot) -> None:
-    ok = text_of(bot.reply_to(lambda: bot.fake.private_message(ADMIN, "/reload"), ADMIN))
+async def test_admin_reload_and_a_broken_file(bot: InProcessBot) -> None:
+    ok = text_of(await bot.private(ADMIN, "/reload"))
     assert "Reloaded: 1 article(s), 9 passages" in ok
     (bot.seeds / "broken.txt").write_text("just some notes\n", encoding="utf-8")
     (bot.seeds / f"{SEED_ID}.txt").write_text("now broken too\n", encoding="utf-8")
-    try:
-        report = text_of(bot.reply_to(lambda: bot.fake.private_message(ADMIN, "/reload"), ADMIN))
-        assert "broken.txt:1: no recognisable structure" in report
-        assert "Reloaded: 1 article(s)" in report  # the seed keeps its last good version
-        answer = bot.reply_to(lambda: bot.fake.private_message(READER, "Huawei strategy"), READER)
-        assert "Competitive Strategies" in text_of(answer)
-    finally:
-        (bot.seeds / "broken.txt").unlink()
-        shutil.copy(SEEDS / f"{SEED_ID}.txt", bot.seeds / f"{SEED_ID}.txt")
+    report = text_of(await bot.private(ADMIN, "/reload"))
+    assert "broken.txt:1: no recognisable structure" in report
+    assert "Reloaded: 1 article(s)" in report  # the seed keeps its last good version
+    answer = await bot.private(READER, "Huawei strategy")
+    assert "Competitive Strategies" in text_of(answer)
 
 
-def test_non_admin_is_refused(bot: RunningBot) -> None:
+async def test_non_admin_is_refused(bot: InProcessBot) -> None:
     for command in ("/reload", "/stats"):
-        refusal = bot.reply_to(lambda c=command: bot.fake.private_message(READER, c), READER)
+        refusal = await bot.private(READER, command)
         assert "only the bot's admins" in text_of(refusal)
 
 
-def test_admin_stats_text_and_chart(bot: RunningBot) -> None:
-    mark = bot.fake.mark()
-    bot.fake.private_message(ADMIN, "/stats 7")
-    text = bot.fake.wait_for_call("sendMessage", 20, after=mark, chat_id=ADMIN)
+async def test_admin_stats_text_and_chart(bot: InProcessBot) -> None:
+    bot.telegram.private_message(ADMIN, "/stats 7")
+    calls = [c for c in await bot.deliver() if c.params.get("chat_id") == ADMIN]
+    [text] = [c for c in calls if c.method == "sendMessage"]
     assert "Last 7 days" in text_of(text) and "questions" in text_of(text)
-    photo = bot.fake.wait_for_call("sendPhoto", 30, after=mark, chat_id=ADMIN)
-    assert photo.ok
+    [photo] = [c for c in calls if c.method == "sendPhoto"]
+    assert photo.ok and photo.files["photo"].data.startswith(b"\x89PNG")
 
 
-def test_command_menus_are_set(bot: RunningBot) -> None:
-    scopes = [c.params.get("scope", {}).get("type") for c in bot.fake.calls_to("setMyCommands")]
+async def test_command_menus_are_set(bot: InProcessBot) -> None:
+    menus = bot.telegram.calls_to("setMyCommands")
+    scopes = [c.params.get("scope", {}).get("type") for c in menus]
     assert "all_private_chats" in scopes and "all_group_chats" in scopes
-    # The admin's menu waited for the admin's first message ("chat not found" before).
+    # The admin's menu waits for the admin's first message ("chat not found" before).
+    [early] = [c for c in menus if c.params.get("scope", {}).get("chat_id") == ADMIN]
+    assert early.description == "Bad Request: chat not found"
+    await bot.private(ADMIN, "/help")
     admin_menus = [
-        c for c in bot.fake.calls_to("setMyCommands")
+        c for c in bot.telegram.calls_to("setMyCommands")
         if c.params.get("scope", {}).get("chat_id") == ADMIN and c.ok
     ]  # fmt: skip
     assert admin_menus
@@ -280,25 +241,27 @@ def test_command_menus_are_set(bot: RunningBot) -> None:
     assert {"reload", "stats", "summary"} <= commands
 
 
-def test_forget_deletes_the_readers_rows_after_confirmation(bot: RunningBot) -> None:
+async def test_forget_deletes_the_readers_rows_after_confirmation(bot: InProcessBot) -> None:
     reader = 2024
-    question: dict = {}
-    bot.reply_to(
-        lambda: question.update(bot.fake.private_message(reader, "Huawei strategy")), reader
-    )
-    prompt = bot.reply_to(lambda: bot.fake.private_message(reader, "/forget"), reader)
+    question = bot.telegram.private_message(reader, "Huawei strategy")
+    await bot.reply_to(reader)
+    prompt = await bot.private(reader, "/forget")
     buttons = prompt.params["reply_markup"]["inline_keyboard"][0]
     assert [b["text"] for b in buttons] == ["Delete my data", "Cancel"]
-    mark = bot.fake.mark()
-    bot.fake.callback_query(reader, prompt.result, buttons[0]["callback_data"])
-    edited = bot.fake.wait_for_call("editMessageText", 15, after=mark, chat_id=reader)
-    answered = bot.fake.wait_for_call("answerCallbackQuery", 15, after=mark)
-    assert answered.ok
+    bot.telegram.callback_query(reader, prompt.result, buttons[0]["callback_data"])
+    calls = await bot.deliver()
+    [edited] = [c for c in calls if c.method == "editMessageText"]
+    [answered] = [c for c in calls if c.method == "answerCallbackQuery"]
+    assert answered.ok and edited.params["chat_id"] == reader
     assert "Deleted: 1 question(s)" in parse_telegram_html(edited.params["text"])
     # The chat's state went too: an edit of the forgotten question is not answered.
-    bot.silent_after(lambda: bot.fake.edited_message(question, "Alibaba Cloud"), reader)
-    in_group = bot.reply_to(lambda: bot.fake.group_message(GROUP, reader, "/forget"), GROUP)
+    bot.telegram.edited_message(question, "Alibaba Cloud")
+    await bot.silent_in(reader)
+    in_group = await bot.group(GROUP, reader, "/forget")
     assert "private chat" in text_of(in_group)
+
+
+# -- as a subprocess ----------------------------------------------------------------------
 
 
 def test_debug_logs_never_show_the_token_and_sigterm_drains_the_log(tmp_path: Path) -> None:
