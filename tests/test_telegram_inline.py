@@ -1,15 +1,15 @@
-"""Inline mode: `@bot question` end to end against the fake Bot API, and its pure helpers.
+"""Inline mode: `@bot question` end to end (in process), and its pure helpers.
 
 The fake validates every answerInlineQuery as Telegram does (result ids, message texts as
-Telegram HTML within 4,096 characters); the query log is read from its SQLite file.
+Telegram HTML within 4,096 characters); the query log is read from its SQLite file. A typed
+query is logged once the reader stops typing: `fast_forward` runs that job at once.
 """
 
 from __future__ import annotations
 
 import shutil
 import sqlite3
-import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,8 +31,7 @@ from handlers.inline import (
     summary_message,
 )
 from tests.conftest import SEED_ID, SEEDS
-from tests.fake_telegram import Call, FakeTelegram
-from tests.telegram_harness import RunningBot
+from tests.inprocess import InProcessBot, query_log_rows
 from tests.telegram_html import parse_telegram_html, utf16_length
 
 SEED_HEADLINE = "全球“All in AI” 中国科技巨头生态“攻守”"
@@ -64,28 +63,14 @@ Dry weather trims the arabica harvest [1].
 ## Prices
 - Futures rose as growers held back beans [2].
 """
-WAIT = 20.0  # seconds: upper bound for a reply or a log row, never a measured duration
+# Longer than the bot waits after a keystroke before it logs the typed query (LOG_DELAY).
+TYPING_PAUSE = 10.0
 
-
-@pytest.fixture(scope="module")
-def bot(fake: FakeTelegram, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
-    folder = tmp_path_factory.mktemp("inline")
-    shutil.copytree(SEEDS, folder / "seeds")
-    (folder / "seeds" / "solar.md").write_text(SOLAR_MD, encoding="utf-8")
-    (folder / "seeds" / "coffee.md").write_text(COFFEE_MD, encoding="utf-8")
+pytestmark = pytest.mark.bot(
     # Raw reader ids, so the test can find each reader's rows in the log.
-    running = RunningBot(fake, folder, QUERY_LOG_USERS="raw")
-    yield running
-    running.stop()
-
-
-def ask_inline(bot: RunningBot, user_id: int, text: str, offset: str = "") -> Call:
-    """The reader types `@bot text`; the bot's (successful) answerInlineQuery."""
-    mark = bot.fake.mark()
-    query = bot.fake.inline_query(user_id, text, offset=offset)
-    return bot.fake.wait_for_call(
-        "answerInlineQuery", WAIT, after=mark, inline_query_id=query["id"]
-    )
+    env={"QUERY_LOG_USERS": "raw"},
+    files={"solar.md": SOLAR_MD, "coffee.md": COFFEE_MD},
+)
 
 
 def logged(database: Path, user_id: int) -> list[tuple]:
@@ -97,21 +82,22 @@ def logged(database: Path, user_id: int) -> list[tuple]:
         ).fetchall()
 
 
-def wait_for_row(database: Path, user_id: int, question: str) -> None:
-    """Wait until the reader's row for `question` is in the database file."""
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        if database.exists() and any(row[1] == question for row in logged(database, user_id)):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"no log row for {question!r} of user {user_id}")
+async def rows_of(bot: InProcessBot, user_id: int, until: Callable[[list], bool]) -> list[tuple]:
+    """The reader's rows once `until(rows)` holds (the log's writer batches)."""
+    return await query_log_rows(
+        bot.database,
+        "SELECT via, question, outcome, passage_id FROM queries WHERE user_ref = ? "
+        "ORDER BY ts, rowid",
+        str(user_id),
+        until=until,
+    )
 
 
 # -- end to end ---------------------------------------------------------------------------
 
 
-def test_a_question_offers_up_to_five_cited_passages(bot: RunningBot) -> None:
-    call = ask_inline(bot, 3001, "AI")
+async def test_a_question_offers_up_to_five_cited_passages(bot: InProcessBot) -> None:
+    call = await bot.inline(3001, "AI")
     results = call.params["results"]
     assert len(results) == RESULT_LIMIT  # more passages than that mention AI
     assert call.params["cache_time"] == 5
@@ -129,8 +115,8 @@ def test_a_question_offers_up_to_five_cited_passages(bot: RunningBot) -> None:
         assert f"📰 {SEED_HEADLINE}\n21st Century Business Herald · 2025-05-29 14:12 · para" in text
 
 
-def test_the_answer_is_the_passage_with_its_citation(bot: RunningBot) -> None:
-    call = ask_inline(bot, 3002, "How many customers does Alibaba Cloud serve?")
+async def test_the_answer_is_the_passage_with_its_citation(bot: InProcessBot) -> None:
+    call = await bot.inline(3002, "How many customers does Alibaba Cloud serve?")
     best = call.params["results"][0]
     text = parse_telegram_html(best["input_message_content"]["message_text"])
     assert best["description"] == "Historical Context and Cloud Computing"
@@ -138,8 +124,8 @@ def test_the_answer_is_the_passage_with_its_citation(bot: RunningBot) -> None:
     assert text.endswith("21st Century Business Herald · 2025-05-29 14:12 · paragraph 7")
 
 
-def test_an_empty_query_lists_the_articles_newest_first(bot: RunningBot) -> None:
-    call = ask_inline(bot, 3003, "")
+async def test_an_empty_query_lists_the_articles_newest_first(bot: InProcessBot) -> None:
+    call = await bot.inline(3003, "")
     results = call.params["results"]
     assert [r["title"] for r in results] == [SOLAR_HEADLINE, SEED_HEADLINE, COFFEE_HEADLINE]
     assert [r["description"] for r in results] == [
@@ -158,59 +144,59 @@ def test_an_empty_query_lists_the_articles_newest_first(bot: RunningBot) -> None
     assert "Futures rose as growers held back beans" in coffee
 
 
-def test_an_off_topic_question_gets_no_results_and_the_private_chat_button(
-    bot: RunningBot,
+async def test_an_off_topic_question_gets_no_results_and_the_private_chat_button(
+    bot: InProcessBot,
 ) -> None:
-    call = ask_inline(bot, 3004, "sourdough bread recipe")
+    call = await bot.inline(3004, "sourdough bread recipe")
     assert call.params["results"] == []
     assert call.params["button"] == {"text": NOTHING_FOUND, "start_parameter": "inline"}
     assert call.params["cache_time"] == 5
     # The button opens the private chat with "/start inline": the reader gets the help.
-    start = bot.reply_to(lambda: bot.fake.private_message(3004, "/start inline"), 3004)
+    start = await bot.private(3004, "/start inline")
     assert "/summary" in parse_telegram_html(start.params["text"])
 
 
-def test_a_chosen_result_is_logged_instead_of_the_typed_query(bot: RunningBot) -> None:
-    chooser, sentinel = 3005, 3006
+async def test_a_chosen_result_is_logged_instead_of_the_typed_query(bot: InProcessBot) -> None:
+    chooser = 3005
     question = "Tencent capital expenditure"
-    offered = ask_inline(bot, chooser, question).params["results"]
+    offered = (await bot.inline(chooser, question)).params["results"]
     assert offered[0]["description"] == "Competitive Strategies of Major Players"
-    bot.fake.chosen_inline_result(chooser, offered[0]["id"], question)
-    # Another reader types after the pick; once their row is written, the chooser's typed
-    # row would be too (its job was due earlier), had the pick not replaced it.
-    ask_inline(bot, sentinel, "Huawei strategy")
-    wait_for_row(bot.database, sentinel, "Huawei strategy")
+    bot.telegram.chosen_inline_result(chooser, offered[0]["id"], question)
+    await bot.deliver()
+    await bot.fast_forward(TYPING_PAUSE)  # the typed row would be written by now
+    await bot.stop()  # drains the query log
     assert logged(bot.database, chooser) == [
         ("inline", question, "answered", f"{SEED_ID}#6"),
     ]
 
 
-def test_a_pick_after_the_typed_row_was_written_replaces_that_row(bot: RunningBot) -> None:
+async def test_a_pick_after_the_typed_row_was_written_replaces_that_row(
+    bot: InProcessBot,
+) -> None:
     reader = 3009
     question = "Tencent capital expenditure"
-    offered = ask_inline(bot, reader, question).params["results"]
-    wait_for_row(bot.database, reader, question)  # the reader read the results a while
-    typed = logged(bot.database, reader)
+    offered = (await bot.inline(reader, question)).params["results"]
+    await bot.fast_forward(TYPING_PAUSE)  # the reader read the results a while
+    typed = await rows_of(bot, reader, until=bool)
     assert typed == [("inline", question, "answered", f"{SEED_ID}#6")]
     picked = next(r for r in offered if r["description"] != offered[0]["description"])
-    bot.fake.chosen_inline_result(reader, picked["id"], question)
-
-    deadline = time.monotonic() + WAIT
-    while logged(bot.database, reader) == typed and time.monotonic() < deadline:
-        time.sleep(0.05)
+    bot.telegram.chosen_inline_result(reader, picked["id"], question)
+    await bot.deliver()
+    await bot.stop()  # drains the query log
     [(via, text, outcome, passage_id)] = logged(bot.database, reader)  # one row, not two
     assert (via, text, outcome) == ("inline", question, "answered")
     assert passage_id != f"{SEED_ID}#6" and passage_id is not None  # the pick's passage
 
 
-def test_a_burst_of_keystrokes_logs_one_row_and_the_empty_query_none(bot: RunningBot) -> None:
+async def test_a_burst_of_keystrokes_logs_one_row_and_the_empty_query_none(
+    bot: InProcessBot,
+) -> None:
     typist, browser = 3007, 3008
-    ask_inline(bot, browser, "")
+    await bot.inline(browser, "")
     for text in ("H", "Hu", "Hua", "Huawe", "Huawei", "Huawei strategy"):
-        ask_inline(bot, typist, text)
-    wait_for_row(bot.database, typist, "Huawei strategy")
-    # Rows are written in the order they were queued: the earlier keystrokes' and the empty
-    # query's rows, had they been queued, would be in the file by now.
+        await bot.inline(typist, text)
+    await bot.fast_forward(TYPING_PAUSE)
+    await bot.stop()  # drains the query log
     assert logged(bot.database, typist) == [
         ("inline", "Huawei strategy", "answered", f"{SEED_ID}#5"),
     ]
