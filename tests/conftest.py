@@ -153,3 +153,15 @@ async def bot(request: pytest.FixtureRequest, tmp_path: Path, start_bot: StartBo
 def library() -> Library:
     """The bundled seed, indexed with the default thresholds."""
     return Library(load_folder(SEEDS).articles)
+
+
+@pytest.fixture
+def suggested_question(library: Library) -> str:
+    """A question the matcher answers with suggestions (checked on the library fixture, not
+    assumed)."""
+    from bot.answers import Outcome
+
+    for question in ("Did DeepSeek prove the Scaling Law wrong?", "scaling law deepseek"):
+        if library.ask(question).outcome is Outcome.SUGGESTED:
+            return question
+    pytest.fail("no suggested question: update this fixture's candidates")

@@ -9,24 +9,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import pytest
-
-from bot.answers import Outcome
-from bot.library import Library
 from tests.conftest import SEED_ID
 from tests.fake_telegram import Call
 from tests.inprocess import InProcessBot
 from tests.telegram_harness import ADMIN, BOT, text_of
 from tests.telegram_html import parse_telegram_html
-
-
-@pytest.fixture
-def suggested_question(library: Library) -> str:
-    """A question the matcher answers with suggestions (checked, not assumed)."""
-    for question in ("Did DeepSeek prove the Scaling Law wrong?", "scaling law deepseek"):
-        if library.ask(question).outcome is Outcome.SUGGESTED:
-            return question
-    pytest.fail("no suggested question: update this test's candidates")
 
 
 def buttons(call: Call) -> list[dict]:
