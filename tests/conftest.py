@@ -82,10 +82,10 @@ The lunar rover program is on schedule after its battery redesign [1].
 BROKEN = b"# Draft\nSource: X \xc2\xb7 2025-01-01\n\n## Core Viewpoint\nA view [1].\n\n## Outlook\n"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def fake() -> Iterator[FakeTelegram]:
-    """One fake Bot API per test module (privacy mode on, as Telegram's default); modules
-    that need another one define their own."""
+    """A fake Bot API over HTTP (privacy mode on, as Telegram's default), for a bot run as a
+    subprocess (tests/telegram_harness.py)."""
     from tests.fake_telegram import FakeTelegram
     from tests.telegram_harness import BOT
 

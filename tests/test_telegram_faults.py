@@ -1,7 +1,9 @@
-"""Faults over HTTP: floods, a slow chat, shutdown under load, duplicates, deleted questions.
+"""Faults: floods, a slow chat, shutdown under load, deleted questions, misplaced commands.
 
-Each scenario runs `python -m bot run` against the fake Bot API and asserts what the reader
-sees, the rows in the query log and the exit code.
+Each scenario asserts what the reader sees and the rows in the query log. The first ones
+run in process; the rest run `python -m bot run` against the fake Bot API over HTTP, for
+what only a real process shows: many updates at once through its update processor and
+rate limiter, a slow path to one chat, SIGTERM and the exit code, a restart.
 """
 
 from __future__ import annotations
@@ -9,30 +11,63 @@ from __future__ import annotations
 import signal
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.fake_telegram import FakeTelegram
+from tests.inprocess import InProcessBot
 from tests.telegram_harness import ADMIN, BOT, GROUP, READER, RunningBot, text_of
 
 QUESTION = "Huawei strategy"
 ANSWER_SECTION = "Competitive Strategies of Major Players"
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram(username=BOT) as server:
-        yield server
-
-
-def queries(bot: RunningBot) -> list[tuple]:
+def queries(database: Path) -> list[tuple]:
     """The query log's rows (after the bot stopped): chat, question, outcome, delivered."""
-    with sqlite3.connect(bot.database) as db:
+    with sqlite3.connect(database) as db:
         return db.execute(
             "SELECT chat_ref, question, outcome, delivered FROM queries ORDER BY ts"
         ).fetchall()
+
+
+# -- in process ---------------------------------------------------------------------------
+
+
+@pytest.mark.bot(env={"FLOOD_GIVE_UP_SECONDS": "2", "LOG_LEVEL": "INFO"})
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # PTB's RetryAfter
+async def test_a_flood_past_the_give_up_is_logged_not_apologised(bot: InProcessBot) -> None:
+    bot.telegram.fail_next("sendMessage", 429, retry_after=5)
+    bot.telegram.private_message(READER, QUESTION)
+    [flooded] = await bot.deliver()  # waiting 5 s would outlast the give-up: not tried again
+    assert flooded.status == 429
+    assert "giving up" in bot.output and "not delivered" in bot.output
+    # Later questions get answered, and the reader never got an apology.
+    answer = await bot.private(READER, QUESTION)
+    assert ANSWER_SECTION in text_of(answer)
+    delivered = [c for c in bot.telegram.calls_to("sendMessage") if c.ok]
+    assert delivered == [answer]
+    await bot.stop()
+    assert [r[3] for r in queries(bot.database)] == [0, 1]
+
+
+async def test_a_deleted_question_still_gets_its_answer(bot: InProcessBot) -> None:
+    question = bot.telegram.group_message(GROUP, READER, f"/ask@{BOT} {QUESTION}")
+    bot.telegram.delete_by_user(question)  # before the bot answers
+    answer = await bot.reply_to(GROUP)
+    assert ANSWER_SECTION in text_of(answer)
+    assert "reply_to_message" not in answer.result
+
+
+async def test_stats_and_reload_in_a_group_point_to_a_private_chat(bot: InProcessBot) -> None:
+    for command in ("/stats", "/reload"):
+        hint = await bot.group(GROUP, ADMIN, f"{command}@{BOT}")
+        assert "private chat" in text_of(hint) and command in text_of(hint)
+    assert not bot.telegram.calls_to("sendPhoto")
+    assert "Reloaded" not in bot.output
+
+
+# -- as a subprocess: many updates at once through the real update processor, floods, SIGTERM
 
 
 def test_a_40_429_storm_delays_answers_but_loses_none(fake: FakeTelegram, tmp_path: Path) -> None:
@@ -52,28 +87,8 @@ def test_a_40_429_storm_delays_answers_but_loses_none(fake: FakeTelegram, tmp_pa
         assert len([c for c in sent if c.ok]) == len(readers)  # no apology, no duplicate
     finally:
         assert bot.stop() == 0
-    rows = queries(bot)
+    rows = queries(bot.database)
     assert len(rows) == 10 and {r[3] for r in rows} == {1}  # every answer delivered
-
-
-def test_a_flood_past_the_give_up_is_logged_not_apologised(
-    fake: FakeTelegram, tmp_path: Path
-) -> None:
-    bot = RunningBot(fake, tmp_path, FLOOD_GIVE_UP_SECONDS="2", LOG_LEVEL="INFO")
-    try:
-        fake.fail_next("sendMessage", 429, retry_after=5)
-        mark = fake.mark()
-        fake.private_message(READER, QUESTION)
-        bot.wait_for_output("giving up")
-        bot.wait_for_output("not delivered")
-        # Later questions get answered, and the reader never got an apology.
-        answer = bot.reply_to(lambda: fake.private_message(READER, QUESTION), READER)
-        assert ANSWER_SECTION in text_of(answer)
-        delivered = [c for c in fake.calls[mark:] if c.method == "sendMessage" and c.ok]
-        assert len(delivered) == 1
-    finally:
-        assert bot.stop() == 0
-    assert [r[3] for r in queries(bot)] == [0, 1]
 
 
 def test_one_chats_backlog_does_not_delay_another_chat(fake: FakeTelegram, tmp_path: Path) -> None:
@@ -115,7 +130,7 @@ def test_sigterm_under_load_stops_in_time_and_the_rest_is_answered_after_a_resta
     assert "kept for the next start" in bot.output
     first_run = [c for c in fake.calls[mark:] if c.method == "sendMessage" and c.ok]
     assert 1 <= len(first_run) < 40
-    rows = queries(bot)
+    rows = queries(bot.database)
     assert len(rows) >= len(first_run) and all(r[3] in (0, 1) for r in rows)
 
     # The questions that had not started are answered after a restart, none twice.
@@ -157,36 +172,5 @@ def test_only_the_update_types_handlers_use_are_asked_for(
             "chosen_inline_result",
             "my_chat_member",
         }
-    finally:
-        assert bot.stop() == 0
-
-
-def test_a_deleted_question_still_gets_its_answer(fake: FakeTelegram, tmp_path: Path) -> None:
-    bot = RunningBot(fake, tmp_path)
-    try:
-        fake.slow_chat(GROUP, 0.5)  # time for the asker to delete the question
-        mark = fake.mark()
-        question = fake.group_message(GROUP, READER, f"/ask@{BOT} {QUESTION}")
-        fake.delete_by_user(question)
-        answer = fake.wait_for_call("sendMessage", 20, after=mark, chat_id=GROUP)
-        assert answer.ok and ANSWER_SECTION in text_of(answer)
-        assert "reply_to_message" not in answer.result
-    finally:
-        fake.slow_chat(GROUP, 0)
-        assert bot.stop() == 0
-
-
-def test_stats_and_reload_in_a_group_point_to_a_private_chat(
-    fake: FakeTelegram, tmp_path: Path
-) -> None:
-    bot = RunningBot(fake, tmp_path)
-    try:
-        for command in ("/stats", "/reload"):
-            hint = bot.reply_to(
-                lambda c=command: fake.group_message(GROUP, ADMIN, f"{c}@{BOT}"), GROUP
-            )
-            assert "private chat" in text_of(hint) and command in text_of(hint)
-        assert not fake.calls_to("sendPhoto")
-        assert "Reloaded" not in bot.output
     finally:
         assert bot.stop() == 0
