@@ -128,11 +128,6 @@ async def test_get_me_reports_the_configured_identity() -> None:
     assert fake.calls[0].params == {} and fake.calls[0].status == 200
 
 
-async def test_default_identity_is_the_digest_test_bot(bot: Bot) -> None:
-    assert (bot.username, bot.bot.can_read_all_group_messages) == ("digest_test_bot", False)
-    assert bot.bot.supports_inline_queries is True
-
-
 async def test_a_wrong_token_is_unauthorized(fake: FakeTelegram) -> None:
     wrong = make_bot(fake, "123:not-the-token")
     with pytest.raises(InvalidToken):
