@@ -151,7 +151,9 @@ async def bot(request: pytest.FixtureRequest, tmp_path: Path, start_bot: StartBo
 
 @pytest.fixture(scope="session")
 def library() -> Library:
-    """The bundled seed, indexed with the default thresholds."""
+    """The bundled seed, indexed once per session with Library's own default thresholds
+    and no glossary (not the bot's settings: the in-process bot loads its own). Tests that
+    check loading itself (test_parsing, test_content_limits) load afresh."""
     return Library(load_folder(SEEDS).articles)
 
 

@@ -26,7 +26,7 @@ from bot.config import (
     load_settings,
 )
 from bot.glossary import MAX_TOML_DEPTH, check_depth, load_glossary, parse_glossary
-from bot.library import load_library
+from bot.library import Library, load_library
 from bot.parsing import (
     DEFAULT_LIMITS,
     MAX_LABEL_CHARS,
@@ -216,9 +216,8 @@ def test_the_settings_set_the_limits(tmp_path: Path) -> None:
     assert ContentLimits.of(defaults) == DEFAULT_LIMITS
 
 
-def test_the_seed_stays_far_inside_the_limits() -> None:
-    loaded = load_folder(SEEDS)
-    for article in loaded.articles:
+def test_the_seed_stays_far_inside_the_limits(library: Library) -> None:
+    for article in library.articles:
         assert len(article.passages) * 10 <= DEFAULT_ARTICLE_MAX_PASSAGES
         assert max(len(p.text) for p in article.passages) * 5 <= DEFAULT_ARTICLE_MAX_PASSAGE_CHARS
     aliases = tomllib.loads((SEEDS / "aliases.toml").read_text(encoding="utf-8"))["aliases"]

@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from bot.answers import Answer, Match, Outcome
 from bot.content import CORE_VIEWPOINT, Article, Passage, Section
 from bot.library import Library
-from bot.parsing import load_folder
 from bot.rendering import (
     HTML,
     PLAIN,
@@ -48,15 +47,8 @@ TAG_RE = re.compile(r"</?[A-Za-z][\w-]*[^>]*>")
 
 
 @pytest.fixture(scope="module")
-def seed_library() -> Library:
-    loaded = load_folder(SEEDS)
-    assert loaded.articles and not loaded.rejected
-    return Library(loaded.articles)
-
-
-@pytest.fixture(scope="module")
-def seed_article(seed_library: Library) -> Article:
-    (article,) = seed_library.articles
+def seed_article(library: Library) -> Article:
+    (article,) = library.articles
     return article
 
 
@@ -192,9 +184,9 @@ def cited(p: Passage) -> str:
     ],
 )
 def test_answer_shows_passage_section_and_citation(
-    seed_library: Library, question: str, section: str, words: str, citation: str
+    library: Library, question: str, section: str, words: str, citation: str
 ) -> None:
-    answer = seed_library.ask(question)
+    answer = library.ask(question)
     assert answer.outcome is Outcome.ANSWERED
     best = answer.best
     assert best is not None
@@ -219,14 +211,14 @@ def test_answer_shows_passage_section_and_citation(
     assert best.passage.text in plain
 
 
-def test_answer_for_paragraph_7_names_the_date_and_paragraph(seed_library: Library) -> None:
-    shown = parse_telegram_html(render_answer(seed_library.ask("Alibaba Cloud customers")))
+def test_answer_for_paragraph_7_names_the_date_and_paragraph(library: Library) -> None:
+    shown = parse_telegram_html(render_answer(library.ask("Alibaba Cloud customers")))
     assert "2025-05-29 14:12" in shown
     assert shown.endswith("paragraph 7")
 
 
-def test_plain_quote_is_indented_and_html_quote_is_a_blockquote(seed_library: Library) -> None:
-    match = seed_match(seed_library, 4)
+def test_plain_quote_is_indented_and_html_quote_is_a_blockquote(library: Library) -> None:
+    match = seed_match(library, 4)
     plain = render_match(match, PLAIN)
     assert f"\n\n  {match.passage.text}\n\n" in plain
     assert f"\n\n<blockquote>{match.passage.text}</blockquote>\n\n" in render_match(match)
@@ -330,9 +322,9 @@ def test_unanswered_does_not_echo_the_question() -> None:
 
 
 def test_suggestions_from_one_article_list_sections_without_headline(
-    seed_library: Library,
+    library: Library,
 ) -> None:
-    matches = tuple(seed_match(seed_library, n) for n in (3, 4, 5))
+    matches = tuple(seed_match(library, n) for n in (3, 4, 5))
     answer = Answer("cloud?", Outcome.SUGGESTED, matches)
     assert not answer.spans_articles
     html = render_answer(answer)
@@ -354,9 +346,9 @@ def test_suggestions_from_one_article_list_sections_without_headline(
     assert utf16_length(shown) < len(" ".join(m.passage.text for m in matches))
 
 
-def test_suggestions_across_articles_name_each_headline(seed_library: Library) -> None:
+def test_suggestions_across_articles_name_each_headline(library: Library) -> None:
     other = make_article("other", "Another Headline", "Wire", [("Cloud Wars", ["Short text."])])
-    matches = (seed_match(seed_library, 7), Match(bullet(other), other, 0.6))
+    matches = (seed_match(library, 7), Match(bullet(other), other, 0.6))
     answer = Answer("cloud?", Outcome.SUGGESTED, matches)
     assert answer.spans_articles
     shown = parse_telegram_html(render_answer(answer))
@@ -368,15 +360,15 @@ def test_suggestions_across_articles_name_each_headline(seed_library: Library) -
     assert shown.endswith("2. Cloud Wars — Another Headline\nShort text.")
 
 
-def test_single_suggestion(seed_library: Library) -> None:
-    match = seed_match(seed_library, 6)
+def test_single_suggestion(library: Library) -> None:
+    match = seed_match(library, 6)
     shown = parse_telegram_html(render_answer(Answer("q", Outcome.SUGGESTED, (match,))))
     assert re.findall(r"^(\d+)\. ", shown, flags=re.MULTILINE) == ["1"]
 
 
 @pytest.mark.parametrize("question", ["What's the weather in Paris?", "zzzz qqqq"])
-def test_unanswered_is_kind_and_points_to_commands(seed_library: Library, question: str) -> None:
-    answer = seed_library.ask(question)
+def test_unanswered_is_kind_and_points_to_commands(library: Library, question: str) -> None:
+    answer = library.ask(question)
     assert answer.outcome is Outcome.UNANSWERED
     html = render_answer(answer)
     shown = parse_telegram_html(html)
@@ -424,10 +416,10 @@ def test_summary_without_source_date_or_citations() -> None:
 # --- 5. splitting ----------------------------------------------------------------------
 
 
-def test_short_messages_are_one_unchanged_part(seed_library: Library) -> None:
-    summary = render_summary(seed_library.articles[0])
-    answer = render_answer(seed_library.ask("How many customers does Alibaba Cloud serve?"))
-    listing = render_article_list(seed_library.articles)
+def test_short_messages_are_one_unchanged_part(library: Library) -> None:
+    summary = render_summary(library.articles[0])
+    answer = render_answer(library.ask("How many customers does Alibaba Cloud serve?"))
+    listing = render_article_list(library.articles)
     for text in (summary, answer, listing, "x", "a &lt; b"):
         assert split_message(text) == [text]
 
