@@ -115,9 +115,9 @@ def test_one_chats_backlog_does_not_delay_another_chat(fake: FakeTelegram, tmp_p
 def test_sigterm_under_load_stops_in_time_and_the_rest_is_answered_after_a_restart(
     fake: FakeTelegram, tmp_path: Path
 ) -> None:
-    bot = RunningBot(fake, tmp_path, QUESTIONS_PER_WINDOW="100", SHUTDOWN_DRAIN_SECONDS="2")
+    bot = RunningBot(fake, tmp_path, QUESTIONS_PER_WINDOW="100", SHUTDOWN_DRAIN_SECONDS="1")
     busy = 6002
-    fake.slow_chat(busy, 1.0)
+    fake.slow_chat(busy, 0.5)
     mark = fake.mark()
     for _ in range(40):
         fake.private_message(busy, QUESTION)
@@ -125,7 +125,7 @@ def test_sigterm_under_load_stops_in_time_and_the_rest_is_answered_after_a_resta
     started = time.monotonic()
     assert bot.stop(signal.SIGTERM) == 0
     took = time.monotonic() - started
-    # 2 s of drain, then state and the log are saved; PTB alone would take the whole ~40 s.
+    # 1 s of drain, then state and the log are saved; PTB alone would take the whole ~20 s.
     assert took < 8, took
     assert "kept for the next start" in bot.output
     first_run = [c for c in fake.calls[mark:] if c.method == "sendMessage" and c.ok]
