@@ -1,8 +1,9 @@
-"""The end-to-end harness: `python -m bot run` as a subprocess against the fake Bot API.
+"""The subprocess harness: `python -m bot run` as a subprocess against the fake Bot API.
 
-Shared by the tests/test_telegram_*.py modules. `RunningBot` starts the bot with its own
-copy of the seeds and its own query log, and waits until it polls; `reply_to` injects an
-update and waits for the bot's answer.
+For what only a real process shows (signals, restarts, polling, webhook mode, floods under
+load); everything else runs in process (tests/inprocess.py). `RunningBot` starts the bot
+with its own copy of the seeds and its own query log, and waits until it polls; `reply_to`
+injects an update and waits for the bot's answer. The ids below are shared by both.
 """
 
 from __future__ import annotations
