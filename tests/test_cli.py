@@ -1,15 +1,24 @@
+"""The command line. `python -m bot` runs as a subprocess where the process is the point
+(UTF-8 output under an ASCII locale, stdin read line by line, answers flushed as they come);
+the other commands run `bot.cli.main` in this process, with the same from-scratch
+environment, working folder and exit code."""
+
 from __future__ import annotations
 
 import io
 import json
+import logging
+import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from bot.cli import ChatSession, chat
+from bot.cli import ChatSession, chat, main
 from bot.library import Library
 from bot.matcher_config import MatcherConfig
 from tests.conftest import SEED_ID, SEEDS, hermetic_environment
@@ -36,6 +45,44 @@ def run_bot(
     )
 
 
+@dataclass(frozen=True)
+class Ran:
+    """What `main` returned and printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+MainRunner = Callable[..., Ran]
+
+
+@pytest.fixture
+def run_main(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[MainRunner]:
+    """`bot.cli.main(ARGS)` in this process as `run_bot` runs `python -m bot ARGS`: in a
+    from-scratch environment (nothing of the developer's shell) from `cwd`."""
+    levels = {name: logging.getLogger(name).level for name in ("bot", "handlers")}
+
+    def run(*args: str, cwd: Path, **env: str) -> Ran:
+        environment = hermetic_environment(**{"SEEDS_DIR": str(SEEDS), **env})
+        with monkeypatch.context() as patch:
+            for name in list(os.environ):
+                patch.delenv(name)
+            for name, value in environment.items():
+                patch.setenv(name, value)
+            patch.chdir(cwd)
+            capsys.readouterr()
+            code = main(list(args))
+            out, err = capsys.readouterr()
+        return Ran(code, out, err)
+
+    yield run
+    for name, level in levels.items():  # main() sets the log level of the bot's loggers
+        logging.getLogger(name).setLevel(level)
+
+
 def test_ask_prints_a_cited_answer(tmp_path: Path) -> None:
     result = run_bot("ask", "How many customers does Alibaba Cloud serve?", cwd=tmp_path)
     out = result.stdout.decode("utf-8")
@@ -46,9 +93,9 @@ def test_ask_prints_a_cited_answer(tmp_path: Path) -> None:
     assert "21st Century Business Herald · 2025-05-29 14:12 · paragraph 7" in out
 
 
-def test_ask_json_shape(tmp_path: Path) -> None:
-    result = run_bot("ask", "--json", "Tencent", "capital", "expenditure", cwd=tmp_path)
-    lines = result.stdout.decode("utf-8").splitlines()
+def test_ask_json_shape(run_main: MainRunner, tmp_path: Path) -> None:
+    result = run_main("ask", "--json", "Tencent", "capital", "expenditure", cwd=tmp_path)
+    lines = result.stdout.splitlines()
     assert result.returncode == 0 and len(lines) == 1
     answer = json.loads(lines[0])
     assert answer["question"] == "Tencent capital expenditure"
@@ -110,27 +157,29 @@ def test_ask_json_stdin_answers_each_line_before_the_next_arrives(tmp_path: Path
         assert process.wait(timeout=30) == 0
 
 
-def test_ask_scoped_to_an_article(tmp_path: Path) -> None:
-    ok = run_bot("ask", "--json", "--article", SEED_ID, "Huawei", cwd=tmp_path)
+def test_ask_scoped_to_an_article(run_main: MainRunner, tmp_path: Path) -> None:
+    ok = run_main("ask", "--json", "--article", SEED_ID, "Huawei", cwd=tmp_path)
     assert json.loads(ok.stdout)["matches"][0]["article_id"] == SEED_ID
-    unknown = run_bot("ask", "--article", "nope", "Huawei", cwd=tmp_path)
+    unknown = run_main("ask", "--article", "nope", "Huawei", cwd=tmp_path)
     assert unknown.returncode == 2
-    assert b"nope" in unknown.stderr
+    assert "nope" in unknown.stderr
 
 
-def test_rejected_files_warn_on_stderr_and_answers_still_come(tmp_path: Path) -> None:
+def test_rejected_files_warn_on_stderr_and_answers_still_come(
+    run_main: MainRunner, tmp_path: Path
+) -> None:
     seeds = tmp_path / "seeds"
     shutil.copytree(SEEDS, seeds)
     (seeds / "broken.txt").write_bytes(b"\xff\xfe not utf-8")
-    result = run_bot("ask", "--json", "Alibaba Cloud", cwd=tmp_path, SEEDS_DIR=str(seeds))
+    result = run_main("ask", "--json", "Alibaba Cloud", cwd=tmp_path, SEEDS_DIR=str(seeds))
     assert result.returncode == 0
     assert json.loads(result.stdout)["outcome"] == "answered"
-    assert b"broken.txt:1: not UTF-8" in result.stderr
+    assert "broken.txt:1: not UTF-8" in result.stderr
 
 
-def test_check_lists_articles_and_exit_code(tmp_path: Path) -> None:
-    good = run_bot("check", cwd=tmp_path)
-    out = good.stdout.decode("utf-8")
+def test_check_lists_articles_and_exit_code(run_main: MainRunner, tmp_path: Path) -> None:
+    good = run_main("check", cwd=tmp_path)
+    out = good.stdout
     assert good.returncode == 0
     assert SEED_ID in out and "Market Dynamics and Challenges" in out
     assert "1 articles, 9 passages, 0 rejected" in out
@@ -138,33 +187,33 @@ def test_check_lists_articles_and_exit_code(tmp_path: Path) -> None:
     seeds = tmp_path / "seeds"
     shutil.copytree(SEEDS, seeds)
     (seeds / "empty.md").write_text("\n\n", encoding="utf-8")
-    bad = run_bot("check", cwd=tmp_path, SEEDS_DIR=str(seeds))
-    out = bad.stdout.decode("utf-8")
+    bad = run_main("check", cwd=tmp_path, SEEDS_DIR=str(seeds))
+    out = bad.stdout
     assert bad.returncode == 1
     assert "empty.md:1: empty file" in out
     assert SEED_ID in out  # the good file still loads
 
 
-def test_run_without_token_says_how_and_exits_2(tmp_path: Path) -> None:
+def test_run_without_token_says_how_and_exits_2(run_main: MainRunner, tmp_path: Path) -> None:
     for args in ((), ("run",)):
-        result = run_bot(*args, cwd=tmp_path)
+        result = run_main(*args, cwd=tmp_path)
         assert result.returncode == 2
-        message = result.stderr.decode("utf-8").strip()
+        message = result.stderr.strip()
         assert len(message.splitlines()) == 1
         assert "TELEGRAM_BOT_TOKEN" in message and "chat" in message
 
 
-def test_bad_setting_fails_at_start_with_one_line(tmp_path: Path) -> None:
-    result = run_bot("ask", "x", cwd=tmp_path, ADMIN_USER_IDS="12,bob")
+def test_bad_setting_fails_at_start_with_one_line(run_main: MainRunner, tmp_path: Path) -> None:
+    result = run_main("ask", "x", cwd=tmp_path, ADMIN_USER_IDS="12,bob")
     assert result.returncode == 2
-    assert result.stderr.decode().strip().splitlines() == [
+    assert result.stderr.strip().splitlines() == [
         "error: ADMIN_USER_IDS: 'bob' is not a numeric Telegram user id"
     ]
 
 
-def test_env_file_in_working_directory_is_read(tmp_path: Path) -> None:
+def test_env_file_in_working_directory_is_read(run_main: MainRunner, tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("MATCH_ANSWER_THRESHOLD=1.0\n", encoding="utf-8")
-    result = run_bot("ask", "--json", "Tencent capital expenditure", cwd=tmp_path)
+    result = run_main("ask", "--json", "Tencent capital expenditure", cwd=tmp_path)
     assert json.loads(result.stdout)["outcome"] == "suggested"
 
 
