@@ -12,7 +12,7 @@ import threading
 import urllib.error
 import urllib.request
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import pytest
@@ -48,12 +48,6 @@ GROUP = -4000123
 KEYBOARD = InlineKeyboardMarkup([[InlineKeyboardButton("More", callback_data="more:1")]])
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
-        yield server
-
-
 def make_bot(fake: FakeTelegram, token: str | None = None) -> Bot:
     """A real PTB Bot on the fake. TLS verification is off only because building httpx's
     default TLS context costs ~50 ms per client, and the fake speaks plain HTTP anyway."""
@@ -67,9 +61,10 @@ def make_bot(fake: FakeTelegram, token: str | None = None) -> Bot:
 
 
 @pytest.fixture
-async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
-    async with make_bot(fake) as client:
-        yield client
+async def client(fake: FakeTelegram) -> AsyncIterator[Bot]:
+    """A real PTB Bot talking to `fake` (conftest's) over HTTP."""
+    async with make_bot(fake) as bot:
+        yield bot
 
 
 def png(width: int, height: int) -> bytes:
@@ -138,9 +133,9 @@ async def test_a_wrong_token_is_unauthorized(fake: FakeTelegram) -> None:
     assert call.token == "123:not-the-token"
 
 
-async def test_an_unknown_method_is_not_found(fake: FakeTelegram, bot: Bot) -> None:
+async def test_an_unknown_method_is_not_found(fake: FakeTelegram, client: Bot) -> None:
     with pytest.raises(EndPointNotFound):
-        await bot.do_api_request("sendTelepathy", api_kwargs={"chat_id": USER})
+        await client.do_api_request("sendTelepathy", api_kwargs={"chat_id": USER})
     assert (fake.calls[-1].method, fake.calls[-1].status) == ("sendTelepathy", 404)
     assert fake.calls[-1].response == {"ok": False, "error_code": 404, "description": "Not Found"}
 
@@ -148,9 +143,9 @@ async def test_an_unknown_method_is_not_found(fake: FakeTelegram, bot: Bot) -> N
 # ---------------------------------------------------------------------- sendMessage
 
 
-async def test_send_message_is_recorded_with_parsed_params(fake: FakeTelegram, bot: Bot) -> None:
+async def test_send_message_is_recorded_with_parsed_params(fake: FakeTelegram, client: Bot) -> None:
     question = fake.private_message(USER, "What is BM25?")
-    sent = await bot.send_message(
+    sent = await client.send_message(
         USER,
         "<b>BM25</b> &amp; friends 😀",
         parse_mode="HTML",
@@ -176,16 +171,16 @@ async def test_send_message_is_recorded_with_parsed_params(fake: FakeTelegram, b
     assert fake.bot_messages(USER)[-1]["text"] == "BM25 & friends 😀"
 
 
-async def test_a_numeric_text_stays_a_string(fake: FakeTelegram, bot: Bot) -> None:
+async def test_a_numeric_text_stays_a_string(fake: FakeTelegram, client: Bot) -> None:
     fake.private_message(USER, "hi")
-    await bot.send_message(USER, "42")
+    await client.send_message(USER, "42")
     assert fake.calls_to("sendMessage")[-1].params["text"] == "42"
 
 
-async def test_message_ids_increase_per_chat(fake: FakeTelegram, bot: Bot) -> None:
+async def test_message_ids_increase_per_chat(fake: FakeTelegram, client: Bot) -> None:
     fake.private_message(USER, "hi")  # message 1 in chat 42
     fake.private_message(43, "hi")  # message 1 in chat 43
-    ids = [(await bot.send_message(chat, "x")).message_id for chat in (USER, USER, 43)]
+    ids = [(await client.send_message(chat, "x")).message_id for chat in (USER, USER, 43)]
     assert ids == [2, 3, 2]
 
 
@@ -201,10 +196,10 @@ async def test_message_ids_increase_per_chat(fake: FakeTelegram, bot: Bot) -> No
     ],
 )
 async def test_valid_texts_are_accepted(
-    fake: FakeTelegram, bot: Bot, text: str, parse_mode: str | None, visible: str
+    fake: FakeTelegram, client: Bot, text: str, parse_mode: str | None, visible: str
 ) -> None:
     fake.private_message(USER, "hi")
-    sent = await bot.send_message(USER, text, parse_mode=parse_mode)
+    sent = await client.send_message(USER, text, parse_mode=parse_mode)
     assert sent.text == visible
     assert fake.calls_to("sendMessage")[-1].params["text"] == text
 
@@ -232,11 +227,11 @@ async def test_valid_texts_are_accepted(
     ],
 )
 async def test_invalid_texts_are_bad_requests(
-    fake: FakeTelegram, bot: Bot, text: str, parse_mode: str | None, description: str
+    fake: FakeTelegram, client: Bot, text: str, parse_mode: str | None, description: str
 ) -> None:
     fake.private_message(USER, "hi")
     await rejected(
-        fake, bot.send_message(USER, text, parse_mode=parse_mode), BadRequest, description
+        fake, client.send_message(USER, text, parse_mode=parse_mode), BadRequest, description
     )
     assert fake.bot_messages(USER) == []
 
@@ -246,85 +241,85 @@ async def test_invalid_texts_are_bad_requests(
     [("a" * 64, True), ("ж" * 32, True), ("a" * 65, False), ("ж" * 33, False)],  # ж: 2 bytes
 )
 async def test_callback_data_is_limited_to_64_bytes(
-    fake: FakeTelegram, bot: Bot, data: str, valid: bool
+    fake: FakeTelegram, client: Bot, data: str, valid: bool
 ) -> None:
     fake.private_message(USER, "hi")
     markup = InlineKeyboardMarkup([[InlineKeyboardButton("b", callback_data=data)]])
     if valid:
-        sent = await bot.send_message(USER, "pick", reply_markup=markup)
+        sent = await client.send_message(USER, "pick", reply_markup=markup)
         assert sent.reply_markup == markup
     else:
         await rejected(
             fake,
-            bot.send_message(USER, "pick", reply_markup=markup),
+            client.send_message(USER, "pick", reply_markup=markup),
             BadRequest,
             "Bad Request: BUTTON_DATA_INVALID",
         )
 
 
-async def test_inline_buttons_need_an_action(fake: FakeTelegram, bot: Bot) -> None:
+async def test_inline_buttons_need_an_action(fake: FakeTelegram, client: Bot) -> None:
     fake.private_message(USER, "hi")
     await rejected(
         fake,
-        bot.send_message(USER, "x", reply_markup={"inline_keyboard": [[{"text": "bare"}]]}),
+        client.send_message(USER, "x", reply_markup={"inline_keyboard": [[{"text": "bare"}]]}),
         BadRequest,
         "Bad Request: can't parse inline keyboard button: "
         "Text buttons are unallowed in the inline keyboard",
     )
 
 
-async def test_unknown_and_unreachable_chats(fake: FakeTelegram, bot: Bot) -> None:
-    await rejected(fake, bot.send_message(999, "x"), BadRequest, "Bad Request: chat not found")
+async def test_unknown_and_unreachable_chats(fake: FakeTelegram, client: Bot) -> None:
+    await rejected(fake, client.send_message(999, "x"), BadRequest, "Bad Request: chat not found")
     fake.group_message(GROUP, 7, "/help")  # user 7 is known, but never wrote in private
     await rejected(
         fake,
-        bot.send_message(7, "x"),
+        client.send_message(7, "x"),
         Forbidden,
         "Forbidden: bot can't initiate conversation with a user",
     )
     fake.add_user(8, started=False)
     await rejected(
         fake,
-        bot.send_message(8, "x"),
+        client.send_message(8, "x"),
         Forbidden,
         "Forbidden: bot can't initiate conversation with a user",
     )
     fake.add_user(9, first_name="Nine")  # started the bot, e.g. through a webhook
-    assert (await bot.send_message(9, "x")).chat.first_name == "Nine"
+    assert (await client.send_message(9, "x")).chat.first_name == "Nine"
     fake.private_message(USER, "hi")
     fake.block_user(USER)
     await rejected(
-        fake, bot.send_message(USER, "x"), Forbidden, "Forbidden: bot was blocked by the user"
+        fake, client.send_message(USER, "x"), Forbidden, "Forbidden: bot was blocked by the user"
     )
     fake.my_chat_member(GROUP, 7, "kicked", "member")
     await rejected(
         fake,
-        bot.send_chat_action(GROUP, "typing"),
+        client.send_chat_action(GROUP, "typing"),
         Forbidden,
         "Forbidden: bot was kicked from the group chat",
     )
 
 
-async def test_a_migrated_group_raises_chat_migrated(fake: FakeTelegram, bot: Bot) -> None:
+async def test_a_migrated_group_raises_chat_migrated(fake: FakeTelegram, client: Bot) -> None:
     fake.group_message(GROUP, 7, "/start")
     fake.migrate(GROUP, -1009876543210)
     with pytest.raises(ChatMigrated) as raised:
-        await bot.send_message(GROUP, "x")
+        await client.send_message(GROUP, "x")
     assert raised.value.new_chat_id == -1009876543210
     assert fake.calls[-1].response["parameters"] == {"migrate_to_chat_id": -1009876543210}
-    sent = await bot.send_message(-1009876543210, "x")
+    sent = await client.send_message(-1009876543210, "x")
     assert sent.chat.type == "supergroup"
 
 
-async def test_replying_to_a_missing_message(fake: FakeTelegram, bot: Bot) -> None:
+async def test_replying_to_a_missing_message(fake: FakeTelegram, client: Bot) -> None:
     fake.private_message(USER, "hi")
     await rejected(
         fake,
-        bot.send_message(USER, "x", reply_parameters=ReplyParameters(999)),
+        client.send_message(USER, "x", reply_parameters=ReplyParameters(999)),
         BadRequest,
         "Bad Request: message to be replied not found",
     )
-    sent = await bot.send_message(
+    sent = await client.send_message(
         USER, "x", reply_parameters=ReplyParameters(999, allow_sending_without_reply=True)
     )
     assert sent.reply_to_message is None
@@ -333,10 +328,12 @@ async def test_replying_to_a_missing_message(fake: FakeTelegram, bot: Bot) -> No
 # ---------------------------------------------------------------------- edits and callbacks
 
 
-async def test_edit_message_text(fake: FakeTelegram, bot: Bot) -> None:
+async def test_edit_message_text(fake: FakeTelegram, client: Bot) -> None:
     question = fake.private_message(USER, "hi")
-    sent = await bot.send_message(USER, "<b>Page 1</b>", parse_mode="HTML", reply_markup=KEYBOARD)
-    edited = await bot.edit_message_text(
+    sent = await client.send_message(
+        USER, "<b>Page 1</b>", parse_mode="HTML", reply_markup=KEYBOARD
+    )
+    edited = await client.edit_message_text(
         "Page 2", USER, sent.message_id, parse_mode="HTML", reply_markup=KEYBOARD
     )
     assert isinstance(edited, type(sent)) and edited.text == "Page 2"
@@ -346,114 +343,116 @@ async def test_edit_message_text(fake: FakeTelegram, bot: Bot) -> None:
         "Bad Request: message is not modified: specified new message content and reply markup "
         "are exactly the same as a current content and reply markup of the message"
     )
-    same = bot.edit_message_text(
+    same = client.edit_message_text(
         "Page 2", USER, sent.message_id, parse_mode="HTML", reply_markup=KEYBOARD
     )
     await rejected(fake, same, BadRequest, not_modified)
     # Plain "Page 2" has the same text and no entities: still not modified.
     await rejected(
         fake,
-        bot.edit_message_text("Page 2", USER, sent.message_id, reply_markup=KEYBOARD),
+        client.edit_message_text("Page 2", USER, sent.message_id, reply_markup=KEYBOARD),
         BadRequest,
         not_modified,
     )
     # Bold is a different content; dropping the keyboard is a different markup.
-    bold = bot.edit_message_text(
+    bold = client.edit_message_text(
         "<b>Page 2</b>", USER, sent.message_id, parse_mode="HTML", reply_markup=KEYBOARD
     )
     assert (await bold).text == "Page 2"
-    bare = await bot.edit_message_text("<b>Page 2</b>", USER, sent.message_id, parse_mode="HTML")
+    bare = await client.edit_message_text("<b>Page 2</b>", USER, sent.message_id, parse_mode="HTML")
     assert bare.reply_markup is None
     assert "reply_markup" not in fake.message(USER, sent.message_id)
     await rejected(
         fake,
-        bot.edit_message_text("x", USER, question["message_id"]),
+        client.edit_message_text("x", USER, question["message_id"]),
         BadRequest,
         "Bad Request: message can't be edited",
     )
     await rejected(
         fake,
-        bot.edit_message_text("x", USER, 999),
+        client.edit_message_text("x", USER, 999),
         BadRequest,
         "Bad Request: message to edit not found",
     )
     await rejected(
         fake,
-        bot.edit_message_text(" ", USER, sent.message_id),
+        client.edit_message_text(" ", USER, sent.message_id),
         BadRequest,
         "Bad Request: message text is empty",
     )
 
 
-async def test_editing_a_photo_message_text(fake: FakeTelegram, bot: Bot) -> None:
+async def test_editing_a_photo_message_text(fake: FakeTelegram, client: Bot) -> None:
     fake.private_message(USER, "hi")
-    photo = await bot.send_photo(USER, png(4, 3))
+    photo = await client.send_photo(USER, png(4, 3))
     await rejected(
         fake,
-        bot.edit_message_text("x", USER, photo.message_id),
+        client.edit_message_text("x", USER, photo.message_id),
         BadRequest,
         "Bad Request: there is no text in the message to edit",
     )
 
 
-async def test_callback_queries_are_answered_once(fake: FakeTelegram, bot: Bot) -> None:
+async def test_callback_queries_are_answered_once(fake: FakeTelegram, client: Bot) -> None:
     fake.private_message(USER, "hi")
-    sent = await bot.send_message(USER, "pick", reply_markup=KEYBOARD)
+    sent = await client.send_message(USER, "pick", reply_markup=KEYBOARD)
     query = fake.callback_query(USER, fake.calls_to("sendMessage")[-1].result, "more:1")
-    _, update = await drain(bot)
+    _, update = await drain(client)
     assert update.callback_query is not None
     assert update.callback_query.id == query["id"]
     assert update.callback_query.data == "more:1"
     assert update.callback_query.message is not None
     assert update.callback_query.message.message_id == sent.message_id
     assert CallbackQueryHandler(print, pattern="^more:").check_update(update)
-    assert await bot.answer_callback_query(query["id"], text="Loading") is True
+    assert await client.answer_callback_query(query["id"], text="Loading") is True
     assert fake.calls[-1].params == {"callback_query_id": query["id"], "text": "Loading"}
     too_old = "Bad Request: query is too old and response timeout expired or query ID is invalid"
-    await rejected(fake, bot.answer_callback_query(query["id"]), BadRequest, too_old)
-    await rejected(fake, bot.answer_callback_query("123"), BadRequest, too_old)
+    await rejected(fake, client.answer_callback_query(query["id"]), BadRequest, too_old)
+    await rejected(fake, client.answer_callback_query("123"), BadRequest, too_old)
 
 
-async def test_a_user_cannot_press_a_button_that_is_not_there(fake: FakeTelegram, bot: Bot) -> None:
+async def test_a_user_cannot_press_a_button_that_is_not_there(
+    fake: FakeTelegram, client: Bot
+) -> None:
     fake.private_message(USER, "hi")
-    await bot.send_message(USER, "pick", reply_markup=KEYBOARD)
+    await client.send_message(USER, "pick", reply_markup=KEYBOARD)
     message = fake.bot_messages(USER)[-1]
     with pytest.raises(ValueError, match="more:1"):
         fake.callback_query(USER, message, "more:2")
 
 
 async def test_a_modified_client_can_send_any_data_when_forged(
-    fake: FakeTelegram, bot: Bot
+    fake: FakeTelegram, client: Bot
 ) -> None:
     fake.private_message(USER, "hi")
-    await bot.send_message(USER, "pick", reply_markup=KEYBOARD)
+    await client.send_message(USER, "pick", reply_markup=KEYBOARD)
     query = fake.callback_query(USER, fake.bot_messages(USER)[-1], "more:2", forged=True)
-    _, update = await drain(bot)
+    _, update = await drain(client)
     assert update.callback_query is not None and update.callback_query.data == "more:2"
     # The message comes as it is: its keyboard shows the data was not on it.
     keyboard = update.callback_query.message.reply_markup.inline_keyboard
     assert [b.callback_data for row in keyboard for b in row] == ["more:1"]
     too_long = "Bad Request: MESSAGE_TOO_LONG"
     await rejected(
-        fake, bot.answer_callback_query(query["id"], text="x" * 201), BadRequest, too_long
+        fake, client.answer_callback_query(query["id"], text="x" * 201), BadRequest, too_long
     )
-    assert await bot.answer_callback_query(query["id"], text="x" * 200) is True
+    assert await client.answer_callback_query(query["id"], text="x" * 200) is True
 
 
 # ---------------------------------------------------------------------- rate limits
 
 
 async def test_armed_429s_raise_retry_after(
-    fake: FakeTelegram, bot: Bot, monkeypatch: pytest.MonkeyPatch
+    fake: FakeTelegram, client: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", "true")
     fake.private_message(USER, "hi")
     fake.fail_next("sendMessage", 429, retry_after=3, times=2)
     for _ in range(2):
         with pytest.raises(RetryAfter) as raised:
-            await bot.send_message(USER, "x")
+            await client.send_message(USER, "x")
         assert raised.value.retry_after == dt.timedelta(seconds=3)
-    assert (await bot.send_message(USER, "x")).text == "x"
+    assert (await client.send_message(USER, "x")).text == "x"
     calls = fake.calls_to("sendMessage")
     assert [call.status for call in calls] == [429, 429, 200]
     assert calls[0].response == {
@@ -464,19 +463,19 @@ async def test_armed_429s_raise_retry_after(
     }
 
 
-async def test_other_armed_failures(fake: FakeTelegram, bot: Bot) -> None:
+async def test_other_armed_failures(fake: FakeTelegram, client: Bot) -> None:
     fake.private_message(USER, "hi")
     fake.fail_next("sendChatAction", 403, "Forbidden: bot was blocked by the user")
     await rejected(
         fake,
-        bot.send_chat_action(USER, "typing"),
+        client.send_chat_action(USER, "typing"),
         Forbidden,
         "Forbidden: bot was blocked by the user",
     )
-    assert await bot.send_chat_action(USER, "typing") is True
+    assert await client.send_chat_action(USER, "typing") is True
     await rejected(
         fake,
-        bot.send_chat_action(USER, "dancing"),
+        client.send_chat_action(USER, "dancing"),
         BadRequest,
         "Bad Request: wrong parameter action in request",
     )
@@ -485,26 +484,26 @@ async def test_other_armed_failures(fake: FakeTelegram, bot: Bot) -> None:
 # ---------------------------------------------------------------------- getUpdates
 
 
-async def test_get_updates_honours_offset_and_limit(fake: FakeTelegram, bot: Bot) -> None:
+async def test_get_updates_honours_offset_and_limit(fake: FakeTelegram, client: Bot) -> None:
     for text in ("one", "two", "three"):
         fake.private_message(USER, text)
-    updates = await bot.get_updates(timeout=0)
+    updates = await client.get_updates(timeout=0)
     assert [u.message.text for u in updates if u.message] == ["one", "two", "three"]
     ids = [u.update_id for u in updates]
     assert ids == sorted(ids) and len(set(ids)) == 3
-    again = await bot.get_updates(timeout=0)  # unconfirmed updates come again
+    again = await client.get_updates(timeout=0)  # unconfirmed updates come again
     assert [u.update_id for u in again] == ids
-    assert [u.update_id for u in await bot.get_updates(offset=ids[1], timeout=0)] == ids[1:]
-    assert [u.update_id for u in await bot.get_updates(limit=1, timeout=0)] == ids[1:2]
-    assert await bot.get_updates(offset=ids[2] + 1, timeout=0) == ()
+    assert [u.update_id for u in await client.get_updates(offset=ids[1], timeout=0)] == ids[1:]
+    assert [u.update_id for u in await client.get_updates(limit=1, timeout=0)] == ids[1:2]
+    assert await client.get_updates(offset=ids[2] + 1, timeout=0) == ()
     assert fake.pending_updates == []
     assert fake.calls_to("getUpdates")[-1].params == {"offset": ids[2] + 1, "timeout": 0}
 
 
 async def test_long_polling_returns_as_soon_as_an_update_is_queued(
-    fake: FakeTelegram, bot: Bot
+    fake: FakeTelegram, client: Bot
 ) -> None:
-    poll = asyncio.create_task(bot.get_updates(timeout=30))
+    poll = asyncio.create_task(client.get_updates(timeout=30))
     await asyncio.to_thread(fake.wait_until_polling, 5)
     assert not poll.done()
     fake.private_message(USER, "wake up")
@@ -513,21 +512,21 @@ async def test_long_polling_returns_as_soon_as_an_update_is_queued(
     assert [u.message.text for u in updates if u.message] == ["wake up"]
 
 
-async def test_allowed_updates_filter_and_reset(fake: FakeTelegram, bot: Bot) -> None:
+async def test_allowed_updates_filter_and_reset(fake: FakeTelegram, client: Bot) -> None:
     fake.private_message(USER, "hi")
-    await bot.send_message(USER, "pick", reply_markup=KEYBOARD)
+    await client.send_message(USER, "pick", reply_markup=KEYBOARD)
     fake.callback_query(USER, fake.bot_messages(USER)[-1], "more:1")
-    updates = await bot.get_updates(timeout=0, allowed_updates=["callback_query"])
+    updates = await client.get_updates(timeout=0, allowed_updates=["callback_query"])
     assert [u.callback_query is not None for u in updates] == [True]
     fake.private_message(USER, "again")
-    assert await bot.get_updates(offset=updates[-1].update_id + 1, timeout=0) == ()
+    assert await client.get_updates(offset=updates[-1].update_id + 1, timeout=0) == ()
     fake.private_message(USER, "back")
-    updates = await bot.get_updates(timeout=0, allowed_updates=[])  # [] means the default set
+    updates = await client.get_updates(timeout=0, allowed_updates=[])  # [] means the default set
     assert [u.message.text for u in updates if u.message] == ["back"]
 
 
-async def test_a_second_poller_terminates_the_first(fake: FakeTelegram, bot: Bot) -> None:
-    first = asyncio.create_task(bot.get_updates(timeout=30))
+async def test_a_second_poller_terminates_the_first(fake: FakeTelegram, client: Bot) -> None:
+    first = asyncio.create_task(client.get_updates(timeout=30))
     await asyncio.to_thread(fake.wait_until_polling, 5)
     async with make_bot(fake) as second:
         assert await second.get_updates(timeout=0) == ()
@@ -535,43 +534,43 @@ async def test_a_second_poller_terminates_the_first(fake: FakeTelegram, bot: Bot
         await asyncio.wait_for(first, 5)
 
 
-async def test_webhooks_block_polling(fake: FakeTelegram, bot: Bot) -> None:
+async def test_webhooks_block_polling(fake: FakeTelegram, client: Bot) -> None:
     fake.private_message(USER, "queued")
-    assert await bot.set_webhook("https://example.com/hook") is True
-    assert (await bot.get_webhook_info()).url == "https://example.com/hook"
+    assert await client.set_webhook("https://example.com/hook") is True
+    assert (await client.get_webhook_info()).url == "https://example.com/hook"
     assert fake.webhook_url == "https://example.com/hook"
     await rejected(
         fake,
-        bot.get_updates(timeout=0),
+        client.get_updates(timeout=0),
         Conflict,
         "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
         "delete the webhook first",
     )
     await rejected(
         fake,
-        bot.set_webhook("http://example.com/hook"),
+        client.set_webhook("http://example.com/hook"),
         BadRequest,
         "Bad Request: bad webhook: An HTTPS URL must be provided for webhook",
     )
-    assert (await bot.get_webhook_info()).pending_update_count == 1
-    assert await bot.delete_webhook(drop_pending_updates=True) is True
+    assert (await client.get_webhook_info()).pending_update_count == 1
+    assert await client.delete_webhook(drop_pending_updates=True) is True
     assert fake.webhook_url == ""
-    assert await bot.get_updates(timeout=0) == ()
+    assert await client.get_updates(timeout=0) == ()
 
 
 # ---------------------------------------------------------------------- files
 
 
-async def test_send_photo_uploads_multipart(fake: FakeTelegram, bot: Bot) -> None:
+async def test_send_photo_uploads_multipart(fake: FakeTelegram, client: Bot) -> None:
     fake.private_message(USER, "hi")
     image = png(640, 480)
-    sent = await bot.send_photo(USER, image, caption="<b>Chart</b>", parse_mode="HTML")
+    sent = await client.send_photo(USER, image, caption="<b>Chart</b>", parse_mode="HTML")
     call = fake.calls_to("sendPhoto")[-1]
     assert call.files["photo"].data == image
     assert call.params == {"chat_id": USER, "caption": "<b>Chart</b>", "parse_mode": "HTML"}
     assert sent.caption == "Chart"
     assert (sent.photo[-1].width, sent.photo[-1].height) == (640, 480)
-    again = await bot.send_photo(USER, sent.photo[-1].file_id)  # by file_id, no upload
+    again = await client.send_photo(USER, sent.photo[-1].file_id)  # by file_id, no upload
     assert again.photo[-1].file_id == sent.photo[-1].file_id
     assert fake.calls_to("sendPhoto")[-1].files == {}
 
@@ -584,54 +583,56 @@ async def test_send_photo_uploads_multipart(fake: FakeTelegram, bot: Bot) -> Non
         (png(1, 1), "Bad Request: message caption is too long"),
     ],
 )
-async def test_invalid_photos(fake: FakeTelegram, bot: Bot, data: bytes, description: str) -> None:
+async def test_invalid_photos(
+    fake: FakeTelegram, client: Bot, data: bytes, description: str
+) -> None:
     fake.private_message(USER, "hi")
     caption = "x" * 1025 if "caption" in description else None
-    await rejected(fake, bot.send_photo(USER, data, caption=caption), BadRequest, description)
+    await rejected(fake, client.send_photo(USER, data, caption=caption), BadRequest, description)
 
 
-async def test_send_document_round_trips(fake: FakeTelegram, bot: Bot) -> None:
+async def test_send_document_round_trips(fake: FakeTelegram, client: Bot) -> None:
     fake.private_message(USER, "hi")
-    sent = await bot.send_document(USER, b"# Notes\n", filename="notes.md", caption="Your file")
+    sent = await client.send_document(USER, b"# Notes\n", filename="notes.md", caption="Your file")
     upload = fake.calls_to("sendDocument")[-1].files["document"]
     assert (upload.filename, upload.data) == ("notes.md", b"# Notes\n")
     assert sent.document is not None and sent.document.file_name == "notes.md"
     assert sent.caption == "Your file"
-    file = await bot.get_file(sent.document.file_id)
+    file = await client.get_file(sent.document.file_id)
     assert bytes(await file.download_as_bytearray()) == b"# Notes\n"
     await rejected(
         fake,
-        bot.send_document(USER, b"", filename="empty.txt"),
+        client.send_document(USER, b"", filename="empty.txt"),
         BadRequest,
         "Bad Request: file must be non-empty",
     )
 
 
-async def test_get_file_and_download(fake: FakeTelegram, bot: Bot) -> None:
+async def test_get_file_and_download(fake: FakeTelegram, client: Bot) -> None:
     file_id = fake.add_file(b"digest body", "digest.md", "text/markdown")
-    file = await bot.get_file(file_id)
+    file = await client.get_file(file_id)
     assert file.file_path is not None and file.file_path.startswith(fake.base_file_url)
     assert file.file_size == len(b"digest body")
     assert bytes(await file.download_as_bytearray()) == b"digest body"
     assert fake.downloads == [fake.file(file_id).file_path]
-    await rejected(fake, bot.get_file("nope"), BadRequest, "Bad Request: invalid file_id")
+    await rejected(fake, client.get_file("nope"), BadRequest, "Bad Request: invalid file_id")
     big = fake.add_file(b"x", "big.pdf", file_size=21 * 1024 * 1024)
-    await rejected(fake, bot.get_file(big), BadRequest, "Bad Request: file is too big")
+    await rejected(fake, client.get_file(big), BadRequest, "Bad Request: file is too big")
 
 
 # ---------------------------------------------------------------------- commands, chats
 
 
-async def test_set_my_commands_for_chats(fake: FakeTelegram, bot: Bot) -> None:
+async def test_set_my_commands_for_chats(fake: FakeTelegram, client: Bot) -> None:
     commands = [BotCommand("ask", "Ask a question"), BotCommand("reload", "Reload")]
     await rejected(
         fake,
-        bot.set_my_commands(commands, scope=BotCommandScopeChat(USER)),
+        client.set_my_commands(commands, scope=BotCommandScopeChat(USER)),
         BadRequest,
         "Bad Request: chat not found",
     )
     fake.private_message(USER, "hi")  # now Telegram knows the chat
-    assert await bot.set_my_commands(commands, scope=BotCommandScopeChat(USER)) is True
+    assert await client.set_my_commands(commands, scope=BotCommandScopeChat(USER)) is True
     assert fake.calls[-1].params["scope"] == {"type": "chat", "chat_id": USER}
     expected = [
         {"command": "ask", "description": "Ask a question"},
@@ -639,31 +640,31 @@ async def test_set_my_commands_for_chats(fake: FakeTelegram, bot: Bot) -> None:
     ]
     assert fake.my_commands({"type": "chat", "chat_id": USER}) == expected
     assert fake.my_commands() == []  # the default scope is separate
-    await bot.set_my_commands(commands[:1], scope=BotCommandScopeAllPrivateChats())
+    await client.set_my_commands(commands[:1], scope=BotCommandScopeAllPrivateChats())
     assert fake.my_commands({"type": "all_private_chats"}) == expected[:1]
-    got = await bot.get_my_commands(scope=BotCommandScopeChat(USER))
+    got = await client.get_my_commands(scope=BotCommandScopeChat(USER))
     assert [c.command for c in got] == ["ask", "reload"]
-    assert await bot.delete_my_commands(scope=BotCommandScopeChat(USER)) is True
+    assert await client.delete_my_commands(scope=BotCommandScopeChat(USER)) is True
     assert fake.my_commands({"type": "chat", "chat_id": USER}) == []
     await rejected(
         fake,
-        bot.set_my_commands([BotCommand("Ask", "Upper case")]),
+        client.set_my_commands([BotCommand("Ask", "Upper case")]),
         BadRequest,
         "Bad Request: BOT_COMMAND_INVALID",
     )
 
 
-async def test_get_chat_and_delete_message(fake: FakeTelegram, bot: Bot) -> None:
+async def test_get_chat_and_delete_message(fake: FakeTelegram, client: Bot) -> None:
     fake.private_message(USER, "hi", first_name="Ada", username="ada")
-    chat = await bot.get_chat(USER)
+    chat = await client.get_chat(USER)
     assert (chat.id, chat.type, chat.first_name, chat.username) == (USER, "private", "Ada", "ada")
-    await rejected(fake, bot.get_chat(999), BadRequest, "Bad Request: chat not found")
-    sent = await bot.send_message(USER, "bye")
-    assert await bot.delete_message(USER, sent.message_id) is True
+    await rejected(fake, client.get_chat(999), BadRequest, "Bad Request: chat not found")
+    sent = await client.send_message(USER, "bye")
+    assert await client.delete_message(USER, sent.message_id) is True
     assert fake.bot_messages(USER) == []
     await rejected(
         fake,
-        bot.delete_message(USER, sent.message_id),
+        client.delete_message(USER, sent.message_id),
         BadRequest,
         "Bad Request: message to delete not found",
     )
@@ -673,11 +674,11 @@ async def test_get_chat_and_delete_message(fake: FakeTelegram, bot: Bot) -> None
 
 
 async def test_commands_get_utf16_entities_for_command_handler(
-    fake: FakeTelegram, bot: Bot
+    fake: FakeTelegram, client: Bot
 ) -> None:
     fake.private_message(USER, "/ask 😀 what is @digest_test_bot for?")
     fake.group_message(GROUP, 7, "/ask@digest_test_bot 😀 @someone")
-    private, group = await drain(bot)
+    private, group = await drain(client)
     assert private.message is not None and group.message is not None
     assert [(e.type, e.offset, e.length) for e in private.message.entities] == [
         ("bot_command", 0, 4),
@@ -692,14 +693,14 @@ async def test_commands_get_utf16_entities_for_command_handler(
     assert group.message.chat.type == "group" and group.message.chat.id == GROUP
 
 
-async def test_privacy_mode_hides_ordinary_group_messages(fake: FakeTelegram, bot: Bot) -> None:
+async def test_privacy_mode_hides_ordinary_group_messages(fake: FakeTelegram, client: Bot) -> None:
     fake.group_message(GROUP, 7, "just chatting")
     fake.group_message(GROUP, 7, "/ask@another_bot x")
     assert fake.pending_updates == []
     fake.group_message(GROUP, 7, "/ask x")
-    answer = await bot.send_message(GROUP, "answer")
+    answer = await client.send_message(GROUP, "answer")
     reply = fake.group_message(GROUP, 7, "thanks", reply_to_message=answer.message_id)
-    texts = [u.message.text for u in await drain(bot) if u.message]
+    texts = [u.message.text for u in await drain(client) if u.message]
     assert texts == ["/ask x", "thanks"]
     assert reply["reply_to_message"]["from"]["id"] == fake.bot_id
     with FakeTelegram(can_read_all_group_messages=True) as reader:
@@ -707,12 +708,12 @@ async def test_privacy_mode_hides_ordinary_group_messages(fake: FakeTelegram, bo
         assert [u["message"]["text"] for u in reader.pending_updates] == ["just chatting"]
 
 
-async def test_edited_messages_and_documents(fake: FakeTelegram, bot: Bot) -> None:
+async def test_edited_messages_and_documents(fake: FakeTelegram, client: Bot) -> None:
     original = fake.private_message(USER, "/ask typo")
     fake.edited_message(original, "/ask fixed")
     file_id = fake.add_file(b"%PDF-1.7", "report.pdf", "application/pdf")
     fake.document_message(USER, file_id, caption="read this")
-    _, edited, document = await drain(bot)
+    _, edited, document = await drain(client)
     assert edited.edited_message is not None and edited.edited_message.text == "/ask fixed"
     assert edited.edited_message.edit_date is not None
     assert edited.edited_message.message_id == original["message_id"]
@@ -722,13 +723,13 @@ async def test_edited_messages_and_documents(fake: FakeTelegram, bot: Bot) -> No
         8,
     )
     assert document.message.caption == "read this"
-    file = await bot.get_file(document.message.document.file_id)
+    file = await client.get_file(document.message.document.file_id)
     assert bytes(await file.download_as_bytearray()) == b"%PDF-1.7"
 
 
-async def test_inline_queries_and_chosen_results(fake: FakeTelegram, bot: Bot) -> None:
+async def test_inline_queries_and_chosen_results(fake: FakeTelegram, client: Bot) -> None:
     query = fake.inline_query(USER, "bm25")
-    (update,) = await drain(bot)
+    (update,) = await drain(client)
     assert update.inline_query is not None and update.inline_query.query == "bm25"
     assert InlineQueryHandler(print).check_update(update)
     result = InlineQueryResultArticle(
@@ -737,28 +738,28 @@ async def test_inline_queries_and_chosen_results(fake: FakeTelegram, bot: Bot) -
         InputTextMessageContent("<b>BM25</b>", parse_mode="HTML"),
         reply_markup=KEYBOARD,
     )
-    assert await bot.answer_inline_query(query["id"], [result]) is True
+    assert await client.answer_inline_query(query["id"], [result]) is True
     assert fake.calls[-1].params["results"][0]["id"] == "r1"
     await rejected(
         fake,
-        bot.answer_inline_query(query["id"], [result]),
+        client.answer_inline_query(query["id"], [result]),
         BadRequest,
         "Bad Request: query is too old and response timeout expired or query ID is invalid",
     )
     chosen = fake.chosen_inline_result(USER, "r1", "bm25")
-    (update,) = await drain(bot)
+    (update,) = await drain(client)
     assert update.chosen_inline_result is not None
     assert update.chosen_inline_result.inline_message_id == chosen["inline_message_id"]
     inline_id = chosen["inline_message_id"]
-    assert await bot.edit_message_text("Done", inline_message_id=inline_id) is True
+    assert await client.edit_message_text("Done", inline_message_id=inline_id) is True
     with pytest.raises(ValueError, match="r2"):
         fake.chosen_inline_result(USER, "r2", "bm25")
 
 
-async def test_bot_added_to_a_group_and_migrated(fake: FakeTelegram, bot: Bot) -> None:
+async def test_bot_added_to_a_group_and_migrated(fake: FakeTelegram, client: Bot) -> None:
     fake.my_chat_member(GROUP, 7, "member", "left", title="Readers")
     old, new = fake.migrate(GROUP, user_id=7)
-    added, to_message, from_message = await drain(bot)
+    added, to_message, from_message = await drain(client)
     assert added.my_chat_member is not None
     assert added.my_chat_member.new_chat_member.status == "member"
     assert added.my_chat_member.new_chat_member.user.id == fake.bot_id
@@ -811,9 +812,9 @@ def test_form_and_query_string_requests(fake: FakeTelegram) -> None:
     assert fake.calls[-1].params == {"chat_id": 999, "text": "hi"}
 
 
-async def test_async_tests_can_wait_for_calls(fake: FakeTelegram, bot: Bot) -> None:
+async def test_async_tests_can_wait_for_calls(fake: FakeTelegram, client: Bot) -> None:
     fake.private_message(USER, "hi")
-    sending = asyncio.create_task(bot.send_message(USER, "async"))
+    sending = asyncio.create_task(client.send_message(USER, "async"))
     call = await fake.wait_for_call_async("sendMessage", chat_id=USER)
     assert call.result["text"] == "async"
     await sending
