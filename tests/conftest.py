@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import io
+import logging
 import os
 import shutil
+import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -147,6 +151,49 @@ async def bot(request: pytest.FixtureRequest, tmp_path: Path, start_bot: StartBo
             target.write_text(content, encoding="utf-8")
     telegram = FakeTelegram(username=BOT, can_read_all_group_messages=not privacy_mode)
     return await start_bot(folder, telegram, **env)
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What `bot.cli.main` returned and printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+MainRunner = Callable[..., Ran]
+
+
+@pytest.fixture
+def run_main(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[MainRunner]:
+    """`run_main(*ARGS, cwd=, stdin="", **env)`: `bot.cli.main(ARGS)` in this process as
+    tests/test_cli.py's `run_bot` runs `python -m bot ARGS`: in a from-scratch environment
+    (nothing of the developer's shell), from `cwd`, with `stdin` as its input."""
+    from bot.cli import main
+
+    levels = {name: logging.getLogger(name).level for name in ("bot", "handlers")}
+
+    def run(*args: str, cwd: Path, stdin: str | bytes = b"", **env: str) -> Ran:
+        environment = hermetic_environment(**{"SEEDS_DIR": str(SEEDS), **env})
+        data = stdin.encode() if isinstance(stdin, str) else stdin
+        with monkeypatch.context() as patch:
+            for name in list(os.environ):
+                patch.delenv(name)
+            for name, value in environment.items():
+                patch.setenv(name, value)
+            patch.chdir(cwd)
+            patch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+            capsys.readouterr()
+            code = main(list(args))
+            out, err = capsys.readouterr()
+        return Ran(code, out, err)
+
+    yield run
+    for name, level in levels.items():  # main() sets the log level of the bot's loggers
+        logging.getLogger(name).setLevel(level)
 
 
 @pytest.fixture(scope="session")

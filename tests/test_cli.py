@@ -7,21 +7,17 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from bot.cli import ChatSession, chat, main
+from bot.cli import ChatSession, chat
 from bot.library import Library
 from bot.matcher_config import MatcherConfig
-from tests.conftest import SEED_ID, SEEDS, hermetic_environment
+from tests.conftest import SEED_ID, SEEDS, MainRunner, hermetic_environment
 
 MATCH_KEYS = {"passage_id", "article_id", "headline", "section", "text", "citations", "score"}
 
@@ -43,44 +39,6 @@ def run_bot(
         timeout=60,
         check=False,
     )
-
-
-@dataclass(frozen=True)
-class Ran:
-    """What `main` returned and printed."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-MainRunner = Callable[..., Ran]
-
-
-@pytest.fixture
-def run_main(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Iterator[MainRunner]:
-    """`bot.cli.main(ARGS)` in this process as `run_bot` runs `python -m bot ARGS`: in a
-    from-scratch environment (nothing of the developer's shell) from `cwd`."""
-    levels = {name: logging.getLogger(name).level for name in ("bot", "handlers")}
-
-    def run(*args: str, cwd: Path, **env: str) -> Ran:
-        environment = hermetic_environment(**{"SEEDS_DIR": str(SEEDS), **env})
-        with monkeypatch.context() as patch:
-            for name in list(os.environ):
-                patch.delenv(name)
-            for name, value in environment.items():
-                patch.setenv(name, value)
-            patch.chdir(cwd)
-            capsys.readouterr()
-            code = main(list(args))
-            out, err = capsys.readouterr()
-        return Ran(code, out, err)
-
-    yield run
-    for name, level in levels.items():  # main() sets the log level of the bot's loggers
-        logging.getLogger(name).setLevel(level)
 
 
 def test_ask_prints_a_cited_answer(tmp_path: Path) -> None:
