@@ -68,6 +68,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(skip)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """No `python -m bot run` a test started outlives it, even if the test failed before
+    stopping it (a fixture's bot is the fixture's to stop)."""
+    harness = sys.modules.get("tests.telegram_harness")
+    started = len(harness.STARTED) if harness is not None else 0
+    try:
+        return (yield)
+    finally:
+        harness = sys.modules.get("tests.telegram_harness")
+        if harness is not None:
+            harness.kill_leftovers(since=started)
+
+
 # An article in the Markdown form, and one that ends in an empty section (rejected):
 # what the upload tests send.
 ROVER = """# Lunar rover program update

@@ -531,9 +531,22 @@ class FakeTelegram:
         """`wait_for_call` for async tests."""
         return await self.wait_for_async(self._call_matcher(method, params), timeout, after=after)
 
-    def wait_until_polling(self, timeout: float = 10.0) -> None:
-        """Block until a getUpdates long poll is waiting (the bot is up and idle)."""
-        self._wait_until(lambda: self._polling > 0, timeout, "a waiting getUpdates")
+    @property
+    def polls(self) -> int:
+        """How many getUpdates requests have arrived so far (pass it to wait_until_polling
+        as `since` to wait for a new poller)."""
+        with self._lock:
+            return self._poll_generation
+
+    def wait_until_polling(self, timeout: float = 10.0, *, since: int = 0) -> None:
+        """Block until a getUpdates long poll is waiting (the bot is up and idle): the
+        latest one, and one of those that arrived after the first `since` (`polls`), so a
+        bot killed while polling, whose poll still waits, does not count for its successor."""
+        self._wait_until(
+            lambda: self._polling > 0 and self._poll_generation > since,
+            timeout,
+            "a waiting getUpdates",
+        )
 
     def wait_until_confirmed(self, timeout: float = 10.0) -> None:
         """Block until the bot has confirmed every injected update (offset past them)."""

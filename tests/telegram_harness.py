@@ -8,6 +8,7 @@ injects an update and waits for the bot's answer. The ids below are shared by bo
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import signal
 import socket
@@ -66,6 +67,7 @@ class RunningBot:
             },
         )
         self._output = self.output_path.open("wb")
+        polls = fake.polls
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot", "run"],
             cwd=folder,  # no .env there: only the environment above counts
@@ -73,8 +75,9 @@ class RunningBot:
             stdout=self._output,
             stderr=subprocess.STDOUT,
         )
+        STARTED.append(self)
         if polling:
-            fake.wait_until_polling(timeout=60)
+            fake.wait_until_polling(timeout=60, since=polls)
 
     def reply_to(self, inject: Callable[[], object], chat_id: int, timeout: float = 15.0) -> Call:
         """Run `inject()` and wait for the bot's next sendMessage to `chat_id`."""
@@ -115,6 +118,25 @@ class RunningBot:
         if not self._output.closed:
             self._output.flush()
         return self.output_path.read_text(encoding="utf-8", errors="replace")
+
+
+# Every bot started, so that one a failed test left running is killed (kill_leftovers).
+STARTED: list[RunningBot] = []
+
+
+def kill_leftovers(since: int = 0) -> None:
+    """Kill the bots started after the first `since` that are still running: a test that
+    failed before stopping its bot would leave it polling a fake that is gone. Called after
+    each test with the bots it started (tests/conftest.py), and for all at exit."""
+    while len(STARTED) > since:
+        running = STARTED.pop()
+        if running.process.poll() is None:
+            running.process.kill()
+            running.process.wait(timeout=30)
+        running._output.close()
+
+
+atexit.register(kill_leftovers)
 
 
 def text_of(call: Call) -> str:
