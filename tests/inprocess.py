@@ -42,8 +42,6 @@ from typing import Any
 from unittest import mock
 
 from telegram import Update
-from telegram._utils.defaultvalue import DEFAULT_NONE
-from telegram._utils.types import ODVInput
 from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest, RequestData
 
@@ -83,13 +81,14 @@ class InProcessRequest(BaseRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = DEFAULT_NONE,
-        write_timeout: ODVInput[float] = DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = DEFAULT_NONE,
+        read_timeout: object = None,
+        write_timeout: object = None,
+        connect_timeout: object = None,
+        pool_timeout: object = None,
     ) -> tuple[int, bytes]:
         """What HTTPXRequest would send (the form values and the multipart files), answered
-        by the fake; yields to the event loop once, as a real round trip does."""
+        by the fake; yields to the event loop once, as a real round trip does. Nothing
+        waits on the network, so the timeouts do not matter."""
         form: dict[str, str] = {}
         files: dict[str, UploadedFile] = {}
         if request_data is not None:
