@@ -1,9 +1,10 @@
 """Turning answers, summaries and article lists into text: Telegram HTML or plain text.
 
 One set of render functions takes a `Markup`, so the terminal and Telegram show the same
-structure. HTML escapes every piece of content or user text and uses only tags Telegram
-accepts (<b>, <i>, <blockquote>). `split_message` keeps each message within Telegram's
-4,096 characters, counted as Telegram does.
+structure, and a `Translator` (bot/i18n.py, English by default) for the words around the
+content; the content itself is shown as written. HTML escapes every piece of content or
+user text and uses only tags Telegram accepts (<b>, <i>, <blockquote>). `split_message`
+keeps each message within Telegram's 4,096 characters, counted as Telegram does.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.answers import Answer, Match, Outcome
-from bot.content import Article, Passage, citation, format_citations
+from bot.content import Article, Passage, citation
+from bot.i18n import ENGLISH, N_, Translator
 
 TELEGRAM_MESSAGE_LIMIT = 4096
 EXCERPT_LENGTH = 160
@@ -59,43 +61,46 @@ class HtmlMarkup(Markup):
 PLAIN = Markup()
 HTML = HtmlMarkup()
 
-UNANSWERED_TEXT = (
+UNANSWERED_TEXT = N_(
     "Sorry, I couldn't find that in the articles I know. "
     "Try /summary for an article's main points, or /articles to see what I cover."
 )
-SUGGESTED_INTRO = "I'm not sure which part you mean. The closest passages:"
+SUGGESTED_INTRO = N_("I'm not sure which part you mean. The closest passages:")
+NO_ARTICLES = N_("No articles are loaded yet.")
 
 
-def render_answer(answer: Answer, markup: Markup = HTML) -> str:
+def render_answer(answer: Answer, markup: Markup = HTML, translator: Translator = ENGLISH) -> str:
     """The reply to a question: the cited passage, suggestions, or a kind miss."""
     best = answer.best
     if answer.outcome is Outcome.ANSWERED and best is not None:
-        return render_match(best, markup)
+        return render_match(best, markup, translator)
     if answer.outcome is Outcome.SUGGESTED and answer.matches:
         items = [
             f"{number}. {_label(match, answer.spans_articles, markup)}\n"
             f"{markup.esc(_excerpt(match.passage.text))}"
             for number, match in enumerate(answer.matches, 1)
         ]
-        return "\n\n".join([markup.esc(SUGGESTED_INTRO), *items])
-    return markup.esc(UNANSWERED_TEXT)
+        return "\n\n".join([markup.esc(translator.gettext(SUGGESTED_INTRO)), *items])
+    return markup.esc(translator.gettext(UNANSWERED_TEXT))
 
 
-def render_match(match: Match, markup: Markup = HTML) -> str:
+def render_match(match: Match, markup: Markup = HTML, translator: Translator = ENGLISH) -> str:
     """One passage as a full answer: section, text, and its citation."""
     return "\n\n".join(
         [
             markup.bold(match.passage.section),
             markup.quote(match.passage.text),
-            render_citation(match.article, match.passage, markup),
+            render_citation(match.article, match.passage, markup, translator),
         ]
     )
 
 
-def render_citation(article: Article, passage: Passage, markup: Markup = HTML) -> str:
+def render_citation(
+    article: Article, passage: Passage, markup: Markup = HTML, translator: Translator = ENGLISH
+) -> str:
     """'📰 headline (English title)' then 'source · date · paragraphs 3, 12'."""
     cited = citation(article, passage)
-    details = [cited.source, cited.date, format_citations(cited.paragraphs)]
+    details = [cited.source, cited.date, render_paragraphs(cited.paragraphs, translator)]
     line = " · ".join(d for d in details if d)
     title = markup.italic(cited.headline)
     if cited.english_title:
@@ -103,28 +108,47 @@ def render_citation(article: Article, passage: Passage, markup: Markup = HTML) -
     return f"📰 {title}" + (f"\n{markup.esc(line)}" if line else "")
 
 
-def render_summary(article: Article, markup: Markup = HTML) -> str:
+def render_paragraphs(citations: tuple[int, ...], translator: Translator = ENGLISH) -> str:
+    """`(3, 12)` -> "paragraphs 3, 12"; `(7,)` -> "paragraph 7"; `()` -> "" (in the
+    translator's language: "第 3、12 段")."""
+    if not citations:
+        return ""
+    # TRANSLATORS: what separates the numbers in "paragraphs 3, 12".
+    separator = translator.gettext(", ")
+    numbers = separator.join(str(n) for n in citations)
+    return translator.ngettext(
+        "paragraph {numbers}", "paragraphs {numbers}", len(citations)
+    ).format(numbers=numbers)
+
+
+def render_summary(
+    article: Article, markup: Markup = HTML, translator: Translator = ENGLISH
+) -> str:
     """An article's headline, source and date, core viewpoint, and every section's bullets."""
     byline = " · ".join(d for d in (article.display_source, article.published_text) if d)
     parts = [markup.bold(article.title) + (f"\n{markup.italic(byline)}" if byline else "")]
     core = article.core_viewpoint
-    parts.append(f"{markup.bold(core.section)}\n{markup.esc(_with_citations(core))}")
+    parts.append(f"{markup.bold(core.section)}\n{markup.esc(_with_citations(core, translator))}")
     for number, section in enumerate(article.sections, 1):
-        bullets = "\n".join(f"• {markup.esc(_with_citations(b))}" for b in section.bullets)
+        bullets = "\n".join(
+            f"• {markup.esc(_with_citations(b, translator))}" for b in section.bullets
+        )
         parts.append(f"{markup.bold(f'{number}. {section.title}')}\n{bullets}")
     return "\n\n".join(parts)
 
 
-def render_article_list(articles: Sequence[Article], markup: Markup = HTML) -> str:
+def render_article_list(
+    articles: Sequence[Article], markup: Markup = HTML, translator: Translator = ENGLISH
+) -> str:
     """The numbered list (newest first) whose numbers `/summary N` takes."""
     if not articles:
-        return markup.esc("No articles are loaded yet.")
-    lines = [markup.bold("Articles, newest first:")]
+        return markup.esc(translator.gettext(NO_ARTICLES))
+    lines = [markup.bold(translator.gettext("Articles, newest first:"))]
     for number, article in enumerate(articles, 1):
         byline = " · ".join(d for d in (article.display_source, article.published_text) if d)
         suffix = f" — {markup.esc(byline)}" if byline else ""
         lines.append(f"{number}. {markup.bold(article.title)}{suffix}")
-    lines.append(markup.esc("Send /summary N for article N."))
+    lines.append(markup.esc(translator.gettext("Send /summary N for article N.")))
     return "\n".join(lines)
 
 
@@ -140,9 +164,12 @@ def _excerpt(text: str) -> str:
     return cut.rstrip(",;:") + "…"
 
 
-def _with_citations(passage: Passage) -> str:
-    cited = format_citations(passage.citations)
-    return f"{passage.text} ({cited})" if cited else passage.text
+def _with_citations(passage: Passage, translator: Translator = ENGLISH) -> str:
+    cited = render_paragraphs(passage.citations, translator)
+    if not cited:
+        return passage.text
+    # TRANSLATORS: a summary's passage and the paragraphs it cites, "(paragraphs 2, 10)".
+    return translator.gettext("{text} ({paragraphs})").format(text=passage.text, paragraphs=cited)
 
 
 # --- splitting long messages -------------------------------------------------------------

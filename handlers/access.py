@@ -6,11 +6,12 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 
-from handlers.common import Context, Incoming, reply
+from bot.i18n import N_
+from handlers.common import Context, Incoming, reply, translator_for
 
 logger = logging.getLogger(__name__)
 
-REFUSAL = "Sorry, only the bot's admins can do that."
+REFUSAL = N_("Sorry, only the bot's admins can do that.")
 
 MessageHandlerFunction = Callable[[Incoming, Context], Awaitable[None]]
 
@@ -28,7 +29,8 @@ def admin_only(action: str) -> Callable[[MessageHandlerFunction], MessageHandler
             record_admin_action(context, user_id, action, allowed)
             if not allowed:
                 logger.info("refused %s for user %s", action, user_id)
-                await reply(incoming.message, REFUSAL)
+                refusal = translator_for(incoming.update, context).gettext(REFUSAL)
+                await reply(incoming.message, refusal)
                 return
             await handler(incoming, context)
 

@@ -9,16 +9,27 @@ import logging
 from telegram.ext import CommandHandler, filters
 
 from bot.charts import ChartsUnavailableError, questions_chart
+from bot.i18n import N_
 from bot.state import load_content
 from bot.stats import passage_labels, render_stats
 from handlers.access import admin_only
-from handlers.common import Context, Handlers, Incoming, on_message, reply, typing_indicator
+from handlers.common import (
+    Context,
+    Handlers,
+    Incoming,
+    on_message,
+    reply,
+    translator_for,
+    typing_indicator,
+)
 
 logger = logging.getLogger(__name__)
 
 MAX_STATS_DAYS = 3650
 MAX_REJECTIONS_SHOWN = 20
-PRIVATE_ONLY = "/{command} works in a private chat with me: the figures are not for everyone here."
+PRIVATE_ONLY = N_(
+    "/{command} works in a private chat with me: the figures are not for everyone here."
+)
 
 
 @on_message
@@ -32,9 +43,12 @@ async def reload_library(incoming: Incoming, context: Context) -> str:
     """Re-read SEEDS_DIR and the glossary off the event loop, swap the library whole, log the
     reload; returns the report (HTML). Also used after an upload."""
     state = context.bot_data
+    t = translator_for(incoming.update, context)
     previous = state.library
     async with typing_indicator(incoming.update, context):
-        library, keys, loaded = await asyncio.to_thread(load_content, state.settings, previous)
+        library, keys, loaded = await asyncio.to_thread(
+            load_content, state.settings, previous, state.translators
+        )
     state.use(library, keys)
     log = state.query_log
     if log is not None:
@@ -44,16 +58,30 @@ async def reload_library(incoming: Incoming, context: Context) -> str:
             passages=library.passage_count,
             rejected=loaded.rejected,
         )
+    articles, passages, aliases = (
+        len(library.articles),
+        library.passage_count,
+        len(library.glossary),
+    )
+    counted = {
+        "articles": t.ngettext("{count} article", "{count} articles", articles),
+        "passages": t.ngettext("{count} passage", "{count} passages", passages),
+        "aliases": t.ngettext("{count} glossary alias", "{count} glossary aliases", aliases),
+    }
     lines = [
-        f"Reloaded: {len(library.articles)} article(s), {library.passage_count} passages, "
-        f"{len(library.glossary)} glossary aliases."
+        t.gettext("Reloaded: {articles}, {passages}, {aliases}.").format(
+            articles=counted["articles"].format(count=articles),
+            passages=counted["passages"].format(count=passages),
+            aliases=counted["aliases"].format(count=aliases),
+        )
     ]
     if loaded.rejected:
-        lines += ["", f"<b>Rejected ({len(loaded.rejected)})</b>"]
+        rejected = t.gettext("Rejected ({count})").format(count=len(loaded.rejected))
+        lines += ["", f"<b>{rejected}</b>"]
         lines += [f"• {html.escape(str(p))}" for p in loaded.rejected[:MAX_REJECTIONS_SHOWN]]
     notes = [w for w in loaded.warnings if "kept" in w.reason or "keeping" in w.reason]
     if notes:
-        lines += ["", "<b>Kept from before</b>"]
+        lines += ["", f"<b>{t.gettext('Kept from before')}</b>"]
         lines += [f"• {html.escape(str(w))}" for w in notes[:MAX_REJECTIONS_SHOWN]]
     return "\n".join(lines)
 
@@ -63,20 +91,24 @@ async def reload_library(incoming: Incoming, context: Context) -> str:
 async def stats(incoming: Incoming, context: Context) -> None:
     """/stats [days]: the query log's figures as text, and the daily chart when available."""
     message = incoming.message
+    t = translator_for(incoming.update, context)
     raw = (context.args or ["30"])[0]
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_STATS_DAYS:
-        await reply(message, f"Usage: /stats [days], days from 1 to {MAX_STATS_DAYS}.")
+        usage = t.gettext("Usage: /stats [days], days from 1 to {most}.")
+        await reply(message, usage.format(most=MAX_STATS_DAYS))
         return
     log = context.bot_data.query_log
     if log is None:
-        await reply(message, "The query log is not open.")
+        await reply(message, t.gettext("The query log is not open."))
         return
     try:
         async with typing_indicator(incoming.update, context):
             figures = await log.stats(int(raw))
     except Exception:
         logger.exception("stats failed")
-        await reply(message, "The query log cannot be read right now; see the bot's log.")
+        await reply(
+            message, t.gettext("The query log cannot be read right now; see the bot's log.")
+        )
         return
     labels = passage_labels(context.bot_data.library.articles)
     await reply(message, f"<pre>{html.escape(render_stats(figures, labels))}</pre>")
@@ -84,14 +116,19 @@ async def stats(incoming: Incoming, context: Context) -> None:
         chart = await asyncio.to_thread(questions_chart, figures.per_day)
     except ChartsUnavailableError:
         return
-    await message.reply_photo(chart, caption=f"Questions per day, last {raw} days")
+    days = int(raw)
+    caption = t.ngettext(
+        "Questions per day, last {days} day", "Questions per day, last {days} days", days
+    )
+    await message.reply_photo(chart, caption=caption.format(days=days))
 
 
 @on_message
 async def private_only(incoming: Incoming, context: Context) -> None:
     """/stats or /reload outside a private chat: a hint to ask in private, nothing shown."""
     command = (incoming.message.text or "/").split()[0].lstrip("/").split("@")[0]
-    await reply(incoming.message, PRIVATE_ONLY.format(command=html.escape(command)))
+    text = translator_for(incoming.update, context).gettext(PRIVATE_ONLY)
+    await reply(incoming.message, text.format(command=html.escape(command)))
 
 
 def handlers() -> Handlers:

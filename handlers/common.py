@@ -31,6 +31,7 @@ from telegram.error import TelegramError, TimedOut
 from telegram.ext import Application, BaseHandler, CallbackContext, ExtBot, JobQueue
 
 from bot.conversation import Conversation
+from bot.i18n import Translator
 from bot.querylog import new_query_id
 from bot.rendering import TELEGRAM_MESSAGE_LIMIT, split_message
 from bot.state import BotState, ChatState
@@ -68,6 +69,16 @@ def conversation_of(context: Context) -> Conversation:
     """The conversation rules (bot/conversation.py) over this chat's state and the library as
     it is now (the conversation keeps it, should /reload swap it meanwhile)."""
     return Conversation(context.bot_data.library, chat_state(context))
+
+
+def translator_for(update: Update, context: Context) -> Translator:
+    """The language to answer this update in (bot/i18n.py): the chat's choice (/language),
+    else the Telegram language of the reader who sent it, else English."""
+    chat_data = context.chat_data  # None for an update without a chat (inline mode)
+    chosen = chat_data.language if chat_data is not None else None
+    user = update.effective_user
+    code = user.language_code if user is not None else None
+    return context.bot_data.translators.for_reader(chosen, code)
 
 
 @dataclass(frozen=True)

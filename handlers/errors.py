@@ -8,11 +8,12 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
-from handlers.common import Context
+from bot.i18n import N_
+from handlers.common import Context, translator_for
 
 logger = logging.getLogger(__name__)
 
-SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
+SORRY = N_("Sorry, something went wrong on my side. Please try again in a moment.")
 
 
 async def on_error(update: object, context: Context) -> None:
@@ -36,7 +37,8 @@ async def on_error(update: object, context: Context) -> None:
         and update.effective_chat.type == ChatType.PRIVATE
     ):
         try:
-            await context.bot.send_message(update.effective_chat.id, SORRY)
+            sorry = translator_for(update, context).gettext(SORRY)
+            await context.bot.send_message(update.effective_chat.id, sorry)
         except TelegramError as send_error:
             logger.warning("could not tell the reader about the error: %s", send_error)
 

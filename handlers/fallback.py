@@ -8,22 +8,25 @@ import html
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from handlers.buttons import on_button
-from handlers.common import Context, Handlers, Incoming, on_message, reply
+from handlers.common import Context, Handlers, Incoming, on_message, reply, translator_for
 
 
 @on_message
 async def unknown_command(incoming: Incoming, context: Context) -> None:
     """A command the bot does not have."""
     command = (incoming.message.text or "").split()[0]
-    await reply(
-        incoming.message, f"I don't know {html.escape(command)}. /help lists what I can do."
-    )
+    t = translator_for(incoming.update, context)
+    text = t.gettext("I don't know {command}. /help lists what I can do.")
+    await reply(incoming.message, text.format(command=html.escape(command)))
 
 
 @on_message
 async def not_text(incoming: Incoming, context: Context) -> None:
     """A sticker, photo, voice note…: questions come as text."""
-    await reply(incoming.message, "I answer questions sent as text. Try /help for examples.")
+    t = translator_for(incoming.update, context)
+    await reply(
+        incoming.message, t.gettext("I answer questions sent as text. Try /start for examples.")
+    )
 
 
 def handlers() -> Handlers:

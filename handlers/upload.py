@@ -19,7 +19,15 @@ from bot.parsing import ContentLimits
 from bot.uploads import UploadRefused, accept_upload, check_upload
 from handlers.access import admin_only
 from handlers.admin import reload_library
-from handlers.common import Context, Handlers, Incoming, on_message, reply, typing_indicator
+from handlers.common import (
+    Context,
+    Handlers,
+    Incoming,
+    on_message,
+    reply,
+    translator_for,
+    typing_indicator,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +42,7 @@ async def upload(incoming: Incoming, context: Context) -> None:
     if document is None:  # the filter passes documents only
         return
     user_id = incoming.user_id
+    t = translator_for(incoming.update, context)
     settings = context.bot_data.settings
     limits = ContentLimits.of(settings)
     try:
@@ -53,13 +62,15 @@ async def upload(incoming: Incoming, context: Context) -> None:
         return
     except TelegramError as error:
         logger.warning("upload by user %s: download failed: %s", user_id, error)
-        name = html.escape(document.file_name or "the file")
-        await reply(incoming.message, f"Could not download {name}: {html.escape(str(error))}")
+        name = html.escape(document.file_name or t.gettext("the file"))
+        text = t.gettext("Could not download {name}: {error}")
+        await reply(incoming.message, text.format(name=name, error=html.escape(str(error))))
         return
     logger.info("upload by user %s: %s", user_id, result.describe())
     lines = [html.escape(result.describe()) + "."]
     if result.warnings:
-        lines += ["", f"<b>Warnings ({len(result.warnings)})</b>"]
+        heading = t.gettext("Warnings ({count})").format(count=len(result.warnings))
+        lines += ["", f"<b>{heading}</b>"]
         lines += [f"• {html.escape(str(w))}" for w in result.warnings[:MAX_WARNINGS_SHOWN]]
     lines += ["", await reload_library(incoming, context)]
     await reply(incoming.message, "\n".join(lines))
