@@ -21,6 +21,7 @@ VERSION_LENGTH = 6  # hex digits of its content hash
 PICK = "p"  # show a suggested passage as a full answer
 SUMMARY = "s"  # send an article's full summary
 FEEDBACK = "f"  # 👍 / 👎 on an answer (by query id)
+EXAMPLE = "e"  # ask one of /start's example questions
 
 
 @dataclass(frozen=True)
@@ -96,23 +97,38 @@ class ButtonKeys:
 
     passages: Mapping[str, str] = field(default_factory=dict)  # key -> passage id
     articles: Mapping[str, str] = field(default_factory=dict)  # key -> article id
+    # Language -> its example questions (bot/examples.py), and key -> question.
+    examples: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    questions: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, articles: Iterable[Article]) -> ButtonKeys:
-        """The keys of these articles and their passages (their versions computed too)."""
+    def of(
+        cls, articles: Iterable[Article], examples: Mapping[str, tuple[str, ...]] | None = None
+    ) -> ButtonKeys:
+        """The keys of these articles and their passages (their versions computed too), and
+        of the example questions of each language."""
         passages: dict[str, str] = {}
         by_article: dict[str, str] = {}
         for article in articles:
             by_article[article_key(article)] = article.id
             passages.update((passage_key(p), p.id) for p in article.passages)
             article_version(article)
-        return cls(passages, by_article)
+        examples = dict(examples or {})
+        questions = {example_key(q): q for shown in examples.values() for q in shown}
+        return cls(passages, by_article, examples, questions)
 
     def passage_id(self, key: str) -> str | None:
         return self.passages.get(key)
 
     def article_id(self, key: str) -> str | None:
         return self.articles.get(key)
+
+    def question(self, key: str) -> str | None:
+        """The example question a button's key names (None: not one of today's)."""
+        return self.questions.get(key)
+
+    def examples_for(self, language: str) -> tuple[str, ...]:
+        return self.examples.get(language, ())
 
 
 def pick_data(passage: Passage, article: Article) -> str:
@@ -127,13 +143,27 @@ def feedback_data(query_id: str, helpful: bool) -> str:
     return _checked(f"{FEEDBACK}:{query_id}:{int(helpful)}")
 
 
+def example_key(question: str) -> str:
+    return _digest("example", question, length=KEY_LENGTH)
+
+
+def example_data(question: str) -> str:
+    """An example question's button: its key (the question itself can be long, and in
+    Chinese three bytes a character) and a version of its text."""
+    return _checked(f"{EXAMPLE}:{example_key(question)}:{example_version(question)}")
+
+
+def example_version(question: str) -> str:
+    return _digest(question, length=VERSION_LENGTH)
+
+
 def decode(data: str | None) -> Action | None:
     """The action a button's data asks for, or None for data this module did not make."""
     parts = (data or "").split(":")
     if len(parts) != 3 or not all(parts):
         return None
     kind, key, last = parts
-    if kind in (PICK, SUMMARY):
+    if kind in (PICK, SUMMARY, EXAMPLE):
         return Action(kind, key, version=last)
     if kind == FEEDBACK and last in ("0", "1"):
         return Action(kind, key, helpful=last == "1")

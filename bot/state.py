@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.callbacks import ButtonKeys
 from bot.config import Settings
+from bot.examples import example_questions
+from bot.i18n import LANGUAGES, Translators, translators
 from bot.inline_log import InlineLog
 from bot.library import Library, load_library
 from bot.limits import Verdict
@@ -38,6 +40,8 @@ ANSWERS = "answers"
 QUESTIONS = "questions"
 MESSAGE_ARTICLES = "message_articles"
 GREETED = "greeted"
+LANGUAGE = "language"  # added with /language: older rows have none (the reader's language)
+KNOWN_KEYS = frozenset({CURRENT_ARTICLE, ANSWERS, QUESTIONS, MESSAGE_ARTICLES, GREETED, LANGUAGE})
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -68,6 +72,8 @@ class ChatState:
     # Bot message id -> the article it answered or summarised: a reply to it asks about that.
     message_articles: dict[int, str] = field(default_factory=dict)
     greeted: bool = False  # the group greeting is sent once
+    # The language chosen with /language (bot/i18n.py LANGUAGES); None: each reader's own.
+    language: str | None = None
 
     def remember_answer(self, question_id: int, answer_id: int) -> None:
         remember(self.answers, question_id, answer_id)
@@ -85,6 +91,7 @@ class ChatState:
         self.questions.clear()
         self.message_articles.clear()
         self.greeted = False
+        self.language = None
 
     def to_dict(self) -> dict[str, Any]:
         """The stored form: a plain dict with what is set (the keys the bot always used)."""
@@ -99,6 +106,8 @@ class ChatState:
             data[MESSAGE_ARTICLES] = dict(self.message_articles)
         if self.greeted:
             data[GREETED] = True
+        if self.language is not None:
+            data[LANGUAGE] = self.language
         return data
 
     @classmethod
@@ -119,7 +128,10 @@ class ChatState:
             if _is_id(key) and isinstance(value, str):
                 remember(state.message_articles, key, value)
         state.greeted = data.get(GREETED) is True
-        unknown = set(data) - {CURRENT_ARTICLE, ANSWERS, QUESTIONS, MESSAGE_ARTICLES, GREETED}
+        language = data.get(LANGUAGE)
+        if language in LANGUAGES:  # a language this bot no longer has: the reader's own
+            state.language = language
+        unknown = set(data) - KNOWN_KEYS
         if unknown:
             logger.debug("chat state: unknown keys left out: %s", sorted(map(repr, unknown)))
         return state
@@ -160,6 +172,8 @@ class BotState:
     inline_query_ids: dict[str, None] = field(default_factory=dict)
     # Inline queries logged once the reader stops typing (its delay is set here).
     inline_log: InlineLog = field(default_factory=InlineLog)
+    # Every language's messages (bot/i18n.py), read from the catalogs when the bot is built.
+    translators: Translators = field(default_factory=Translators)
     _library: Library | None = field(default=None, init=False, repr=False)
     # What the library's buttons name, by their short keys (bot.callbacks).
     button_keys: ButtonKeys = field(default_factory=ButtonKeys, init=False, repr=False)
@@ -195,9 +209,12 @@ class BotState:
 
 
 def load_content(
-    settings: Settings, previous: Library | None = None
+    settings: Settings, previous: Library | None = None, languages: Translators | None = None
 ) -> tuple[Library, ButtonKeys, LoadResult]:
-    """Load SEEDS_DIR (`bot.library.load_library`) and make its button keys: the slow part
+    """Load SEEDS_DIR (`bot.library.load_library`) and make its button keys, with each
+    language's example questions (`bot.examples`, checked to be answered): the slow part
     of a start or a reload, run in a thread, then handed to `BotState.use`."""
     library, loaded = load_library(settings, previous)
-    return library, ButtonKeys.of(library.articles), loaded
+    languages = languages or translators()
+    examples = {language: example_questions(library, languages[language]) for language in LANGUAGES}
+    return library, ButtonKeys.of(library.articles, examples), loaded
