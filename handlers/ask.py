@@ -17,10 +17,12 @@ from telegram.error import BadRequest
 from telegram.ext import CommandHandler, MessageHandler, filters
 
 from bot.answers import Answer, Match, Outcome
-from bot.callbacks import feedback_data, pick_data, summary_data
+from bot.callbacks import example_data, feedback_data, pick_data, summary_data
+from bot.i18n import ENGLISH, N_, Translator
 from bot.limits import Verdict
 from bot.querylog import answer_fields, new_query_id
 from bot.rendering import HTML, render_answer, split_message
+from bot.smalltalk import SmallTalk, small_talk
 from handlers.common import (
     Context,
     Handlers,
@@ -30,13 +32,32 @@ from handlers.common import (
     logged_delivery,
     on_message,
     reply,
+    translator_for,
     via_of,
 )
 
 logger = logging.getLogger(__name__)
 
 LABEL_LENGTH = 48
-SLOW_DOWN = "You're asking faster than I can answer well. Please wait a few seconds."
+# TRANSLATORS: the example in /ask's usage line; any question the articles answer.
+USAGE_QUESTION = N_("How many customers does Alibaba Cloud serve?")
+SLOW_DOWN = N_("You're asking faster than I can answer well. Please wait a few seconds.")
+FULL_SUMMARY = N_("📄 Full summary")
+# Small talk's replies: with the example questions as buttons below, or (no examples: no
+# content loaded) without.
+REPLIES = {
+    (SmallTalk.GREETING, True): N_(
+        "Hello! I answer questions about the news articles I know. "
+        "Tap an example below, or just ask."
+    ),
+    (SmallTalk.GREETING, False): N_(
+        "Hello! I answer questions about the news articles I know. /articles lists them."
+    ),
+    (SmallTalk.THANKS, True): N_(
+        "You're welcome! Ask me anything else about the articles, or tap an example below."
+    ),
+    (SmallTalk.THANKS, False): N_("You're welcome! Ask me anything else about the articles."),
+}
 
 _ASK_COMMAND_RE = re.compile(r"^/ask(@\w+)?(\s+|$)", re.IGNORECASE)
 
@@ -56,12 +77,12 @@ async def ask_command(incoming: Incoming, context: Context) -> None:
     """/ask <question>, in private or in a group."""
     question = " ".join(context.args or [])
     if not question.strip():
+        t = translator_for(incoming.update, context)
         name = html.escape(context.bot.username or "bot")
-        await reply(
-            incoming.message,
-            f"Ask me like this: <code>/ask@{name} How many customers does Alibaba Cloud "
-            "serve?</code>",
+        usage = t.gettext("Ask me like this: {example}").format(
+            example=f"<code>/ask@{name} {html.escape(t.gettext(USAGE_QUESTION))}</code>"
         )
+        await reply(incoming.message, usage)
         return
     await answer_question(incoming, context, question)
 
@@ -111,19 +132,27 @@ async def answer_question(
     question: str,
     *,
     edit_message_id: int | None = None,
+    limited: bool = True,
 ) -> Answer | None:
     """Answer by the conversation rules (bot/conversation.py: the replied message's article,
     then the chat's current article, win ties), reply, and log it.
 
     With `edit_message_id` (the reader edited their question) the earlier answer is edited
-    instead. Past the reader's flood limit: one polite note, then nothing.
+    instead. Past the reader's flood limit: one polite note, then nothing (`limited=False`:
+    the caller has counted this question already, a tapped example). A greeting or a
+    thank-you gets a friendly reply (`reply_small_talk`) instead of an answer.
     """
     conversation = conversation_of(context)
     state = conversation.state
-    verdict = context.bot_data.allowed_to_ask(incoming.user_id)
+    t = translator_for(incoming.update, context)
+    verdict = context.bot_data.allowed_to_ask(incoming.user_id) if limited else Verdict.ALLOW
     if verdict is not Verdict.ALLOW:
         if verdict is Verdict.NOTIFY:
-            await reply(incoming.message, SLOW_DOWN)
+            await reply(incoming.message, t.gettext(SLOW_DOWN))
+        return None
+    talk = small_talk(question)
+    if talk is not None:
+        await reply_small_talk(incoming, context, question, talk, t, edit_message_id)
         return None
     replied = incoming.message.reply_to_message
     replied_to = replied.message_id if replied is not None else None
@@ -133,8 +162,8 @@ async def answer_question(
     # The id exists before the row is written, so the buttons can carry it; the row is
     # written once the send is over, with whether the reply got through.
     query_id = new_query_id()
-    text = render_answer(answer, HTML)
-    keyboard = answer_keyboard(answer, query_id)
+    text = render_answer(answer, HTML, t)
+    keyboard = answer_keyboard(answer, query_id, t)
     via = via_of(incoming.chat)
     fields = answer_fields(answer)
     async with logged_delivery(
@@ -149,6 +178,40 @@ async def answer_question(
         "update %s: %s in %.1f ms", incoming.update.update_id, answer.outcome.value, latency_ms
     )
     return answer
+
+
+async def reply_small_talk(
+    incoming: Incoming,
+    context: Context,
+    text: str,
+    talk: SmallTalk,
+    t: Translator,
+    edit_message_id: int | None = None,
+) -> None:
+    """A greeting or thanks: a short reply pointing to the example questions (as buttons),
+    logged as small talk (kind `small_talk`: not a question, nor a content gap)."""
+    keyboard = examples_keyboard(context, t)
+    answer_text = html.escape(t.gettext(REPLIES[talk, keyboard is not None]))
+    fields = {"question": text, "outcome": "answered", "kind": "small_talk"}
+    async with logged_delivery(incoming.update, context, via_of(incoming.chat), 0.0, **fields):
+        answer_id = await _send_or_edit(incoming, context, answer_text, keyboard, edit_message_id)
+    if answer_id is not None:
+        chat_state(context).remember_answer(incoming.message.message_id, answer_id)
+
+
+def examples_keyboard(context: Context, t: Translator) -> InlineKeyboardMarkup | None:
+    """The example questions of the reader's language (checked at load to be answered), one
+    button each; None when there are none."""
+    examples = context.bot_data.button_keys.examples_for(t.language)
+    if not examples:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(_fit(q), callback_data=example_data(q))] for q in examples]
+    )
+
+
+def _fit(label: str) -> str:
+    return label if len(label) <= LABEL_LENGTH else label[: LABEL_LENGTH - 1] + "…"
 
 
 async def _send_or_edit(
@@ -183,10 +246,12 @@ def match_label(match: Match, with_headline: bool) -> str:
     label = match.passage.section
     if with_headline:
         label = f"{label} — {match.article.title}"
-    return label if len(label) <= LABEL_LENGTH else label[: LABEL_LENGTH - 1] + "…"
+    return _fit(label)
 
 
-def answer_keyboard(answer: Answer, query_id: str) -> InlineKeyboardMarkup | None:
+def answer_keyboard(
+    answer: Answer, query_id: str, t: Translator = ENGLISH
+) -> InlineKeyboardMarkup | None:
     """Suggestions as buttons; an answer gets "Full summary" and 👍 / 👎."""
     if answer.outcome is Outcome.SUGGESTED:
         return InlineKeyboardMarkup(
@@ -201,16 +266,19 @@ def answer_keyboard(answer: Answer, query_id: str) -> InlineKeyboardMarkup | Non
             ]
         )
     if answer.outcome is Outcome.ANSWERED and answer.best is not None:
-        return answered_keyboard(answer.best, query_id)
+        return answered_keyboard(answer.best, query_id, t)
     return None
 
 
-def answered_keyboard(match: Match, query_id: str) -> InlineKeyboardMarkup:
+def answered_keyboard(match: Match, query_id: str, t: Translator = ENGLISH) -> InlineKeyboardMarkup:
     """An answer's buttons: "Full summary", and 👍 / 👎 naming its query id."""
+    summary = InlineKeyboardButton(
+        t.gettext(FULL_SUMMARY), callback_data=summary_data(match.article)
+    )
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton("📄 Full summary", callback_data=summary_data(match.article)),
+                summary,
                 InlineKeyboardButton("👍", callback_data=feedback_data(query_id, True)),
                 InlineKeyboardButton("👎", callback_data=feedback_data(query_id, False)),
             ]

@@ -15,40 +15,56 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler
 
 from bot.answers import Answer, Outcome
-from bot.callbacks import FEEDBACK, PICK, SUMMARY, Action, article_version, decode, passage_version
+from bot.callbacks import (
+    EXAMPLE,
+    FEEDBACK,
+    PICK,
+    SUMMARY,
+    Action,
+    article_version,
+    decode,
+    example_version,
+    passage_version,
+)
+from bot.i18n import ENGLISH, N_, Translator
 from bot.limits import Verdict
 from bot.querylog import answer_fields, new_query_id
 from bot.rendering import HTML, render_match, render_summary, split_message
-from handlers.ask import answered_keyboard
+from handlers.ask import answer_question, answered_keyboard
 from handlers.common import (
     Context,
     Handlers,
+    Incoming,
     Pressed,
     conversation_of,
     logged_delivery,
     on_press,
     reply,
+    translator_for,
     typing_indicator,
 )
 
 logger = logging.getLogger(__name__)
 
-EXPIRED = "This button has expired. Please ask again."
-FAILED = "Sorry, that did not work. Please try again."
-SLOW_DOWN = "Slow down a little: try again in a few seconds."
-SENT_PRIVATELY = "Sent you the full summary in our private chat."
-START_PRIVATE = (
+EXPIRED = N_("This button has expired. Please ask again.")
+FAILED = N_("Sorry, that did not work. Please try again.")
+SLOW_DOWN = N_("Slow down a little: try again in a few seconds.")
+SENT_PRIVATELY = N_("Sent you the full summary in our private chat.")
+START_PRIVATE = N_(
     "I can only send the full summary in a private chat you have started: open @{bot}, "
     "press Start, then press this button again."
 )
+HELPED = N_("Thanks, glad it helped!")
+NOT_HELPED = N_("Thanks, noted. Sorry it didn't help.")
 
 
 class Press:
     """One callback query and whether it was answered: the only place that answers it."""
 
-    def __init__(self, query: CallbackQuery) -> None:
+    def __init__(self, query: CallbackQuery, translator: Translator = ENGLISH) -> None:
         self.query = query
         self.answered = False
+        self.t = translator  # the presser's language (or the chat's choice)
 
     async def answer(self, text: str | None = None, *, show_alert: bool | None = None) -> None:
         """Answer the press unless that already happened (Telegram refuses a second answer)."""
@@ -65,14 +81,14 @@ class Press:
 async def on_button(pressed: Pressed, context: Context) -> None:
     """Act on a press, or say why not; answer it exactly once either way."""
     query = pressed.query
-    press = Press(query)
+    press = Press(query, translator_for(pressed.update, context))
     try:
         await dispatch(pressed.update, context, press)
     except Exception:
         # Answer the press (unless that already happened), then let the error handler log it.
         if not press.answered:
             with contextlib.suppress(TelegramError):
-                await press.answer(FAILED)
+                await press.answer(press.t.gettext(FAILED))
         raise
     if not press.answered:  # every path answers; this only guards against a forgotten one
         logger.warning("callback query %s: no answer was given, answering empty", query.id)
@@ -82,21 +98,24 @@ async def on_button(pressed: Pressed, context: Context) -> None:
 async def dispatch(update: Update, context: Context, press: Press) -> None:
     """Check the press (flood limit, known and carried data), then run its action."""
     query = press.query
+    expired = press.t.gettext(EXPIRED)
     if context.bot_data.allowed_to_ask(query.from_user.id) is not Verdict.ALLOW:
         # A short note on the button, never a new message: pressing is not asking.
-        await press.answer(SLOW_DOWN)
+        await press.answer(press.t.gettext(SLOW_DOWN))
         return
     action = decode(query.data)
     if action is None or not carried(query, action, context):
-        await press.answer(EXPIRED, show_alert=True)
+        await press.answer(expired, show_alert=True)
     elif action.kind == PICK:
         await show_passage(update, context, press, action)
     elif action.kind == SUMMARY:
         await show_summary(update, context, press, action)
     elif action.kind == FEEDBACK:
         await record_feedback(press, context, action)
+    elif action.kind == EXAMPLE:
+        await ask_example(update, context, press, action)
     else:  # decode() made an action this module has no handler for
-        await press.answer(EXPIRED, show_alert=True)
+        await press.answer(expired, show_alert=True)
 
 
 def carried(query: CallbackQuery, action: Action, context: Context) -> bool:
@@ -122,7 +141,7 @@ async def show_passage(update: Update, context: Context, press: Press, action: A
     passage_id = state.button_keys.passage_id(action.key)
     match = state.library.passage(passage_id) if passage_id else None
     if match is None or passage_version(match.passage, match.article) != action.version:
-        await press.answer(EXPIRED, show_alert=True)
+        await press.answer(press.t.gettext(EXPIRED), show_alert=True)
         return
     await press.answer()
     message = query.message
@@ -136,12 +155,13 @@ async def show_passage(update: Update, context: Context, press: Press, action: A
     query_id = new_query_id()
     if message is None:  # its new 👍 / 👎 name this id: votes on it must be accepted
         context.bot_data.issue_inline_query_id(query_id)
-    text = split_message(render_match(match, HTML))[0]
+    text = split_message(render_match(match, HTML, press.t))[0]
     fields = answer_fields(chosen)
     fields["kind"] = "pick"
     async with logged_delivery(update, context, "callback", None, query_id=query_id, **fields):
         # PTB edits through inline_message_id when the press came from an inline message.
-        await query.edit_message_text(text, reply_markup=answered_keyboard(match, query_id))
+        keyboard = answered_keyboard(match, query_id, press.t)
+        await query.edit_message_text(text, reply_markup=keyboard)
     # Its article becomes the chat's current one (an inline message has no chat: no effect).
     conversation_of(context).choose(match)
     if chat_data is not None and message is not None:
@@ -155,17 +175,17 @@ async def show_summary(update: Update, context: Context, press: Press, action: A
     article_id = state.button_keys.article_id(action.key)
     article = state.library.article(article_id) if article_id else None
     if article is None or article_version(article) != action.version:
-        await press.answer(EXPIRED, show_alert=True)
+        await press.answer(press.t.gettext(EXPIRED), show_alert=True)
         return
     if query.message is None:
-        await send_summary_privately(context, press, render_summary(article, HTML))
+        await send_summary_privately(context, press, render_summary(article, HTML, press.t))
         return
     await press.answer()
     conversation_of(context).summary(article)  # it becomes the chat's current article
     if not isinstance(query.message, Message):  # too old to reach: carried() refused it
         return
     async with typing_indicator(update, context):
-        await reply(query.message, render_summary(article, HTML))
+        await reply(query.message, render_summary(article, HTML, press.t))
 
 
 async def send_summary_privately(context: Context, press: Press, summary: str) -> None:
@@ -182,9 +202,10 @@ async def send_summary_privately(context: Context, press: Press, summary: str) -
         for part in split_message(summary):
             await context.bot.send_message(user_id, part)
     except Forbidden:
-        await press.answer(START_PRIVATE.format(bot=context.bot.username), show_alert=True)
+        text = press.t.gettext(START_PRIVATE).format(bot=context.bot.username)
+        await press.answer(text, show_alert=True)
         return
-    await press.answer(SENT_PRIVATELY)
+    await press.answer(press.t.gettext(SENT_PRIVATELY))
 
 
 async def record_feedback(press: Press, context: Context, action: Action) -> None:
@@ -194,11 +215,24 @@ async def record_feedback(press: Press, context: Context, action: Action) -> Non
         log.record_feedback(
             query_id=action.key, user_id=press.query.from_user.id, helpful=bool(action.helpful)
         )
-    await press.answer(
-        "Thanks, glad it helped!" if action.helpful else "Thanks, noted. Sorry it didn't help."
-    )
+    await press.answer(press.t.gettext(HELPED if action.helpful else NOT_HELPED))
+
+
+async def ask_example(update: Update, context: Context, press: Press, action: Action) -> None:
+    """One of /start's example questions: asked and answered in the chat, as if typed (the
+    press was counted against the flood limit already)."""
+    question = context.bot_data.button_keys.question(action.key)
+    message = press.query.message
+    if question is None or example_version(question) != action.version:
+        await press.answer(press.t.gettext(EXPIRED), show_alert=True)
+        return
+    await press.answer()
+    if not isinstance(message, Message):  # too old to reach: carried() refused it
+        return
+    incoming = Incoming(update, message, message.chat, press.query.from_user)
+    await answer_question(incoming, context, question, limited=False)
 
 
 def handlers() -> Handlers:
     # Presses with any other data are answered "expired" by handlers.fallback (on_button).
-    return [CallbackQueryHandler(on_button, pattern=r"^[psf]:")]
+    return [CallbackQueryHandler(on_button, pattern=r"^[psfe]:")]

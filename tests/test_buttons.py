@@ -19,11 +19,16 @@ READER = User(7, "Reader", is_bot=False)
 VOTE = "f:0123456789ab:1"
 
 
+def bare_context() -> SimpleNamespace:
+    """What on_button reads before dispatch: no chat's state, the default languages."""
+    return SimpleNamespace(chat_data=None, bot_data=BotState())
+
+
 def stub_update() -> tuple[SimpleNamespace, AsyncMock]:
     """An update whose callback query records its answers."""
     answer = AsyncMock(return_value=True)
     query = SimpleNamespace(id="q1", answer=answer)
-    return SimpleNamespace(callback_query=query), answer
+    return SimpleNamespace(callback_query=query, effective_user=None), answer
 
 
 def query_on(message: Message | None, data: str) -> CallbackQuery:
@@ -54,7 +59,7 @@ async def test_a_failure_after_the_answer_is_not_answered_again(
     monkeypatch.setattr(buttons, "dispatch", answer_then_fail)
     update, answer = stub_update()
     with pytest.raises(RuntimeError):  # for the error handler to log
-        await on_button(update, SimpleNamespace())
+        await on_button(update, bare_context())
     answer.assert_awaited_once_with("done", show_alert=None)
 
 
@@ -67,7 +72,7 @@ async def test_a_failure_before_the_answer_is_answered_failed_once(
     monkeypatch.setattr(buttons, "dispatch", fail)
     update, answer = stub_update()
     with pytest.raises(RuntimeError):
-        await on_button(update, SimpleNamespace())
+        await on_button(update, bare_context())
     answer.assert_awaited_once_with(FAILED, show_alert=None)
 
 
@@ -81,7 +86,7 @@ async def test_an_answer_that_timed_out_is_not_tried_again(
     update, answered = stub_update()
     answered.side_effect = TimedOut()  # it may have arrived: a second answer would fail
     with pytest.raises(TimedOut):
-        await on_button(update, SimpleNamespace())
+        await on_button(update, bare_context())
     assert answered.await_count == 1
 
 
@@ -91,7 +96,7 @@ async def test_a_path_that_forgot_to_answer_still_answers(monkeypatch: pytest.Mo
 
     monkeypatch.setattr(buttons, "dispatch", nothing)
     update, answer = stub_update()
-    await on_button(update, SimpleNamespace())
+    await on_button(update, bare_context())
     answer.assert_awaited_once_with(None, show_alert=None)
 
 
