@@ -17,6 +17,7 @@ from handlers.common import (
     on_member_change,
     on_message,
 )
+from handlers.start import digests, in_groups
 
 logger = logging.getLogger(__name__)
 
@@ -35,17 +36,22 @@ async def on_added(change: ChatMemberUpdated, context: Context) -> None:
     if not joined or state.greeted:
         return
     state.greeted = True
-    name = html.escape(context.bot.username or "bot")
+    # The group's language if chosen before (a bot added again), else the adder's.
+    t = context.bot_data.translators.for_reader(state.language, change.from_user.language_code)
+    name = context.bot.username or "bot"
     count = len(context.bot_data.library.articles)
-    await context.bot.send_message(
-        change.chat.id,
-        f"Hello! I answer questions about {count} news article digest(s), citing the "
-        f"passage and its source.\n"
-        f"• /summary@{name} — the latest article's core viewpoint and sections\n"
-        f"• /ask@{name} your question — or reply to one of my messages\n"
-        f"• /articles@{name} — what I know\n"
-        f"/help@{name} for more.",
-    )
+    lines = [
+        t.gettext(
+            "Hello! I answer questions about {digests}, citing the passage and its source."
+        ).format(digests=digests(count, t)),
+        t.gettext("• /summary@{name} — the latest article's core viewpoint and sections"),
+        t.gettext("• /ask@{name} your question — or reply to one of my messages"),
+        t.gettext("• /articles@{name} — what I know"),
+    ]
+    text = "\n".join(html.escape(line.format(name=name)) for line in lines)
+    more = t.gettext("/help@{name} for more; /language@{name} changes my language (admins).")
+    text += "\n" + in_groups(name, t) + "\n" + html.escape(more.format(name=name))
+    await context.bot.send_message(change.chat.id, text)
 
 
 @on_message

@@ -29,6 +29,8 @@ from telegram.ext import ChosenInlineResultHandler, InlineQueryHandler
 
 from bot.answers import Match, Outcome
 from bot.content import Article, Passage
+from bot.deeplinks import question_payload
+from bot.i18n import ENGLISH, N_, Translator
 from bot.inline_log import TypedQuery
 from bot.library import Library
 from bot.querylog import new_query_id
@@ -47,8 +49,7 @@ logger = logging.getLogger(__name__)
 
 RESULT_LIMIT = 5  # passages offered for a question
 CACHE_SECONDS = 5  # how long Telegram may reuse an answer for the same query
-NOTHING_FOUND = "Nothing found — ask me in private"
-START_PARAMETER = "inline"  # /start parameter of the "nothing found" button
+NOTHING_FOUND = N_("Nothing found — ask me in private")
 PASSAGE, ARTICLE = "p", "a"  # result id prefixes
 
 
@@ -76,14 +77,17 @@ def fit_message(text: str, more: str = "", limit: int = TELEGRAM_MESSAGE_LIMIT) 
     return f"{head}\n\n{more}" if more else head
 
 
-def summary_message(article: Article, number: int) -> str:
+def summary_message(article: Article, number: int, t: Translator = ENGLISH) -> str:
     """Article `number`'s summary, cut to one message with a pointer to /summary N."""
-    return fit_message(render_summary(article, HTML), HTML.esc(f"… /summary {number} for the rest"))
+    more = t.gettext("… /summary {number} for the rest").format(number=number)
+    return fit_message(render_summary(article, HTML, t), HTML.esc(more))
 
 
-def article_page(library: Library, start: int, end: int) -> list[InlineQueryResultArticle]:
+def article_page(
+    library: Library, start: int, end: int, t: Translator = ENGLISH
+) -> list[InlineQueryResultArticle]:
     """The results for articles `start` to `end` (0-based) of an empty query."""
-    return [article_result(library.articles[i], i + 1) for i in range(start, end)]
+    return [article_result(library.articles[i], i + 1, t) for i in range(start, end)]
 
 
 def inline_matches(library: Library, question: str) -> list[Match]:
@@ -105,24 +109,29 @@ def page_bounds(offset: str, total: int, size: int = InlineQueryLimit.RESULTS) -
     return start, min(start + size, total)
 
 
-def passage_result(match: Match, query_id: str) -> InlineQueryResultArticle:
+def passage_result(
+    match: Match, query_id: str, t: Translator = ENGLISH
+) -> InlineQueryResultArticle:
     """A passage to send, with the buttons of an answer (votes name `query_id`)."""
+    text = fit_message(render_match(match, HTML, t))
     return InlineQueryResultArticle(
         id=result_id(PASSAGE, match.passage.id),
         title=match.article.title,
         description=match.passage.section,
-        input_message_content=InputTextMessageContent(fit_message(render_match(match, HTML))),
-        reply_markup=answered_keyboard(match, query_id),
+        input_message_content=InputTextMessageContent(text),
+        reply_markup=answered_keyboard(match, query_id, t),
     )
 
 
-def article_result(article: Article, number: int) -> InlineQueryResultArticle:
+def article_result(
+    article: Article, number: int, t: Translator = ENGLISH
+) -> InlineQueryResultArticle:
     byline = " · ".join(d for d in (article.source, article.published_text) if d)
     return InlineQueryResultArticle(
         id=result_id(ARTICLE, article.id),
         title=article.title,
         description=byline or None,
-        input_message_content=InputTextMessageContent(summary_message(article, number)),
+        input_message_content=InputTextMessageContent(summary_message(article, number, t)),
     )
 
 
@@ -131,12 +140,14 @@ async def inline_query(query: InlineQuery, context: Context) -> None:
     """Offer the passages for the typed question, or the articles for an empty query."""
     state = context.bot_data
     library = state.library
+    # The reader's Telegram language: an inline query has no chat, so no chat's choice.
+    t = state.translators.for_reader(None, query.from_user.language_code)
     question = query.query.strip()
     if not question:
         start, end = page_bounds(query.offset, len(library.articles))
         # In a thread: each result renders a whole summary to cut it to one message, up to
         # 50 of them, which for articles at the content limits is a second of work.
-        results = await asyncio.to_thread(article_page, library, start, end)
+        results = await asyncio.to_thread(article_page, library, start, end, t)
         # None, not "": with Defaults set, PTB 22.8 sends an empty string as "[]" (it takes
         # any empty sequence for a list of poll options), which Telegram would echo back.
         next_offset = str(end) if end < len(library.articles) else None
@@ -150,7 +161,7 @@ async def inline_query(query: InlineQuery, context: Context) -> None:
     # One id for the question, made before its row is written (as for a private answer).
     query_id = new_query_id()
     state.issue_inline_query_id(query_id)
-    results = [passage_result(m, query_id) for m in matches]
+    results = [passage_result(m, query_id, t) for m in matches]
     latency_ms = (time.perf_counter() - started) * 1000
     log = state.query_log
     if log is not None:
@@ -161,7 +172,10 @@ async def inline_query(query: InlineQuery, context: Context) -> None:
             logger.exception("inline query %s: could not schedule its log row", query.id)
     button = None
     if not results:
-        button = InlineQueryResultsButton(text=NOTHING_FOUND, start_parameter=START_PARAMETER)
+        # The deep link carries the question: /start answers it in the private chat.
+        button = InlineQueryResultsButton(
+            text=t.gettext(NOTHING_FOUND), start_parameter=question_payload(question)
+        )
     await _answer(query, results, button=button)
 
 

@@ -1,4 +1,10 @@
-"""/start, /help and /privacy: what the bot knows, how to ask, and what it logs."""
+"""/start, /help and /privacy: a short welcome with examples to tap, every command, and
+what the bot logs.
+
+/start is at most five lines, with up to three example questions as buttons (each one
+checked at load time to be answered: bot/examples.py); a deep link's payload
+(bot/deeplinks.py, the inline "ask me in private" button) is a question, answered at once.
+"""
 
 from __future__ import annotations
 
@@ -7,84 +13,137 @@ import html
 from telegram.ext import CommandHandler, filters
 
 from bot.content import Article
+from bot.deeplinks import payload_question
+from bot.i18n import Translator
 from bot.rendering import HTML
-from handlers.common import Context, Handlers, Incoming, on_message, reply
+from handlers.ask import answer_question, examples_keyboard
+from handlers.common import Context, Handlers, Incoming, on_message, reply, translator_for
 
 MAX_LISTED = 5
 
 
 @on_message
+async def start(incoming: Incoming, context: Context) -> None:
+    """The welcome and the example buttons; or, from a deep link, the question it carries."""
+    question = payload_question(context.args[0]) if context.args else None
+    if question is not None:
+        await answer_question(incoming, context, question)
+        return
+    t = translator_for(incoming.update, context)
+    keyboard = examples_keyboard(context, t)
+    count = len(context.bot_data.library.articles)
+    await reply(incoming.message, start_text(count, t, examples=keyboard is not None), keyboard)
+
+
+@on_message
 async def help_command(incoming: Incoming, context: Context) -> None:
-    """What the bot knows, three example questions from the content, and the commands."""
+    """What the bot knows and every command."""
+    t = translator_for(incoming.update, context)
     articles = context.bot_data.library.articles
-    await reply(incoming.message, help_text(articles, context.bot.username or "bot"))
+    await reply(incoming.message, help_text(articles, context.bot.username or "bot", t))
 
 
 @on_message
 async def privacy(incoming: Incoming, context: Context) -> None:
     """What is logged, for how long, and how to delete it."""
+    t = translator_for(incoming.update, context)
     settings = context.bot_data.settings
     who = {
-        "hash": "a keyed hash of your Telegram user id (not the id itself)",
-        "raw": "your Telegram user id",
-        "off": "nothing that identifies you",
+        "hash": t.gettext("a keyed hash of your Telegram user id (not the id itself)"),
+        "raw": t.gettext("your Telegram user id"),
+        "off": t.gettext("nothing that identifies you"),
     }[settings.query_log_users]
-    text = (
-        "<b>What I keep</b>\n"
-        "Every question is logged so the admins learn what readers ask and what the articles "
-        "don't cover yet: the question, what I answered (the passage and how sure I was), "
-        f"when, the kind of chat, and {who}.\n\n"
-        f"Rows are deleted after {settings.query_log_retention_days} days. "
-        "Admins see statistics, not your name.\n\n"
-        "Send /forget in a private chat with me to delete everything logged about you."
+    days = settings.query_log_retention_days
+    paragraphs = [
+        f"<b>{html.escape(t.gettext('What I keep'))}</b>\n"
+        + t.gettext(
+            "Every question is logged so the admins learn what readers ask and what the "
+            "articles don't cover yet: the question, what I answered (the passage and how "
+            "sure I was), when, the kind of chat, and {who}."
+        ).format(who=who),
+        t.ngettext(
+            "Rows are deleted after {days} day. Admins see statistics, not your name.",
+            "Rows are deleted after {days} days. Admins see statistics, not your name.",
+            days,
+        ).format(days=days),
+        t.gettext("Send /forget in a private chat with me to delete everything logged about you."),
+    ]
+    await reply(incoming.message, "\n\n".join(paragraphs))
+
+
+def digests(count: int, t: Translator) -> str:
+    """'1 news article digest', '3 news article digests'."""
+    return t.ngettext("{count} news article digest", "{count} news article digests", count).format(
+        count=count
     )
-    await reply(incoming.message, text)
 
 
-def help_text(articles: tuple[Article, ...], bot_username: str) -> str:
-    """The /start and /help message."""
+def start_text(count: int, t: Translator, *, examples: bool) -> str:
+    """/start: at most five lines (HTML)."""
     lines = [
-        f"I answer questions about {len(articles)} news article digest(s), with the passage "
-        "that answers and where it comes from (headline, source, date, paragraphs)."
+        t.gettext(
+            "Hi! I answer questions about {digests}, quoting the passage that answers and "
+            "its source."
+        ).format(digests=digests(count, t)),
+        t.gettext("Type a question, or tap an example below.")
+        if examples
+        else t.gettext("Type a question in your own words."),
+        t.gettext("/articles lists what I know; /summary gives an article's main points."),
+        t.gettext("/language changes my language; /help lists every command."),
+    ]
+    return "\n".join(html.escape(line) for line in lines)
+
+
+def help_text(articles: tuple[Article, ...], bot_username: str, t: Translator) -> str:
+    """/help: what the bot knows, and every command (HTML)."""
+    lines = [
+        html.escape(
+            t.gettext(
+                "I answer questions about {digests}, with the passage that answers and where "
+                "it comes from (headline, source, date, paragraphs)."
+            ).format(digests=digests(len(articles), t))
+        )
     ]
     if articles:
-        lines += ["", "<b>I know</b>"]
+        lines += ["", f"<b>{html.escape(t.gettext('I know'))}</b>"]
         for article in articles[:MAX_LISTED]:
             byline = " · ".join(d for d in (article.source, article.published_text[:10]) if d)
             lines.append(
                 f"• {HTML.esc(article.title)}" + (f" ({HTML.esc(byline)})" if byline else "")
             )
         if len(articles) > MAX_LISTED:
-            lines.append(f"…and {len(articles) - MAX_LISTED} more: /articles")
-        lines += ["", "<b>Try asking</b>"]
-        lines += [f"• {HTML.esc(q)}" for q in example_questions(articles)]
-    name = html.escape(bot_username)
-    lines += [
-        "",
-        "<b>Commands</b>",
-        "/ask &lt;question&gt; — ask a question (in private, just type it)",
-        "/summary [N or topic] — an article's core viewpoint and sections",
-        "/articles — the articles, newest first",
-        "/privacy — what I log, and /forget to delete it",
-        "/help — this message",
-        "",
-        "<b>In groups</b>",
-        f"Use /ask@{name}, /summary@{name}, or reply to one of my messages. With Telegram's "
-        f"group privacy mode on (the default) I only see commands and replies to me; "
-        f"mentioning @{name} works only when privacy mode is off or I am a group admin.",
+            more = t.gettext("…and {count} more: /articles")
+            lines.append(html.escape(more.format(count=len(articles) - MAX_LISTED)))
+    commands = [
+        t.gettext("/ask <question> — ask a question (in private, just type it)"),
+        t.gettext("/summary [N or topic] — an article's core viewpoint and sections"),
+        t.gettext("/articles — the articles, newest first"),
+        t.gettext("/language — English, 简体中文 or 繁體中文"),
+        t.gettext("/privacy — what I log, and /forget to delete it"),
+        t.gettext("/start — example questions to tap"),
+        t.gettext("/help — this message"),
     ]
+    lines += ["", f"<b>{html.escape(t.gettext('Commands'))}</b>"]
+    lines += [html.escape(line) for line in commands]
+    lines += ["", f"<b>{html.escape(t.gettext('In groups'))}</b>", in_groups(bot_username, t)]
     return "\n".join(lines)
 
 
-def example_questions(articles: tuple[Article, ...]) -> list[str]:
-    """Three questions drawn from the newest articles' section titles."""
-    titles = [s.title for a in articles for s in a.sections]
-    return [f"What about {title}?" for title in titles[:3]]
+def in_groups(bot_username: str, t: Translator) -> str:
+    """How to ask in a group, and what Telegram's privacy mode lets the bot see (HTML)."""
+    return html.escape(
+        t.gettext(
+            "Use /ask@{name}, /summary@{name}, or reply to one of my messages. With Telegram's "
+            "group privacy mode on (the default) I only see commands and replies to me; "
+            "mentioning @{name} works only when privacy mode is off or I am a group admin."
+        ).format(name=bot_username)
+    )
 
 
 def handlers() -> Handlers:
     new_messages = filters.UpdateType.MESSAGE
     return [
-        CommandHandler(["start", "help"], help_command, filters=new_messages),
+        CommandHandler("start", start, filters=new_messages),
+        CommandHandler("help", help_command, filters=new_messages),
         CommandHandler("privacy", privacy, filters=new_messages),
     ]

@@ -16,10 +16,11 @@ import pytest
 
 from bot.answers import Outcome
 from bot.content import Article, Passage, Section
+from bot.deeplinks import question_payload
 from bot.library import Library
 from bot.matcher_config import MatcherConfig
 from bot.parsing import load_folder
-from bot.rendering import HTML, render_summary, telegram_length
+from bot.rendering import HTML, UNANSWERED_TEXT, render_summary, telegram_length
 from handlers.inline import (
     NOTHING_FOUND,
     RESULT_LIMIT,
@@ -149,9 +150,13 @@ async def test_an_off_topic_question_gets_no_results_and_the_private_chat_button
 ) -> None:
     call = await bot.inline(3004, "sourdough bread recipe")
     assert call.params["results"] == []
-    assert call.params["button"] == {"text": NOTHING_FOUND, "start_parameter": "inline"}
+    payload = question_payload("sourdough bread recipe")
+    assert call.params["button"] == {"text": NOTHING_FOUND, "start_parameter": payload}
     assert call.params["cache_time"] == 5
-    # The button opens the private chat with "/start inline": the reader gets the help.
+    # The button opens the private chat with "/start <payload>": the question is answered.
+    start = await bot.private(3004, f"/start {payload}")
+    assert parse_telegram_html(start.params["text"]) == UNANSWERED_TEXT
+    # An older button's "/start inline" gets the welcome.
     start = await bot.private(3004, "/start inline")
     assert "/summary" in parse_telegram_html(start.params["text"])
 
