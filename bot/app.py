@@ -40,6 +40,7 @@ from telegram.warnings import PTBDeprecationWarning
 import handlers
 from bot.chat_state import ChatStateStore
 from bot.config import Settings
+from bot.i18n import translators
 from bot.limits import Cooldown, QuestionLimiter
 from bot.persistence import ChatStatePersistence
 from bot.querylog import QueryLog
@@ -363,6 +364,8 @@ def build_application(settings: Settings) -> App:
         settings.questions_per_window, settings.question_window_seconds
     )
     state.summary_cooldown = Cooldown(settings.summary_cooldown_seconds)
+    # The languages' catalogs (bot/locale/*.po), read once: a broken one stops the start.
+    state.translators = translators()
     handlers.register(application)
     return application
 
@@ -371,7 +374,7 @@ async def post_init(application: App) -> None:
     """Load the content off the event loop, open the query log, set the command menus."""
     state = application.bot_data
     settings = state.settings
-    library, keys, loaded = await asyncio.to_thread(load_content, settings)
+    library, keys, loaded = await asyncio.to_thread(load_content, settings, None, state.translators)
     for problem in loaded.rejected:
         logger.warning("rejected %s", problem)
     for problem in loaded.warnings:

@@ -13,6 +13,7 @@ from handlers import (
     forget,
     groups,
     inline,
+    language,
     menus,
     start,
     summary,
@@ -29,7 +30,20 @@ def register(application: App) -> None:
     application.add_handlers(menus.handlers(), group=-1)
     # buttons before forget: PTB hands a press with empty data to the first
     # CallbackQueryHandler whatever its pattern, and on_button answers it "expired".
-    for feature in (start, summary, articles, admin, buttons, forget, groups, ask, inline, upload):
+    features = (
+        start,
+        summary,
+        articles,
+        admin,
+        buttons,
+        forget,
+        language,
+        groups,
+        ask,
+        inline,
+        upload,
+    )
+    for feature in features:
         application.add_handlers(feature.handlers())
     # After every feature: in group 0 the first matching handler wins.
     application.add_handlers(fallback.handlers())
