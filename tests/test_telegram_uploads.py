@@ -93,7 +93,7 @@ async def test_an_admin_adds_an_article_and_readers_get_answers_from_it(
     assert reply.startswith(
         "Added rover.md (article 'rover', “Lunar rover program update”, 3 passages)."
     )
-    assert f"Reloaded: {article_count(bot.seeds)} article(s)" in reply
+    assert f"Reloaded: {article_count(bot.seeds)} articles," in reply
     assert (bot.seeds / "rover.md").read_bytes() == ROVER
     assert added_files(bot) == {"rover.md"}  # and no temporary file left behind
     assert traffic.get_file_calls == 1 and len(traffic.downloads) == 1
@@ -204,7 +204,7 @@ async def test_replacing_an_article_by_its_id(bot: InProcessBot) -> None:
     count = article_count(bot.seeds)
     replaced = await send(bot, ADMIN, tours("submarine"), "tours.md")
     assert replaced.startswith("Replaced tours.md (article 'tours', “Bay tours by submarine”")
-    assert f"Reloaded: {count} article(s)" in replaced
+    assert f"Reloaded: {count} articles," in replaced
     assert (bot.seeds / "tours.md").read_bytes() == tours("submarine")
     assert "Submarine tour" in await ask(bot, reader, "submarine tours")
     assert "Zeppelin" not in await ask(bot, reader, "zeppelin tours")  # the old text is gone
