@@ -361,6 +361,7 @@ class FakeTelegram:
         self._files_by_path: dict[str, StoredFile] = {}
         self._file_numbers = itertools.count(1)
         self._commands: dict[str, list[JSON]] = {}
+        self._member_status: dict[tuple[int, int], str] = {}  # (chat, user) -> status
 
         self._methods: dict[str, tuple[str, Callable[[JSON, dict[str, UploadedFile]], Any]]] = {
             name.lower(): (name, handler)
@@ -384,6 +385,7 @@ class FakeTelegram:
                 "sendDocument": self._send_document,
                 "getFile": self._get_file,
                 "getChat": self._get_chat,
+                "getChatMember": self._get_chat_member,
             }.items()
         }
 
@@ -1465,6 +1467,25 @@ class FakeTelegram:
             "file_size": stored.file_size,
             "file_path": stored.file_path,
         }
+
+    def set_member_status(self, chat_id: int, user_id: int, status: str) -> None:
+        """What getChatMember says of `user_id` in group `chat_id`: "creator",
+        "administrator", "member" (the default for anyone), "left" or "kicked"."""
+        with self._lock:
+            self._member_status[chat_id, user_id] = status
+
+    def _get_chat_member(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        chat = self._known_chat(_required_chat_id(params))
+        user_id = params.get("user_id")
+        if not isinstance(user_id, int) or user_id not in self._users:
+            raise bad_request("PARTICIPANT_ID_INVALID")
+        status = self._member_status.get((chat["id"], user_id), "member")
+        if status == "creator":
+            member: JSON = {"status": "creator", "is_anonymous": False}
+        else:
+            member = self._chat_member(status)
+        member["user"] = copy.deepcopy(self._users[user_id])
+        return member
 
     def _get_chat(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
         chat = self._known_chat(_required_chat_id(params))

@@ -48,7 +48,7 @@ async def test_an_upload_renames_a_source_and_a_broken_one_is_refused(bot: InPro
     assert path.read_bytes() == before
     reply = await send(bot, b'[sources]\n"2 1 Shi Ji Jing Ji Bao Dao" = "21CBH"\n', "Sources.toml")
     assert reply.startswith("Replaced sources.toml (source names: 1).")
-    assert "Reloaded: 1 article(s)" in reply
+    assert "Reloaded: 1 article," in reply
     assert "21CBH · 2025-05-29 14:12 · paragraph 7" in await ask(bot)
     path.write_bytes(before)
     assert "Rejected" not in await reload(bot)
@@ -59,6 +59,6 @@ async def test_reload_rejects_a_broken_sources_toml_and_keeps_the_names(bot: InP
     path: Path = bot.seeds / "sources.toml"
     path.write_text('[sources."2 1 Shi Ji Jing Ji Bao Dao"\nname = "x"\n', encoding="utf-8")
     report = await reload(bot)
-    assert "Reloaded: 1 article(s), 9 passages" in report
+    assert "Reloaded: 1 article, 9 passages" in report
     assert f"• {path}:1: not valid TOML" in report
     assert HERALD_LINE in await ask(bot)
