@@ -10,6 +10,7 @@ from telegram.ext import CommandHandler, filters
 
 from bot.charts import ChartsUnavailableError, questions_chart
 from bot.i18n import N_, Translator
+from bot.rendering import HTML
 from bot.state import load_content
 from bot.stats import passage_labels, render_stats
 from handlers.access import admin_only
@@ -77,11 +78,11 @@ async def reload_library(incoming: Incoming, context: Context) -> str:
     ]
     if loaded.rejected:
         rejected = t.gettext("Rejected ({count})").format(count=len(loaded.rejected))
-        lines += ["", f"<b>{rejected}</b>"]
+        lines += ["", HTML.bold(rejected)]
         lines += [f"• {html.escape(str(p))}" for p in loaded.rejected[:MAX_REJECTIONS_SHOWN]]
     notes = [w for w in loaded.warnings if "kept" in w.reason or "keeping" in w.reason]
     if notes:
-        lines += ["", f"<b>{t.gettext('Kept from before')}</b>"]
+        lines += ["", HTML.bold(t.gettext("Kept from before"))]
         lines += [f"• {html.escape(str(w))}" for w in notes[:MAX_REJECTIONS_SHOWN]]
     return "\n".join(lines)
 

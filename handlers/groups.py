@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import html
 import logging
 
 from telegram import ChatMember, ChatMemberUpdated
 from telegram.ext import ChatMemberHandler, MessageHandler, filters
 
+from bot.rendering import HTML
 from handlers.common import (
     Context,
     Handlers,
@@ -48,9 +48,9 @@ async def on_added(change: ChatMemberUpdated, context: Context) -> None:
         t.gettext("• /ask@{name} your question — or reply to one of my messages"),
         t.gettext("• /articles@{name} — what I know"),
     ]
-    text = "\n".join(html.escape(line.format(name=name)) for line in lines)
+    text = "\n".join(HTML.esc(line.format(name=name)) for line in lines)
     more = t.gettext("/help@{name} for more; /language@{name} changes my language (admins).")
-    text += "\n" + in_groups(name, t) + "\n" + html.escape(more.format(name=name))
+    text += "\n" + in_groups(name, t) + "\n" + HTML.esc(more.format(name=name))
     await context.bot.send_message(change.chat.id, text)
 
 

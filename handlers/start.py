@@ -8,8 +8,6 @@ checked at load time to be answered: bot/examples.py); a deep link's payload
 
 from __future__ import annotations
 
-import html
-
 from telegram.ext import CommandHandler, filters
 
 from bot.content import Article
@@ -55,7 +53,8 @@ async def privacy(incoming: Incoming, context: Context) -> None:
     }[settings.query_log_users]
     days = settings.query_log_retention_days
     paragraphs = [
-        f"<b>{html.escape(t.gettext('What I keep'))}</b>\n"
+        HTML.bold(t.gettext("What I keep"))
+        + "\n"
         + t.gettext(
             "Every question is logged so the admins learn what readers ask and what the "
             "articles don't cover yet: the question, what I answered (the passage and how "
@@ -91,13 +90,13 @@ def start_text(count: int, t: Translator, *, examples: bool) -> str:
         t.gettext("/articles lists what I know; /summary gives an article's main points."),
         t.gettext("/language changes my language; /help lists every command."),
     ]
-    return "\n".join(html.escape(line) for line in lines)
+    return "\n".join(HTML.esc(line) for line in lines)
 
 
 def help_text(articles: tuple[Article, ...], bot_username: str, t: Translator) -> str:
     """/help: what the bot knows, and every command (HTML)."""
     lines = [
-        html.escape(
+        HTML.esc(
             t.gettext(
                 "I answer questions about {digests}, with the passage that answers and where "
                 "it comes from (headline, source, date, paragraphs)."
@@ -105,7 +104,7 @@ def help_text(articles: tuple[Article, ...], bot_username: str, t: Translator) -
         )
     ]
     if articles:
-        lines += ["", f"<b>{html.escape(t.gettext('I know'))}</b>"]
+        lines += ["", HTML.bold(t.gettext("I know"))]
         for article in articles[:MAX_LISTED]:
             byline = " · ".join(d for d in (article.source, article.published_text[:10]) if d)
             lines.append(
@@ -113,7 +112,7 @@ def help_text(articles: tuple[Article, ...], bot_username: str, t: Translator) -
             )
         if len(articles) > MAX_LISTED:
             more = t.gettext("…and {count} more: /articles")
-            lines.append(html.escape(more.format(count=len(articles) - MAX_LISTED)))
+            lines.append(HTML.esc(more.format(count=len(articles) - MAX_LISTED)))
     commands = [
         t.gettext("/ask <question> — ask a question (in private, just type it)"),
         t.gettext("/summary [N or topic] — an article's core viewpoint and sections"),
@@ -123,15 +122,15 @@ def help_text(articles: tuple[Article, ...], bot_username: str, t: Translator) -
         t.gettext("/start — example questions to tap"),
         t.gettext("/help — this message"),
     ]
-    lines += ["", f"<b>{html.escape(t.gettext('Commands'))}</b>"]
-    lines += [html.escape(line) for line in commands]
-    lines += ["", f"<b>{html.escape(t.gettext('In groups'))}</b>", in_groups(bot_username, t)]
+    lines += ["", HTML.bold(t.gettext("Commands"))]
+    lines += [HTML.esc(line) for line in commands]
+    lines += ["", HTML.bold(t.gettext("In groups")), in_groups(bot_username, t)]
     return "\n".join(lines)
 
 
 def in_groups(bot_username: str, t: Translator) -> str:
     """How to ask in a group, and what Telegram's privacy mode lets the bot see (HTML)."""
-    return html.escape(
+    return HTML.esc(
         t.gettext(
             "Use /ask@{name}, /summary@{name}, or reply to one of my messages. With Telegram's "
             "group privacy mode on (the default) I only see commands and replies to me; "
