@@ -193,7 +193,7 @@ async def reply_small_talk(
     keyboard = examples_keyboard(context, t)
     answer_text = html.escape(t.gettext(REPLIES[talk, keyboard is not None]))
     fields = {"question": text, "outcome": "answered", "kind": "small_talk"}
-    async with logged_delivery(incoming.update, context, via_of(incoming.chat), 0.0, **fields):
+    async with logged_delivery(incoming.update, context, via_of(incoming.chat), None, **fields):
         answer_id = await _send_or_edit(incoming, context, answer_text, keyboard, edit_message_id)
     if answer_id is not None:
         chat_state(context).remember_answer(incoming.message.message_id, answer_id)
