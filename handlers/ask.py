@@ -39,6 +39,7 @@ from handlers.common import (
 logger = logging.getLogger(__name__)
 
 LABEL_LENGTH = 48
+EXAMPLE_LENGTH = 64  # an example question's button: the whole question, as a rule
 # TRANSLATORS: the example in /ask's usage line; any question the articles answer.
 USAGE_QUESTION = N_("How many customers does Alibaba Cloud serve?")
 SLOW_DOWN = N_("You're asking faster than I can answer well. Please wait a few seconds.")
@@ -191,7 +192,7 @@ async def reply_small_talk(
     """A greeting or thanks: a short reply pointing to the example questions (as buttons),
     logged as small talk (kind `small_talk`: not a question, nor a content gap)."""
     keyboard = examples_keyboard(context, t)
-    answer_text = html.escape(t.gettext(REPLIES[talk, keyboard is not None]))
+    answer_text = HTML.esc(t.gettext(REPLIES[talk, keyboard is not None]))
     fields = {"question": text, "outcome": "answered", "kind": "small_talk"}
     async with logged_delivery(incoming.update, context, via_of(incoming.chat), None, **fields):
         answer_id = await _send_or_edit(incoming, context, answer_text, keyboard, edit_message_id)
@@ -206,12 +207,15 @@ def examples_keyboard(context: Context, t: Translator) -> InlineKeyboardMarkup |
     if not examples:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(_fit(q), callback_data=example_data(q))] for q in examples]
+        [
+            [InlineKeyboardButton(_fit(q, EXAMPLE_LENGTH), callback_data=example_data(q))]
+            for q in examples
+        ]
     )
 
 
-def _fit(label: str) -> str:
-    return label if len(label) <= LABEL_LENGTH else label[: LABEL_LENGTH - 1] + "…"
+def _fit(label: str, length: int = LABEL_LENGTH) -> str:
+    return label if len(label) <= length else label[: length - 1] + "…"
 
 
 async def _send_or_edit(
