@@ -131,6 +131,7 @@ class _Reading:
     unknown: set[str] = field(default_factory=set)  # words none of whose terms is indexed
     names: list[str] = field(default_factory=list)  # content words the reader capitalised
     text: str = ""  # the normalised question, typos corrected: what gets embedded
+    chinese: bool = False  # read through the Chinese-English dictionary
 
     @property
     def text_words(self) -> list[str]:
@@ -253,7 +254,7 @@ class Matcher:
         chinese = CJK_RE.search(text) is not None
         if chinese:
             text = to_simplified(text)  # 騰訊資本開支 -> 腾讯资本开支: one spelling to look up
-        reading = _Reading(corrected=corrected, text=text)
+        reading = _Reading(corrected=corrected, text=text, chinese=chinese)
         for name in _reader_names(question):
             reading.names.extend(
                 (self.config.typo_correction and self.speller.correction(word)) or word
@@ -445,7 +446,7 @@ class Matcher:
         rivals = {s.passage.article_id for s in tied} - {best.passage.article_id}
         ambiguous = bool(rivals) and best.passage.article_id != prefer_article
         sure = (
-            best.score >= self.config.answer_threshold
+            best.score >= self._answer_bar(reading)
             and (not self.config.names_must_appear or self._mentions_names(best, query, reading))
             and (not self.config.facts_must_appear or _has_the_fact_asked(question, best.passage))
         )
@@ -454,6 +455,13 @@ class Matcher:
         if ambiguous:
             plausible = _one_per_article(tied)
         return MatchResult(Outcome.SUGGESTED, tuple(plausible[:3]))
+
+    def _answer_bar(self, reading: _Reading) -> float:
+        """The score that answers: lower for a question read through the dictionary, whose
+        glosses rarely cover every word of it as a passage in its own language would."""
+        if reading.chinese and self.config.chinese_dictionary:
+            return self.config.answer_threshold - self.config.chinese_bar_offset
+        return self.config.answer_threshold
 
     def _mentions_names(
         self, scored: ScoredPassage, query: list[_QueryTerm], reading: _Reading

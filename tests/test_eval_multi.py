@@ -54,10 +54,12 @@ def test_the_set_is_blind_chinese_and_off_topic_enough() -> None:
 
 def test_four_articles_hold_their_measured_levels(tmp_path: Path) -> None:
     t = tally(corpus(tmp_path))["all"]
-    # Measured: 67/171 answered right, 119/171 first, 3 wrong, 4/46 off-topic answered.
-    assert t.answered_right >= 64
-    assert t.ranked_first >= 114
-    assert t.answered_wrong <= 5
+    # Measured: 76/171 answered right, 120/171 first, 7 wrong, 4/46 off-topic answered
+    # (the Chinese answer bar 0.05 lower, chosen on the tune questions, answers 7 more
+    # right and 2 more wrong here than before it).
+    assert t.answered_right >= 73
+    assert t.ranked_first >= 115
+    assert t.answered_wrong <= 7
     assert t.off_topic_answered <= 5
 
 

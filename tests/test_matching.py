@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.answers import Outcome
@@ -264,3 +266,14 @@ def test_a_bullet_close_to_its_core_viewpoint_comes_first_without_changing_score
     assert [s.score for s in ranked] == [0.88, 0.84, 0.90]
     # Far below (a question about the article as a whole): the core viewpoint stays first.
     assert _specific_first([core, elsewhere, bullet], margin=0.03)[0] is core
+
+
+def test_a_chinese_question_answers_from_a_slightly_lower_bar() -> None:
+    passages = [Passage("a", 1, "", "Tencent cut its capital expenditure on AI servers.")]
+    config = MatcherConfig(answer_threshold=0.75, suggest_threshold=0.3)
+    matcher = Matcher(passages, config, thesaurus=Thesaurus())
+    reading = matcher._read("腾讯的资本开支")
+    assert reading.chinese and matcher._answer_bar(reading) == pytest.approx(0.70)
+    assert matcher._answer_bar(matcher._read("Tencent capital expenditure")) == 0.75
+    no_dictionary = Matcher(passages, replace(config, chinese_dictionary=False))
+    assert no_dictionary._answer_bar(no_dictionary._read("腾讯的资本开支")) == 0.75
