@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 from bot.answers import Answer, Match
 from bot.config import Settings
@@ -24,6 +25,8 @@ from bot.parsing import (
 )
 from bot.sources import SOURCES_NAME, Sources, load_sources
 from bot.text import normalise
+
+T = TypeVar("T")
 
 
 class Library:
@@ -129,22 +132,18 @@ def load_library(
     rejected = list(loaded.rejected)
     warnings = list(loaded.warnings)
     articles = list(loaded.articles)
-    glossary = previous.glossary if previous else Glossary()
-    path = settings.seeds_dir / GLOSSARY_NAME
-    try:
-        glossary = load_glossary(path, limits)
-    except ArticleError as error:
-        rejected.append(error.problem)
-    except PARSER_ERRORS as error:  # parse_glossary turns these into ArticleError already
-        rejected.append(Problem(str(path), 0, f"cannot be parsed: {describe(error)}"))
-    sources = previous.sources if previous else Sources()
-    path = settings.seeds_dir / SOURCES_NAME
-    try:
-        sources = load_sources(path, limits)
-    except ArticleError as error:
-        rejected.append(error.problem)
-    except PARSER_ERRORS as error:  # parse_sources turns these into ArticleError already
-        rejected.append(Problem(str(path), 0, f"cannot be parsed: {describe(error)}"))
+    glossary = _load_or_keep(
+        settings.seeds_dir / GLOSSARY_NAME,
+        lambda path: load_glossary(path, limits),
+        previous.glossary if previous else Glossary(),
+        rejected,
+    )
+    sources = _load_or_keep(
+        settings.seeds_dir / SOURCES_NAME,
+        lambda path: load_sources(path, limits),
+        previous.sources if previous else Sources(),
+        rejected,
+    )
     if previous is not None:
         articles = _keep_last_good(articles, rejected, previous, warnings)
     library = Library(
@@ -182,3 +181,15 @@ def matcher_config(settings: Settings) -> MatcherConfig:
         answer_threshold=settings.match_answer_threshold,
         suggest_threshold=settings.match_suggest_threshold,
     )
+
+
+def _load_or_keep(path: Path, load: Callable[[Path], T], kept: T, rejected: list[Problem]) -> T:
+    """A TOML file of SEEDS_DIR (the glossary, sources.toml) loaded, or, when it is broken,
+    `kept` (the last good one, or an empty one) with the file's problem in `rejected`."""
+    try:
+        return load(path)
+    except ArticleError as error:
+        rejected.append(error.problem)
+    except PARSER_ERRORS as error:  # the loaders turn these into ArticleError already
+        rejected.append(Problem(str(path), 0, f"cannot be parsed: {describe(error)}"))
+    return kept

@@ -14,8 +14,10 @@ import os
 import tempfile
 import threading
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from bot.content import Article
 from bot.glossary import Glossary, parse_glossary
@@ -32,6 +34,8 @@ from bot.parsing import (
     parse_article_bytes,
 )
 from bot.sources import SOURCES_NAME, Sources, parse_sources
+
+T = TypeVar("T")
 
 MAX_UPLOAD_BYTES = DEFAULT_LIMITS.max_bytes  # 1 MB unless CONTENT_MAX_BYTES says otherwise
 MAX_NAME_BYTES = 200  # room for the temporary name's prefix within the usual 255
@@ -198,37 +202,33 @@ def accept_upload(
 
 
 def _parse_glossary(name: str, data: bytes, limits: ContentLimits) -> Glossary:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise UploadRefused(name, f"not UTF-8 (byte 0x{data[error.start]:02x})", line) from None
-    try:
-        glossary = parse_glossary(text, name, limits)
-    except ArticleError as error:
-        raise UploadRefused(name, error.problem.reason, error.problem.line) from None
-    except PARSER_ERRORS as error:  # parse_glossary turns these into ArticleError already
-        raise UploadRefused(name, f"cannot be parsed: {describe(error)}") from None
+    glossary = _parse_toml_upload(name, data, lambda text: parse_glossary(text, name, limits))
     if not len(glossary):
         raise UploadRefused(name, "no aliases: an empty glossary would remove them all")
     return glossary
 
 
 def _parse_sources(name: str, data: bytes, limits: ContentLimits) -> Sources:
+    sources = _parse_toml_upload(name, data, lambda text: parse_sources(text, name, limits))
+    if not len(sources):
+        raise UploadRefused(name, "no sources: an empty file would remove every source's name")
+    return sources
+
+
+def _parse_toml_upload(name: str, data: bytes, parse: Callable[[str], T]) -> T:
+    """An uploaded TOML file (the glossary, sources.toml) decoded and parsed, or refused
+    with the line and reason."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise UploadRefused(name, f"not UTF-8 (byte 0x{data[error.start]:02x})", line) from None
     try:
-        sources = parse_sources(text, name, limits)
+        return parse(text)
     except ArticleError as error:
         raise UploadRefused(name, error.problem.reason, error.problem.line) from None
-    except PARSER_ERRORS as error:  # parse_sources turns these into ArticleError already
+    except PARSER_ERRORS as error:  # the parsers turn these into ArticleError already
         raise UploadRefused(name, f"cannot be parsed: {describe(error)}") from None
-    if not len(sources):
-        raise UploadRefused(name, "no sources: an empty file would remove every source's name")
-    return sources
 
 
 def _same_id(folder: Path, name: str, article_id: str) -> str | None:
