@@ -296,6 +296,7 @@ def test_every_test_digests_source_has_a_name(tmp_path: Path) -> None:
         "Cai Xin": "Caixin",
         "Zheng Quan Shi Bao": "Securities Times",
         "Jing Ji Guan Cha Wang": "The Economic Observer",
+        "Mei Ri Jing Ji Xin Wen": "National Business Daily",
     }
     for article in library.articles:
         assert article.source_info is not None
