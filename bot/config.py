@@ -41,6 +41,8 @@ DEFAULT_CONTENT_MAX_BYTES = 1024 * 1024
 # characters leave room for any real glossary and bound the alias trie's size and depth.
 DEFAULT_GLOSSARY_MAX_ALIASES = 5_000
 DEFAULT_GLOSSARY_MAX_ALIAS_CHARS = 100
+# How log lines are written (LOG_FORMAT): the human one, or one JSON object a line (bot/logs.py).
+LOG_FORMATS = ("plain", "json")
 
 
 class ConfigError(ValueError):
@@ -80,6 +82,10 @@ class Settings:
     content_max_bytes: int = DEFAULT_CONTENT_MAX_BYTES
     glossary_max_aliases: int = DEFAULT_GLOSSARY_MAX_ALIASES
     glossary_max_alias_chars: int = DEFAULT_GLOSSARY_MAX_ALIAS_CHARS
+    # The operator's kit (docs/deploying.md): /healthz and /metrics (None: no server), logs.
+    health_port: int | None = None
+    health_host: str = "127.0.0.1"
+    log_format: str = "plain"
 
     def __repr__(self) -> str:
         # Settings end up in tracebacks and debug logs: secrets show only whether they are set.
@@ -133,6 +139,13 @@ def load_settings(
             "WEBHOOK_SECRET: required with WEBHOOK_URL (1-256 characters of A-Z a-z 0-9 _ -), "
             "so that only Telegram can post updates"
         )
+    webhook_port = parse("WEBHOOK_PORT", _port, 8443)
+    health_port = parse("HEALTH_PORT", _port, None)
+    if webhook_url and health_port == webhook_port:
+        raise ConfigError(
+            f"HEALTH_PORT: {health_port} is also WEBHOOK_PORT; the health server and the "
+            "webhook need a port each"
+        )
     return Settings(
         telegram_bot_token=parse("TELEGRAM_BOT_TOKEN", _token, None),
         telegram_base_url=parse("TELEGRAM_BASE_URL", _url, DEFAULT_BASE_URL),
@@ -149,7 +162,7 @@ def load_settings(
         query_log_max_pending=parse("QUERY_LOG_MAX_PENDING", _positive_int, 10_000),
         webhook_url=webhook_url,
         webhook_listen=get("WEBHOOK_LISTEN") or "0.0.0.0",
-        webhook_port=parse("WEBHOOK_PORT", _port, 8443),
+        webhook_port=webhook_port,
         webhook_secret=webhook_secret,
         questions_per_window=parse("QUESTIONS_PER_WINDOW", _positive_int, 5),
         question_window_seconds=parse("QUESTION_WINDOW_SECONDS", _positive_float, 10.0),
@@ -171,6 +184,9 @@ def load_settings(
         glossary_max_alias_chars=parse(
             "GLOSSARY_MAX_ALIAS_CHARS", _positive_int, DEFAULT_GLOSSARY_MAX_ALIAS_CHARS
         ),
+        health_port=health_port,
+        health_host=parse("HEALTH_HOST", _host, "127.0.0.1"),
+        log_format=parse("LOG_FORMAT", _log_format, "plain"),
     )
 
 
@@ -190,6 +206,22 @@ def _port(raw: str) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= 65535:
         raise ValueError(f"{raw!r} is not a port number (1-65535)")
     return int(raw)
+
+
+def _host(raw: str) -> str:
+    # (An IPv6 address has two colons or more; one is a port.)
+    if any(c.isspace() or c in "/@[]" for c in raw) or raw.count(":") == 1:
+        raise ValueError(
+            f"{raw!r} is not a host name or IP address (no scheme, port, path or brackets)"
+        )
+    return raw
+
+
+def _log_format(raw: str) -> str:
+    value = raw.lower()
+    if value not in LOG_FORMATS:
+        raise ValueError(f"{raw!r} is not one of {', '.join(LOG_FORMATS)}")
+    return value
 
 
 def _positive_float(raw: str) -> float:
@@ -280,9 +312,13 @@ def _positive_int(raw: str) -> int:
 
 
 def configure_logging(settings: Settings) -> None:
-    """Send the project's logs to stderr at the configured level."""
+    """Send the project's logs to stderr at the configured level, as text or JSON lines."""
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     for name in ("bot", "handlers"):
         logging.getLogger(name).setLevel(settings.log_level)
+    if settings.log_format == "json":
+        from bot.logs import use_json_lines
+
+        use_json_lines(settings.telegram_bot_token)

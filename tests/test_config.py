@@ -128,6 +128,9 @@ def test_env_example_lists_every_setting_with_a_comment() -> None:
         "CONTENT_MAX_BYTES",
         "GLOSSARY_MAX_ALIASES",
         "GLOSSARY_MAX_ALIAS_CHARS",
+        "LOG_FORMAT",
+        "HEALTH_PORT",
+        "HEALTH_HOST",
     }
     assert set(names) == expected
     for name in names:
@@ -228,3 +231,51 @@ def test_repr_never_shows_a_secret() -> None:
     assert token not in shown and salt not in shown and secret not in shown
     assert "telegram_bot_token='***'" in shown and "admin_user_ids=frozenset()" in shown
     assert "telegram_bot_token=None" in repr(load_settings({}, env_file=None))
+
+
+def test_operator_settings() -> None:
+    defaults = load_settings({}, env_file=None)
+    assert (defaults.health_port, defaults.health_host, defaults.log_format) == (
+        None,
+        "127.0.0.1",
+        "plain",
+    )
+    settings = load_settings(
+        {"HEALTH_PORT": "9464", "HEALTH_HOST": "0.0.0.0", "LOG_FORMAT": "JSON"}, env_file=None
+    )
+    assert (settings.health_port, settings.health_host, settings.log_format) == (
+        9464,
+        "0.0.0.0",
+        "json",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("HEALTH_PORT", "0"),
+        ("HEALTH_PORT", "http"),
+        ("HEALTH_PORT", "70000"),
+        ("HEALTH_HOST", "http://localhost"),
+        ("HEALTH_HOST", "localhost:9464"),
+        ("LOG_FORMAT", "xml"),
+    ],
+)
+def test_bad_operator_settings_name_the_variable(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings({name: value}, env_file=None)
+    assert str(raised.value).startswith(f"{name}: ")
+    assert "\n" not in str(raised.value)
+
+
+def test_health_port_must_not_be_the_webhook_port() -> None:
+    webhook = {
+        "WEBHOOK_URL": "https://bot.example.org/hook",
+        "WEBHOOK_SECRET": "s3cret",
+        "WEBHOOK_PORT": "8443",
+    }
+    with pytest.raises(ConfigError, match=r"^HEALTH_PORT: 8443 is also WEBHOOK_PORT"):
+        load_settings({**webhook, "HEALTH_PORT": "8443"}, env_file=None)
+    assert load_settings({**webhook, "HEALTH_PORT": "9464"}, env_file=None).health_port == 9464
+    # Polling serves no webhook: the port is free for the health server.
+    assert load_settings({"HEALTH_PORT": "8443"}, env_file=None).health_port == 8443
