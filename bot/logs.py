@@ -128,3 +128,4 @@ def use_json_lines(token: str | None = None, logger: logging.Logger | None = Non
         logging.basicConfig()
     for handler in target.handlers:
         handler.setFormatter(JsonFormatter(token))
+    logging.captureWarnings(True)  # a library's warning is a JSON line too, not loose text

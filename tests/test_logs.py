@@ -140,6 +140,7 @@ def test_configure_logging_switches_the_root_handlers_to_json() -> None:
         logging.getLogger("bot.test").warning("token %s", TOKEN)
     finally:
         root.handlers = saved
+        logging.captureWarnings(False)
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
     assert json.loads(stream.getvalue())["message"] == "token ***"
