@@ -17,6 +17,7 @@ import logging
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,8 +41,10 @@ from telegram.warnings import PTBDeprecationWarning
 import handlers
 from bot.chat_state import ChatStateStore
 from bot.config import Settings
+from bot.health import HealthServerError
 from bot.i18n import translators
 from bot.limits import Cooldown, QuestionLimiter
+from bot.monitoring import Monitor
 from bot.persistence import ChatStatePersistence
 from bot.querylog import QueryLog
 from bot.state import BotState, ChatState, load_content
@@ -139,8 +142,14 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     At shutdown `cut_off` bounds the drain: what has not finished by then is cancelled.
     """
 
-    def __init__(self, max_concurrent_updates: int) -> None:
+    def __init__(
+        self,
+        max_concurrent_updates: int,
+        watch: Callable[[object], AbstractContextManager[None]] | None = None,
+    ) -> None:
         super().__init__(PTB_SLOTS)
+        # Around each update from its arrival: the metrics and the log lines' ids (Monitor).
+        self.watch = watch
         self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}  # updates holding or awaiting each chat's lock
@@ -150,6 +159,13 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the update's handlers once its chat's earlier updates are done and a slot
         is free (see the class docstring)."""
+        if self.watch is None:
+            await self._process(update, coroutine)
+            return
+        with self.watch(update):
+            await self._process(update, coroutine)
+
+    async def _process(self, update: object, coroutine: Awaitable[Any]) -> None:
         task = asyncio.current_task()
         if task is not None:
             self._in_hand[task] = update
@@ -275,7 +291,10 @@ class DigestApplication(
 
     Updates cut off before they started are kept in the database and handled at the next
     start: Telegram has already been told they arrived and will not send them again.
+    `monitor` watches it for /healthz, /metrics and the log lines (bot/monitoring.py).
     """
+
+    monitor: Monitor | None = None
 
     async def stop(self) -> None:
         """Stop fetching, finish the updates in hand within the drain time, save state."""
@@ -318,6 +337,7 @@ def build_application(settings: Settings) -> App:
     """The Application with its defaults, rate limiter, lifecycle hooks and handlers."""
     if not settings.telegram_bot_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is required to build the Telegram application")
+    monitor = Monitor(settings)
     builder: ApplicationBuilder[
         ExtBot[Any], Context, dict[Any, Any], ChatState, BotState, JobQueue[Any]
     ] = (
@@ -347,7 +367,7 @@ def build_application(settings: Settings) -> App:
         )
         # Updates are handled concurrently: one slow round trip to Telegram (tens of
         # milliseconds) must not hold up every other reader. Within a chat, in order.
-        .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
+        .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES, monitor.watch_update))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
@@ -355,7 +375,12 @@ def build_application(settings: Settings) -> App:
         # Waits out Telegram's RetryAfter and retries; a send that timed out is not retried
         # (it may have been delivered).
         builder = builder.rate_limiter(PatientRateLimiter(settings.flood_give_up_seconds))
+    if monitor.enabled:  # HEALTH_PORT: every Bot API request counted (bot/monitoring.py)
+        general, get_updates = monitor.requests()
+        builder = builder.request(general).get_updates_request(get_updates)
     application = builder.build()
+    if isinstance(application, DigestApplication):
+        application.monitor = monitor
     # The one place the shared state is filled in (the library and the query log follow in
     # post_init, before the first update).
     state = application.bot_data
@@ -374,6 +399,9 @@ async def post_init(application: App) -> None:
     """Load the content off the event loop, open the query log, set the command menus."""
     state = application.bot_data
     settings = state.settings
+    monitor = _monitor(application)
+    if monitor is not None:  # /healthz answers 503 while the content loads
+        await monitor.start(application)
     library, keys, loaded = await asyncio.to_thread(load_content, settings, None, state.translators)
     for problem in loaded.rejected:
         logger.warning("rejected %s", problem)
@@ -382,6 +410,9 @@ async def post_init(application: App) -> None:
     logger.info("loaded %d articles, %d passages", len(library.articles), library.passage_count)
     state.use(library, keys)
     state.query_log = await QueryLog.open(settings)
+    if monitor is not None:
+        monitor.content_loaded("start", len(loaded.rejected))
+        monitor.watch_query_log(state.query_log)
     await set_command_menus(application)
     await requeue_backlog(application)
     if application.job_queue is not None:
@@ -417,6 +448,13 @@ async def post_shutdown(application: App) -> None:
     log = state.query_log
     if log is not None:
         await log.close()
+    monitor = _monitor(application)
+    if monitor is not None:
+        await monitor.stop()
+
+
+def _monitor(application: App) -> Monitor | None:
+    return application.monitor if isinstance(application, DigestApplication) else None
 
 
 async def save_state(context: Context) -> None:
@@ -444,6 +482,15 @@ def run(settings: Settings) -> int:
     """Run the bot until SIGINT/SIGTERM: long polling, or a webhook when WEBHOOK_URL is set."""
     protect_token_in_logs(settings.telegram_bot_token or "")
     application = build_application(settings)
+    try:
+        _run(application, settings)
+    except HealthServerError as error:
+        logger.error("%s", error)
+        return 2
+    return 0
+
+
+def _run(application: App, settings: Settings) -> None:
     if settings.webhook_url:
         application.run_webhook(
             listen=settings.webhook_listen,
@@ -455,4 +502,3 @@ def run(settings: Settings) -> int:
         )
     else:
         application.run_polling(allowed_updates=list(ALLOWED_UPDATES))
-    return 0

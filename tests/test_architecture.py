@@ -8,8 +8,9 @@ from tests.conftest import ROOT
 
 # bot/app.py (the Telegram application) may import telegram, and bot/persistence.py, the
 # thin python-telegram-bot adapter (a BasePersistence subclass) over bot/chat_state.py,
-# which holds the storage itself and stays Telegram-free.
-TELEGRAM_MODULES = {"app.py", "persistence.py"}
+# which holds the storage itself and stays Telegram-free; and bot/monitoring.py, which
+# watches the Application for bot/health.py (Telegram-free too).
+TELEGRAM_MODULES = {"app.py", "persistence.py", "monitoring.py"}
 
 
 def imported_modules(source: str) -> set[str]:

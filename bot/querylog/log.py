@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
 
@@ -35,6 +35,16 @@ from bot.stats import Stats
 logger = logging.getLogger(__name__)
 
 
+class Observer(Protocol):
+    """Told of each question and reload as it is queued (the metrics, bot/monitoring.py)."""
+
+    def query(
+        self, via: str, kind: str, outcome: str, delivered: bool | None, latency_ms: float | None
+    ) -> None: ...
+
+    def reload(self, articles: int, passages: int, rejected: int) -> None: ...
+
+
 @dataclass
 class QueryLog:
     """The asyncio query log. Make it with `await QueryLog.open(settings)`."""
@@ -49,6 +59,7 @@ class QueryLog:
     sleep: Callable[[float], Awaitable[None]] | None = None
     drain_timeout: float = DRAIN_TIMEOUT
     linger: float = LINGER
+    observer: Observer | None = field(default=None, repr=False)
     _privacy: Privacy = field(init=False, repr=False)
     _connection: Connection = field(init=False, repr=False)
     _writer: Writer = field(init=False, repr=False)
@@ -141,6 +152,12 @@ class QueryLog:
             self._push(Row("query", values, user_id))
         except Exception:  # a reply must never fail because of its log row
             logger.exception("query log: could not queue a query row")
+        if self.observer is not None:
+            try:
+                outcome_value = str(getattr(outcome, "value", outcome))
+                self.observer.query(via, kind, outcome_value, delivered, latency_ms)
+            except Exception:
+                logger.debug("query log: the observer failed", exc_info=True)
         return query_id
 
     def record_feedback(self, *, query_id: str, user_id: int | None, helpful: bool) -> None:
@@ -156,9 +173,15 @@ class QueryLog:
         rejected: Iterable[object] = (),
     ) -> None:
         """Queue a content reload: who asked, what loaded, which files were rejected and why."""
-        rejected_json = json.dumps([str(problem) for problem in rejected], ensure_ascii=False)
+        problems = [str(problem) for problem in rejected]
+        rejected_json = json.dumps(problems, ensure_ascii=False)
         values = (self._moment(), admin_id, articles, passages, rejected_json)
         self._safe_push("reload", values, admin_id)
+        if self.observer is not None:
+            try:
+                self.observer.reload(articles, passages, len(problems))
+            except Exception:
+                logger.debug("query log: the observer failed", exc_info=True)
 
     def record_admin_action(self, *, user_id: int | None, action: str, allowed: bool) -> None:
         """Queue an attempt at an admin command (allowed or refused)."""
