@@ -1,9 +1,9 @@
-"""The command line: `python -m bot [run|ask|chat|check|stats|forget]`.
+"""The command line: `python -m bot [run|ask|chat|check|stats|forget|backup]`.
 
 `ask` and `chat` answer from the terminal with no token (and log each question with
 via=cli unless `--no-log`; the chat itself is bot/cli_chat.py); `check` validates the content
-folder; `stats` and `forget` read and prune the query log; `run` (the default) starts the
-Telegram bot.
+folder; `stats` and `forget` read and prune the query log; `backup` copies the database
+while the bot runs (bot/backup.py); `run` (the default) starts the Telegram bot.
 """
 
 from __future__ import annotations
@@ -61,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--export", metavar="FILE.csv", type=Path, help="write the window's rows")
     forget = commands.add_parser("forget", help="delete every logged row of one user")
     forget.add_argument("user_id", type=int, metavar="USER_ID", help="numeric Telegram user id")
+    backup = commands.add_parser(
+        "backup", help="copy DATABASE_PATH consistently, bot running or not"
+    )
+    backup.add_argument("path", type=Path, metavar="PATH", help="the copy's file, or a folder")
     return parser
 
 
@@ -91,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(stats(settings, args.days, args.json, args.chart, args.export))
     if command == "forget":
         return asyncio.run(forget(settings, args.user_id))
+    if command == "backup":
+        return backup(settings, args.path)
     library, loaded = load_library(settings)
     report_problems(loaded, sys.stderr)
     log = None if args.no_log else open_cli_log(settings)
@@ -261,4 +267,20 @@ async def forget(settings: Settings, user_id: int) -> int:
         f"{result.feedback} votes, {result.admin_actions} admin actions, "
         f"{result.reloads} reloads"
     )
+    return 0
+
+
+def backup(settings: Settings, path: Path) -> int:
+    """Copy DATABASE_PATH to PATH with SQLite's online backup (bot/backup.py)."""
+    from bot.backup import BackupError
+    from bot.backup import backup as copy_database
+
+    try:
+        result = copy_database(Path(settings.database_path), path)
+    except BackupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    rows = ", ".join(f"{table} {count}" for table, count in result.rows.items())
+    print(f"backed up {settings.database_path} to {result.path}: {result.size} bytes, integrity ok")
+    print(f"rows: {rows}")
     return 0
