@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_updates.py                # rate limiter off, then on
     .venv/bin/python benchmarks/bench_updates.py --updates 2000 --repeats 5
+    .venv/bin/python benchmarks/bench_updates.py --env HEALTH_PORT=18000 --env LOG_FORMAT=json
 
 `python -m bot run` runs as a subprocess pinned to one core (CPU 0), with the query log on,
 against the tests' fake Bot API server on 127.0.0.1, which runs in this process pinned to
@@ -44,7 +45,9 @@ QUESTIONS = [
 FIRST_READER = 10_000_000
 
 
-def run_once(updates: int, rate_limiter: bool, folder: Path) -> float:
+def run_once(
+    updates: int, rate_limiter: bool, folder: Path, extra: dict[str, str] | None = None
+) -> float:
     """Start the bot, queue `updates` questions, return answers per second."""
     fake = FakeTelegram().start()
     environment = bot_environment(
@@ -54,6 +57,7 @@ def run_once(updates: int, rate_limiter: bool, folder: Path) -> float:
         DATABASE_PATH=str(folder / "log.sqlite3"),
         PERSISTENCE_PATH=str(folder / "state.pickle"),
         LOG_LEVEL="WARNING",
+        **(extra or {}),
     )
     command = [sys.executable, "-m", "bot", "run"]
     if shutil.which("taskset"):
@@ -84,11 +88,13 @@ def run_once(updates: int, rate_limiter: bool, folder: Path) -> float:
         fake.stop()
 
 
-def measure(updates: int, repeats: int, rate_limiter: bool) -> list[float]:
+def measure(
+    updates: int, repeats: int, rate_limiter: bool, extra: dict[str, str] | None = None
+) -> list[float]:
     rates = []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as folder:
-            rates.append(run_once(updates, rate_limiter, Path(folder)))
+            rates.append(run_once(updates, rate_limiter, Path(folder), extra))
     return rates
 
 
@@ -97,14 +103,24 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=1000, help="questions per run, limiter off")
     parser.add_argument("--limited-updates", type=int, default=150, help="questions, limiter on")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the bot (e.g. HEALTH_PORT=18000 LOG_FORMAT=json); repeatable",
+    )
     args = parser.parse_args()
+    extra = dict(pair.split("=", 1) for pair in args.env)
     if hasattr(os, "sched_setaffinity") and os.cpu_count() and os.cpu_count() > 1:
         os.sched_setaffinity(0, {1})  # the fake on CPU 1, the bot on CPU 0
     print(f"# Updates per second through the whole application ({os.cpu_count()} CPUs)\n")
+    if extra:
+        print(f"Settings: {' '.join(f'{k}={v}' for k, v in extra.items())}\n")
     print("| rate limiter | questions per run | runs | answered per second: median (min-max) |")
     print("|---|---|---|---|")
     for rate_limiter, updates in ((False, args.updates), (True, args.limited_updates)):
-        rates = measure(updates, args.repeats, rate_limiter)
+        rates = measure(updates, args.repeats, rate_limiter, extra)
         print(
             f"| {'on' if rate_limiter else 'off'} | {updates} | {len(rates)} | "
             f"{statistics.median(rates):.0f} ({min(rates):.0f}-{max(rates):.0f}) |",
