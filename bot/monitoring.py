@@ -65,7 +65,7 @@ class WatchedRequest(HTTPXRequest):
         pool_timeout: Any = HTTPXRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         started = time.perf_counter()
-        endpoint = url.rsplit("/", 1)[-1]
+        endpoint = self.monitor.endpoint(url)
         self.monitor.requesting(endpoint)
         try:
             code, payload = await super().do_request(
@@ -173,6 +173,14 @@ class Monitor:
                         "update %s (%s) handled in %.1f ms", update_id, kind, seconds * 1000,
                         extra={"duration_ms": seconds * 1000},
                     )  # fmt: skip
+
+    def endpoint(self, url: str) -> str:
+        """The Bot API method a URL calls; "download" for a file (its name is the reader's
+        and unbounded: never a label)."""
+        if url.startswith(self.settings.telegram_base_file_url):
+            return "download"
+        method = url.rsplit("/", 1)[-1]
+        return method if method.isascii() and method.isalpha() else "other"
 
     def requesting(self, endpoint: str) -> None:
         """A Bot API request begins (WatchedRequest): a long poll in flight counts as

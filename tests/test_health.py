@@ -227,6 +227,14 @@ def test_polling_counts_as_contact_while_a_long_poll_waits_after_a_good_one() ->
     assert verdict(monitor.vitals()) == []
 
 
+def test_requests_are_named_by_method_never_by_url() -> None:
+    monitor = Monitor(Settings(health_port=9464, telegram_bot_token="1:a"))
+    assert monitor.endpoint("https://api.telegram.org/bot1:a/sendMessage") == "sendMessage"
+    file_url = "https://api.telegram.org/file/bot1:a/documents/file_7.txt"
+    assert monitor.endpoint(file_url) == "download"
+    assert monitor.endpoint("https://api.telegram.org/bot1:a/") == "other"
+
+
 def test_the_monitor_never_names_the_token() -> None:
     token = "123456:AAH-secret"
     monitor = Monitor(Settings(health_port=9464, telegram_bot_token=token))
