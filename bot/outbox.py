@@ -52,6 +52,9 @@ RETRY_BASE = 5.0  # seconds before the second try of such an item, doubling afte
 HEADS_SCANNED = 1000  # chats' head items looked at per send (the oldest first)
 IDLE_WAIT = 60.0  # seconds the sender sleeps with nothing to send (woken at once by enqueue)
 BUSY_TIMEOUT_MS = 5000
+# The rate_limit_args of a push's request: the bot's rate limiter (bot/app.py) hands a 429
+# back at once instead of waiting it out, and the outbox keeps the wait in the database.
+SEND_ONCE = 1
 
 # Item states.
 PENDING, SENDING, SENT, UNKNOWN, FAILED, PAUSED, CANCELLED = (
