@@ -45,11 +45,13 @@ from bot.health import HealthServerError
 from bot.i18n import translators
 from bot.limits import Cooldown, QuestionLimiter
 from bot.monitoring import Monitor
+from bot.outbox import SEND_ONCE
 from bot.persistence import ChatStatePersistence
 from bot.querylog import QueryLog
 from bot.state import BotState, ChatState, load_content
 from handlers.common import App, Context
 from handlers.menus import set_command_menus
+from handlers.subscriptions import start_sender, stop_sender
 
 logger = logging.getLogger(__name__)
 
@@ -211,6 +213,11 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             task.cancel()
         return cut
 
+    @property
+    def running(self) -> int:
+        """Updates whose handlers are running now (the outbox yields to them)."""
+        return len(self._started)
+
     async def initialize(self) -> None:
         """Nothing to set up."""
 
@@ -253,6 +260,8 @@ class PatientRateLimiter(AIORateLimiter):
                     kwargs=kwargs,
                 )
             except RetryAfter as flood:
+                if rate_limit_args == SEND_ONCE:  # a push: the outbox keeps the wait
+                    raise
                 with warnings.catch_warnings():  # PTB 22 warns that it becomes a timedelta
                     warnings.simplefilter("ignore", PTBDeprecationWarning)
                     wait = flood.retry_after
@@ -369,6 +378,7 @@ def build_application(settings: Settings) -> App:
         # milliseconds) must not hold up every other reader. Within a chat, in order.
         .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES, monitor.watch_update))
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
     if settings.telegram_rate_limiter:
@@ -415,6 +425,8 @@ async def post_init(application: App) -> None:
         monitor.watch_query_log(state.query_log)
     await set_command_menus(application)
     await requeue_backlog(application)
+    # Pushes to subscribers (what is new since the last run is queued now).
+    await start_sender(application)
     if application.job_queue is not None:
         application.job_queue.run_daily(
             purge_query_log, time=dt.time(hour=3, tzinfo=dt.UTC), name="purge-query-log"
@@ -439,6 +451,12 @@ async def requeue_backlog(application: App) -> None:
         await application.update_queue.put(update)
     if kept:
         logger.info("update backlog: %d updates cut off at the last shutdown queued", len(kept))
+
+
+async def post_stop(application: App) -> None:
+    """Stop the outbox's sender while the bot can still send (an item cut off mid-send is
+    recorded as unknown, not sent twice)."""
+    await stop_sender(application)
 
 
 async def post_shutdown(application: App) -> None:

@@ -137,6 +137,21 @@ def render_summary(
     return "\n\n".join(parts)
 
 
+def render_short_summary(
+    article: Article, markup: Markup = HTML, translator: Translator = ENGLISH
+) -> str:
+    """An article in a few lines (a push to subscribers): headline, source and date, and
+    its core viewpoint; the sections are one button away."""
+    byline = " · ".join(d for d in (article.display_source, article.published_text) if d)
+    core = article.core_viewpoint
+    return "\n\n".join(
+        [
+            markup.bold(article.title) + (f"\n{markup.italic(byline)}" if byline else ""),
+            markup.esc(_with_citations(core, translator)),
+        ]
+    )
+
+
 def render_article_list(
     articles: Sequence[Article], markup: Markup = HTML, translator: Translator = ENGLISH
 ) -> str:

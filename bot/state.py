@@ -10,6 +10,7 @@ No Telegram import, like the rest of the domain.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from bot.parsing import LoadResult
 
 if TYPE_CHECKING:
     from bot.limits import Cooldown, QuestionLimiter
+    from bot.outbox import Outbox
     from bot.querylog import QueryLog
 
 logger = logging.getLogger(__name__)
@@ -164,6 +166,8 @@ class BotState:
 
     settings: Settings = field(default_factory=Settings)
     query_log: QueryLog | None = None  # None until post_init opened it
+    outbox: Outbox | None = None  # pushes to subscribers (bot/outbox.py), opened in post_init
+    sender_task: asyncio.Task[None] | None = None  # draining the outbox (handlers/subscriptions)
     question_limiter: QuestionLimiter | None = None  # None: no flood limit per reader
     summary_cooldown: Cooldown | None = None  # None: no /summary cooldown in groups
     # Admins whose private command menu Telegram refused (it does not know the chat yet).

@@ -16,6 +16,7 @@ from handlers import (
     language,
     menus,
     start,
+    subscriptions,
     summary,
     upload,
 )
@@ -38,6 +39,7 @@ def register(application: App) -> None:
         buttons,
         forget,
         language,
+        subscriptions,
         groups,
         ask,
         inline,

@@ -23,6 +23,7 @@ from handlers.common import (
     translator_for,
     typing_indicator,
 )
+from handlers.subscriptions import announce_new
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ async def reload_library(incoming: Incoming, context: Context) -> str:
             load_content, state.settings, previous, state.translators
         )
     state.use(library, keys)
+    # An article never seen before goes to the subscribers (bot/subscriptions.py).
+    await announce_new(state)
     log = state.query_log
     if log is not None:
         log.record_reload(

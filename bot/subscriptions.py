@@ -1,0 +1,66 @@
+"""Subscriptions: what a new article becomes in the outbox (bot/outbox.py) for each chat
+that subscribed. No Telegram import: the keyboard is the Bot API's JSON.
+
+An article is new once (`Outbox.new_articles`: ids recorded in the database), however it
+came (/reload, an upload, the SEEDS_DIR watcher, or while the bot was down), and each
+chat gets it once (the item's key is `article:<id>`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from bot.callbacks import summary_data
+from bot.content import Article
+from bot.i18n import N_, Translators
+from bot.outbox import Item, Outbox
+from bot.rendering import HTML, render_short_summary
+
+logger = logging.getLogger(__name__)
+
+# The same message as an answer's button (handlers/ask.py): one translation for both.
+FULL_SUMMARY = N_("📄 Full summary")
+NEW_ARTICLE = N_("🆕 New article")
+
+
+def article_key(article: Article) -> str:
+    """The outbox key of an article's push: one per chat and article, ever."""
+    return f"article:{article.id}"
+
+
+def push_items(
+    articles: Sequence[Article], chats: Sequence[tuple[int, str | None]], languages: Translators
+) -> list[Item]:
+    """Every (chat, language)'s item for each article, rendered once per language."""
+    rendered: dict[tuple[str, str | None], Item] = {}
+    items = []
+    for article in articles:
+        for chat_id, language in chats:
+            template = rendered.get((article.id, language))
+            if template is None:
+                t = languages.for_reader(language, None)
+                text = f"{HTML.bold(HTML.esc(t.gettext(NEW_ARTICLE)))}\n\n" + render_short_summary(
+                    article, HTML, t
+                )
+                button = {"text": t.gettext(FULL_SUMMARY), "callback_data": summary_data(article)}
+                template = Item(0, article_key(article), text, {"inline_keyboard": [[button]]})
+                rendered[(article.id, language)] = template
+            items.append(Item(chat_id, template.key, template.text, template.buttons))
+    return items
+
+
+async def announce(outbox: Outbox, articles: Sequence[Article], languages: Translators) -> int:
+    """Queue the articles never seen before (of `articles`, the library's, newest first) for
+    every subscribed chat, oldest article first; the number of items queued."""
+    by_id = {a.id: a for a in articles}
+    fresh = await outbox.new_articles(a.id for a in reversed(articles))
+    if not fresh:
+        return 0
+    subscribers = await outbox.subscribers()
+    chats = [(s.chat_id, s.language) for s in subscribers]
+    queued = await outbox.enqueue(push_items([by_id[i] for i in fresh], chats, languages))
+    logger.info(
+        "new articles %s: %d pushes queued for %d chats", ", ".join(fresh), queued, len(chats)
+    )
+    return queued

@@ -1,0 +1,122 @@
+"""/subscribe, /unsubscribe, /subscriptions and the pushes of new articles, through the
+real bot in process (tests/inprocess.py) and its outbox's sender (bot/outbox.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROVER
+from tests.fake_telegram import Call
+from tests.inprocess import InProcessBot
+from tests.telegram_harness import ADMIN, BOT, text_of
+
+pytestmark = pytest.mark.bot(env={"QUESTIONS_PER_WINDOW": "1000"})
+
+READER, OTHER, HANS_READER = 6101, 6102, 6103
+GROUP, GROUP_ADMIN, GROUP_MEMBER = -100888, 6201, 6202
+
+
+def buttons(call: Call) -> list[dict[str, Any]]:
+    markup = call.params.get("reply_markup") or {}
+    return [button for row in markup.get("inline_keyboard", []) for button in row]
+
+
+async def upload(bot: InProcessBot, data: bytes, name: str) -> str:
+    file_id = bot.telegram.add_file(data, name)
+    bot.telegram.document_message(ADMIN, file_id)
+    return text_of(await bot.reply_to(ADMIN))
+
+
+def pushes(bot: InProcessBot, chat_id: int, after: int = 0) -> list[Call]:
+    return [
+        c
+        for c in bot.telegram.calls[after:]
+        if c.method == "sendMessage" and c.ok and c.params["chat_id"] == chat_id
+    ]
+
+
+async def test_subscribe_in_private_and_a_new_article_is_pushed_once(bot: InProcessBot) -> None:
+    bot.telegram.add_user(READER, language_code="en")
+    bot.telegram.add_user(OTHER, language_code="en")
+    bot.telegram.add_user(HANS_READER, language_code="zh-hans")
+    before = await bot.private(READER, "/subscriptions")
+    assert text_of(before).startswith("This chat is not subscribed.")
+    done = await bot.private(READER, "/subscribe")
+    assert text_of(done).startswith("Subscribed: each new article will be sent here once")
+    again = await bot.private(READER, "/subscribe")
+    assert text_of(again).startswith("This chat is already subscribed")
+    await bot.private(HANS_READER, "/subscribe")
+    status = await bot.private(READER, "/subscriptions")
+    assert text_of(status).startswith("This chat gets each new article")
+    mark = bot.telegram.mark()
+    report = await upload(bot, ROVER, "rover.md")
+    assert "Reloaded" in report
+    push = await bot.telegram.wait_for_async(
+        lambda c: c.method == "sendMessage" and c.params["chat_id"] == READER, after=mark
+    )
+    assert "🆕 New article" in text_of(push)
+    assert "Lunar rover program update" in text_of(push)
+    assert [b["text"] for b in buttons(push)] == ["📄 Full summary"]
+    chinese = await bot.telegram.wait_for_async(
+        lambda c: c.method == "sendMessage" and c.params["chat_id"] == HANS_READER, after=mark
+    )
+    assert "🆕 新文章" in text_of(chinese)
+    assert [b["text"] for b in buttons(chinese)] == ["📄 完整摘要"]
+    # The button sends the full summary.
+    mark_press = bot.telegram.mark()
+    await bot.press(READER, push.result, buttons(push)[0]["callback_data"])
+    [summary] = pushes(bot, READER, mark_press)
+    assert "Battery" in text_of(summary)
+    # A reload (or a restart) does not push it again; nobody else got it.
+    await bot.private(ADMIN, "/reload")
+    await bot.restart()
+    await bot.fast_forward(5)
+    assert len(pushes(bot, READER, mark)) == 2  # the push and the summary asked for
+    assert pushes(bot, OTHER, mark) == []
+    # Unsubscribed: nothing more.
+    bye = await bot.private(READER, "/unsubscribe")
+    assert text_of(bye).startswith("Unsubscribed")
+
+
+async def test_only_a_groups_admins_subscribe_it(bot: InProcessBot) -> None:
+    fake = bot.telegram
+    fake.add_user(GROUP_ADMIN, language_code="en", started=False)
+    fake.add_user(GROUP_MEMBER, language_code="en", started=False)
+    refused = await bot.group(GROUP, GROUP_MEMBER, f"/subscribe@{BOT}")
+    assert text_of(refused) == "Only the group's admins can change its subscription."
+    fake.set_member_status(GROUP, GROUP_ADMIN, "administrator")
+    done = await bot.group(GROUP, GROUP_ADMIN, f"/subscribe@{BOT}")
+    assert text_of(done).startswith("Subscribed")
+    refused = await bot.group(GROUP, GROUP_MEMBER, f"/unsubscribe@{BOT}")
+    assert text_of(refused) == "Only the group's admins can change its subscription."
+    anyone = await bot.group(GROUP, GROUP_MEMBER, f"/subscriptions@{BOT}")
+    assert text_of(anyone).startswith("This chat gets each new article")
+    mark = fake.mark()
+    await upload(bot, ROVER, "rover.md")
+    push = await fake.wait_for_async(
+        lambda c: c.method == "sendMessage" and c.params["chat_id"] == GROUP, after=mark
+    )
+    assert "Lunar rover program update" in text_of(push)
+
+
+async def test_a_blocked_reader_is_suspended(bot: InProcessBot) -> None:
+    bot.telegram.add_user(READER, language_code="en")
+    await bot.private(READER, "/subscribe")
+    bot.telegram.block_user(READER)
+    await bot.deliver()
+    mark = bot.telegram.mark()
+    await upload(bot, ROVER, "rover.md")
+    await bot.telegram.wait_for_async(
+        lambda c: c.method == "sendMessage" and c.params["chat_id"] == READER, after=mark
+    )
+    outbox = bot.app.bot_data.outbox
+    assert outbox is not None
+    for _ in range(100):
+        counts = await outbox.counts()
+        if counts["suspended"]:
+            break
+        await bot.fast_forward(0)
+    assert counts["suspended"] == 1 and counts["paused"] == 1 and counts["sent"] == 0
