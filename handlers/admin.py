@@ -116,6 +116,17 @@ async def stats(incoming: Incoming, context: Context) -> None:
         return
     labels = passage_labels(context.bot_data.library.articles)
     text = render_stats(figures, labels, gettext=t.gettext, ngettext=t.ngettext)
+    outbox = context.bot_data.outbox
+    if outbox is not None:
+        counts = await outbox.counts()
+        pushes = t.gettext(
+            "Subscriptions: {subscribers} chats ({suspended} paused); pushes waiting: {pending}"
+        )
+        text += "\n\n" + pushes.format(
+            subscribers=counts["subscribers"],
+            suspended=counts["suspended"],
+            pending=counts["pending"] + counts["paused"],
+        )
     await reply(message, f"<pre>{html.escape(text)}</pre>")
     try:
         chart = await asyncio.to_thread(questions_chart, figures.per_day)
