@@ -7,12 +7,17 @@ link was made, 19 characters. Resolving goes through the `ButtonKeys` built with
 content, so it is one dictionary lookup; a link whose passage has changed since still
 resolves, and says so (`SharedPassage.changed`), since a shared link lives on in other
 chats long after a reload.
+
+`share_url` is what an answer's "Share" button opens: Telegram's own share sheet
+(`https://t.me/share/url`), the reader picks a chat and the link goes there with a line
+naming the passage.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from bot.answers import Match
 from bot.callbacks import KEY_LENGTH, VERSION_LENGTH, ButtonKeys, passage_key, passage_version
@@ -28,6 +33,8 @@ _SHARE_RE = re.compile(
 )
 # A bot's username: 5 to 32 letters, digits and underscores (bots' end in "bot").
 _USERNAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
+SHARE_SHEET = "https://t.me/share/url"  # Telegram's "share to a chat" page
+SHARE_TEXT_LENGTH = 120  # characters of the line that goes with the link
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,23 @@ def share_link(bot_username: str, passage: Passage, article: Article) -> str:
     if _USERNAME_RE.fullmatch(username) is None:
         raise ValueError(f"not a Telegram username: {bot_username!r}")
     return f"https://t.me/{username}?start={share_payload(passage, article)}"
+
+
+def share_text(passage: Passage, article: Article) -> str:
+    """The line that goes with a shared link: the passage's section and the headline (the
+    content as written, in no one's language but the article's)."""
+    text = f"{passage.section} — {article.title}"
+    if len(text) > SHARE_TEXT_LENGTH:
+        text = text[: SHARE_TEXT_LENGTH - 1].rstrip() + "…"
+    return text
+
+
+def share_url(bot_username: str, passage: Passage, article: Article) -> str:
+    """Telegram's share sheet for `share_link(...)`: the reader chooses a chat, and the link
+    goes there with `share_text`. A URL button's, so it needs no callback data."""
+    link = share_link(bot_username, passage, article)
+    text = quote(share_text(passage, article), safe="")
+    return f"{SHARE_SHEET}?url={quote(link, safe='')}&text={text}"
 
 
 def resolve_share(payload: str, keys: ButtonKeys, library: Library) -> SharedPassage | None:

@@ -22,6 +22,7 @@ from bot.i18n import ENGLISH, N_, Translator
 from bot.limits import Verdict
 from bot.querylog import answer_fields, new_query_id
 from bot.rendering import HTML, render_answer, split_message
+from bot.share import share_url
 from bot.smalltalk import SmallTalk, small_talk
 from handlers.common import (
     Context,
@@ -44,6 +45,8 @@ EXAMPLE_LENGTH = 64  # an example question's button: the whole question, as a ru
 USAGE_QUESTION = N_("How many customers does Alibaba Cloud serve?")
 SLOW_DOWN = N_("You're asking faster than I can answer well. Please wait a few seconds.")
 FULL_SUMMARY = N_("📄 Full summary")
+# TRANSLATORS: the button under an answer that shares the passage's link to another chat.
+SHARE = N_("↗️ Share")
 # Small talk's replies: with the example questions as buttons below, or (no examples: no
 # content loaded) without.
 REPLIES = {
@@ -164,7 +167,7 @@ async def answer_question(
     # written once the send is over, with whether the reply got through.
     query_id = new_query_id()
     text = render_answer(answer, HTML, t)
-    keyboard = answer_keyboard(answer, query_id, t)
+    keyboard = answer_keyboard(answer, query_id, t, context.bot.username)
     via = via_of(incoming.chat)
     fields = answer_fields(answer)
     async with logged_delivery(
@@ -254,7 +257,7 @@ def match_label(match: Match, with_headline: bool) -> str:
 
 
 def answer_keyboard(
-    answer: Answer, query_id: str, t: Translator = ENGLISH
+    answer: Answer, query_id: str, t: Translator = ENGLISH, bot_username: str | None = None
 ) -> InlineKeyboardMarkup | None:
     """Suggestions as buttons; an answer gets "Full summary" and 👍 / 👎."""
     if answer.outcome is Outcome.SUGGESTED:
@@ -270,24 +273,45 @@ def answer_keyboard(
             ]
         )
     if answer.outcome is Outcome.ANSWERED and answer.best is not None:
-        return answered_keyboard(answer.best, query_id, t)
+        return answered_keyboard(answer.best, query_id, t, bot_username)
     return None
 
 
-def answered_keyboard(match: Match, query_id: str, t: Translator = ENGLISH) -> InlineKeyboardMarkup:
-    """An answer's buttons: "Full summary", and 👍 / 👎 naming its query id."""
+def answered_keyboard(
+    match: Match, query_id: str, t: Translator = ENGLISH, bot_username: str | None = None
+) -> InlineKeyboardMarkup:
+    """An answer's buttons: "Full summary", 👍 / 👎 naming its query id, and below them
+    "Share" (the passage's deep link through Telegram's share sheet, bot/share.py) when the
+    bot's username is known."""
     summary = InlineKeyboardButton(
         t.gettext(FULL_SUMMARY), callback_data=summary_data(match.article)
     )
-    return InlineKeyboardMarkup(
+    rows = [
         [
-            [
-                summary,
-                InlineKeyboardButton("👍", callback_data=feedback_data(query_id, True)),
-                InlineKeyboardButton("👎", callback_data=feedback_data(query_id, False)),
-            ]
+            summary,
+            InlineKeyboardButton("👍", callback_data=feedback_data(query_id, True)),
+            InlineKeyboardButton("👎", callback_data=feedback_data(query_id, False)),
         ]
-    )
+    ]
+    share = share_button(match, t, bot_username)
+    if share is not None:
+        rows.append([share])
+    return InlineKeyboardMarkup(rows)
+
+
+def share_button(
+    match: Match, t: Translator, bot_username: str | None
+) -> InlineKeyboardButton | None:
+    """A URL button (no callback data, so nothing to expire) opening Telegram's share sheet
+    with the passage's deep link; None without a username to link to."""
+    if not bot_username:
+        return None
+    try:
+        url = share_url(bot_username, match.passage, match.article)
+    except ValueError:  # not a username Telegram would link to
+        logger.warning("no share button: %r is not a Telegram username", bot_username)
+        return None
+    return InlineKeyboardButton(t.gettext(SHARE), url=url)
 
 
 def handlers() -> Handlers:

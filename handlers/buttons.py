@@ -160,7 +160,7 @@ async def show_passage(update: Update, context: Context, press: Press, action: A
     fields["kind"] = "pick"
     async with logged_delivery(update, context, "callback", None, query_id=query_id, **fields):
         # PTB edits through inline_message_id when the press came from an inline message.
-        keyboard = answered_keyboard(match, query_id, press.t)
+        keyboard = answered_keyboard(match, query_id, press.t, context.bot.username)
         await query.edit_message_text(text, reply_markup=keyboard)
     # Its article becomes the chat's current one (an inline message has no chat: no effect).
     conversation_of(context).choose(match)

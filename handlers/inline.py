@@ -110,7 +110,7 @@ def page_bounds(offset: str, total: int, size: int = InlineQueryLimit.RESULTS) -
 
 
 def passage_result(
-    match: Match, query_id: str, t: Translator = ENGLISH
+    match: Match, query_id: str, t: Translator = ENGLISH, bot_username: str | None = None
 ) -> InlineQueryResultArticle:
     """A passage to send, with the buttons of an answer (votes name `query_id`)."""
     text = fit_message(render_match(match, HTML, t))
@@ -119,7 +119,7 @@ def passage_result(
         title=match.article.title,
         description=match.passage.section,
         input_message_content=InputTextMessageContent(text),
-        reply_markup=answered_keyboard(match, query_id, t),
+        reply_markup=answered_keyboard(match, query_id, t, bot_username),
     )
 
 
@@ -161,7 +161,7 @@ async def inline_query(query: InlineQuery, context: Context) -> None:
     # One id for the question, made before its row is written (as for a private answer).
     query_id = new_query_id()
     state.issue_inline_query_id(query_id)
-    results = [passage_result(m, query_id, t) for m in matches]
+    results = [passage_result(m, query_id, t, context.bot.username) for m in matches]
     latency_ms = (time.perf_counter() - started) * 1000
     log = state.query_log
     if log is not None:

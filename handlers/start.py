@@ -2,28 +2,59 @@
 what the bot logs.
 
 /start is at most five lines, with up to three example questions as buttons (each one
-checked at load time to be answered: bot/examples.py); a deep link's payload
-(bot/deeplinks.py, the inline "ask me in private" button) is a question, answered at once.
+checked at load time to be answered: bot/examples.py). A deep link's payload is either a
+question (bot/deeplinks.py, the inline "ask me in private" button), answered at once, or
+a shared passage (bot/share.py, an answer's "Share" button), shown with its citation to
+whoever opened the link: saying so when it changed since, "expired" when it is gone.
 """
 
 from __future__ import annotations
 
 from telegram.ext import CommandHandler, filters
 
+from bot.answers import Answer, Outcome
 from bot.content import Article
 from bot.deeplinks import payload_question
-from bot.i18n import Translator
-from bot.rendering import HTML
-from handlers.ask import answer_question, examples_keyboard
-from handlers.common import Context, Handlers, Incoming, on_message, reply, translator_for
+from bot.i18n import N_, Translator
+from bot.querylog import answer_fields, new_query_id
+from bot.rendering import HTML, render_match
+from bot.share import SHARE_PREFIX, resolve_share
+from handlers.ask import answer_question, answered_keyboard, examples_keyboard
+from handlers.common import (
+    Context,
+    Handlers,
+    Incoming,
+    conversation_of,
+    logged_delivery,
+    on_message,
+    reply,
+    translator_for,
+    via_of,
+)
 
 MAX_LISTED = 5
+SHARE_CHANGED = N_("This passage has changed since it was shared. Here it is as it reads now:")
+# A shared link whose passage is gone: with the example questions below, or without.
+SHARE_EXPIRED = {
+    True: N_(
+        "This shared link has expired: its passage is no longer in the articles I know. "
+        "Ask me about it in your own words, or tap an example below."
+    ),
+    False: N_(
+        "This shared link has expired: its passage is no longer in the articles I know. "
+        "Ask me about it in your own words."
+    ),
+}
 
 
 @on_message
 async def start(incoming: Incoming, context: Context) -> None:
     """The welcome and the example buttons; or, from a deep link, the question it carries."""
-    question = payload_question(context.args[0]) if context.args else None
+    payload = context.args[0] if context.args else ""
+    if payload.startswith(SHARE_PREFIX):
+        await open_shared(incoming, context, payload)
+        return
+    question = payload_question(payload) if payload else None
     if question is not None:
         await answer_question(incoming, context, question)
         return
@@ -31,6 +62,41 @@ async def start(incoming: Incoming, context: Context) -> None:
     keyboard = examples_keyboard(context, t)
     count = len(context.bot_data.library.articles)
     await reply(incoming.message, start_text(count, t, examples=keyboard is not None), keyboard)
+
+
+async def open_shared(incoming: Incoming, context: Context, payload: str) -> None:
+    """A shared passage's link (`/start p_<key>_<version>`): the passage as an answer, with
+    its citation and buttons (its own "Share" too), for whoever opened it; a note above it
+    when it changed since it was shared; "expired" with the examples when it is gone.
+    Logged as a pick (a passage offered, here by another reader), not a question."""
+    t = translator_for(incoming.update, context)
+    state = context.bot_data
+    shared = resolve_share(payload, state.button_keys, state.library)
+    if shared is None:
+        keyboard = examples_keyboard(context, t)
+        await reply(
+            incoming.message, HTML.esc(t.gettext(SHARE_EXPIRED[keyboard is not None])), keyboard
+        )
+        return
+    match = shared.match
+    text = render_match(match, HTML, t)
+    if shared.changed:
+        text = f"{HTML.italic(t.gettext(SHARE_CHANGED))}\n\n{text}"
+    question = f"/start {payload}"
+    query_id = new_query_id()
+    keyboard = answered_keyboard(match, query_id, t, context.bot.username)
+    fields = answer_fields(Answer(question, Outcome.ANSWERED, (match,)))
+    fields["kind"] = "pick"
+    async with logged_delivery(
+        incoming.update, context, via_of(incoming.chat), None, query_id=query_id, **fields
+    ):
+        sent = await reply(incoming.message, text, keyboard)
+    conversation = conversation_of(context)
+    conversation.choose(match)  # its article becomes the chat's current one
+    if sent:
+        answer_id = sent[-1].message_id
+        conversation.state.remember_question(answer_id, question, query_id)
+        conversation.remember_reply(answer_id, match.article)
 
 
 @on_message

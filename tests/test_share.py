@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from hypothesis import given
@@ -20,6 +22,8 @@ from bot.share import (
     resolve_share,
     share_link,
     share_payload,
+    share_text,
+    share_url,
 )
 from tests.conftest import ROOT, SEED_ID, SEEDS
 
@@ -66,6 +70,22 @@ def test_the_share_link(library: Library) -> None:
     for bad in ("", "@", "me", "digest bot", "digest/bot?x=", "1digestbot", "d" * 33):
         with pytest.raises(ValueError, match="not a Telegram username"):
             share_link(bad, passage, article)
+
+
+def test_the_share_sheet_carries_the_link_and_a_line_naming_the_passage(library: Library) -> None:
+    article = library.article(SEED_ID)
+    assert article is not None
+    passage = article.passages[4]
+    url = urlsplit(share_url("DigestBot", passage, article))
+    assert (url.scheme, url.netloc, url.path) == ("https", "t.me", "/share/url")
+    query = parse_qs(url.query, strict_parsing=True)
+    assert query["url"] == [share_link("DigestBot", passage, article)]
+    assert query["text"] == [f"{passage.section} — {article.title}"]
+    assert " " not in url.geturl() and "“" not in url.geturl()  # all of it percent-encoded
+    long = replace(article, headline="A very long headline " * 20)
+    assert len(share_text(passage, long)) == 120 and share_text(passage, long).endswith("…")
+    with pytest.raises(ValueError, match="not a Telegram username"):
+        share_url("no such bot", passage, article)
 
 
 def test_a_payload_without_its_version_still_resolves(library: Library, keys: ButtonKeys) -> None:

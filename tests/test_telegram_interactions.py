@@ -31,8 +31,10 @@ async def test_answer_carries_summary_and_feedback_buttons_within_64_bytes(
 ) -> None:
     call = await bot.private(3001, "Huawei strategy")
     labels = [b["text"] for b in buttons(call)]
-    assert labels == ["📄 Full summary", "👍", "👎"]
-    assert all(len(b["callback_data"].encode()) <= 64 for b in buttons(call))
+    assert labels == ["📄 Full summary", "👍", "👎", "↗️ Share"]
+    *pressed, share = buttons(call)
+    assert all(len(b["callback_data"].encode()) <= 64 for b in pressed)
+    assert share["url"].startswith("https://t.me/share/url?url=") and "callback_data" not in share
 
 
 async def test_suggestion_press_shows_the_full_answer(
@@ -50,7 +52,7 @@ async def test_suggestion_press_shows_the_full_answer(
     assert edited.ok and edited.params["chat_id"] == reader
     text = parse_telegram_html(edited.params["text"])
     assert "AI Development and Scaling Law" in text and "paragraphs 3, 12" in text
-    assert [b["text"] for b in buttons(edited)] == ["📄 Full summary", "👍", "👎"]
+    assert [b["text"] for b in buttons(edited)] == ["📄 Full summary", "👍", "👎", "↗️ Share"]
 
 
 async def test_feedback_is_recorded_once_per_reader_and_a_second_press_changes_it(
@@ -58,7 +60,7 @@ async def test_feedback_is_recorded_once_per_reader_and_a_second_press_changes_i
 ) -> None:
     reader = 3003
     call = await bot.private(reader, "Alibaba Cloud")
-    up, down = buttons(call)[1:]
+    up, down = buttons(call)[1:3]
     answered = await bot.press(reader, call.result, up["callback_data"])
     assert "glad" in answered.params["text"]
     answered = await bot.press(reader, call.result, down["callback_data"])

@@ -79,7 +79,7 @@ async def test_start_welcomes_in_the_readers_language_and_every_example_is_answe
         answer = await press_for_reply(bot, reader, reader, start.result, button["callback_data"])
         shown = text_of(answer)
         assert "📰" in shown and chrome in shown.splitlines()[-1], shown  # a cited passage
-        assert [b["text"] for b in buttons(answer)][1:] == ["👍", "👎"]
+        assert [b["text"] for b in buttons(answer)][1:3] == ["👍", "👎"]
 
 
 async def test_a_chinese_readers_answer_has_chinese_words_around_the_passage(
@@ -91,7 +91,7 @@ async def test_a_chinese_readers_answer_has_chinese_words_around_the_passage(
         text = text_of(call)
         assert text.endswith("第 7 段")
         assert "serving 4 million customers" in text  # the content as written
-        assert [b["text"] for b in buttons(call)] == [summary, "👍", "👎"]
+        assert [b["text"] for b in buttons(call)] == [summary, "👍", "👎", "↗️ 分享"]
     english = await bot.private(EN_READER, ALIBABA)
     assert text_of(english).endswith("paragraph 7")
     assert buttons(english)[0]["text"] == "📄 Full summary"
