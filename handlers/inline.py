@@ -126,7 +126,7 @@ def passage_result(
 def article_result(
     article: Article, number: int, t: Translator = ENGLISH
 ) -> InlineQueryResultArticle:
-    byline = " · ".join(d for d in (article.source, article.published_text) if d)
+    byline = " · ".join(d for d in (article.display_source, article.published_text) if d)
     return InlineQueryResultArticle(
         id=result_id(ARTICLE, article.id),
         title=article.title,

@@ -172,7 +172,9 @@ def help_text(articles: tuple[Article, ...], bot_username: str, t: Translator) -
     if articles:
         lines += ["", HTML.bold(t.gettext("I know"))]
         for article in articles[:MAX_LISTED]:
-            byline = " · ".join(d for d in (article.source, article.published_text[:10]) if d)
+            byline = " · ".join(
+                d for d in (article.display_source, article.published_text[:10]) if d
+            )
             lines.append(
                 f"• {HTML.esc(article.title)}" + (f" ({HTML.esc(byline)})" if byline else "")
             )

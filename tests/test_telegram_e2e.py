@@ -105,6 +105,9 @@ async def test_articles_help_and_privacy(bot: InProcessBot) -> None:
     assert "1. 全球“All in AI”" in articles and "/summary N" in articles
     help_text = text_of(await bot.private(READER, "/help"))
     assert "/summary" in help_text and "/language" in help_text and "privacy mode" in help_text
+    # The articles by their display source, not the digest's transliteration.
+    assert "(21st Century Business Herald · 2025-05-29)" in help_text
+    assert "Shi Ji" not in help_text
     privacy = text_of(await bot.private(READER, "/privacy"))
     assert "90 days" in privacy and "/forget" in privacy
 
