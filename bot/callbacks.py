@@ -22,6 +22,7 @@ PICK = "p"  # show a suggested passage as a full answer
 SUMMARY = "s"  # send an article's full summary
 FEEDBACK = "f"  # 👍 / 👎 on an answer (by query id)
 EXAMPLE = "e"  # ask one of /start's example questions
+SECTION = "c"  # reply with one section's bullets (a group summary's section buttons)
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Action:
     key: str
     version: str = ""
     helpful: bool | None = None
+    number: int | None = None  # a section's number (1 is the first), for SECTION
 
 
 def _digest(*parts: str, length: int) -> str:
@@ -139,6 +141,12 @@ def summary_data(article: Article) -> str:
     return _checked(f"{SUMMARY}:{article_key(article)}:{article_version(article)}")
 
 
+def section_data(article: Article, number: int) -> str:
+    """Section `number` (1 is the first) of `article`: its key, its version and the number,
+    `c:<key>:<version>.<n>`, 24 bytes at most whatever the section's title."""
+    return _checked(f"{SECTION}:{article_key(article)}:{article_version(article)}.{number}")
+
+
 def feedback_data(query_id: str, helpful: bool) -> str:
     return _checked(f"{FEEDBACK}:{query_id}:{int(helpful)}")
 
@@ -165,6 +173,11 @@ def decode(data: str | None) -> Action | None:
     kind, key, last = parts
     if kind in (PICK, SUMMARY, EXAMPLE):
         return Action(kind, key, version=last)
+    if kind == SECTION:
+        version, _, number = last.partition(".")
+        if version and number.isascii() and number.isdigit() and len(number) <= 3:
+            return Action(kind, key, version=version, number=int(number))
+        return None
     if kind == FEEDBACK and last in ("0", "1"):
         return Action(kind, key, helpful=last == "1")
     return None

@@ -12,14 +12,17 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.answers import Answer, Match, Outcome
-from bot.content import Article, Passage, citation
+from bot.content import Article, Citation, Passage, citation
 from bot.i18n import ENGLISH, N_, Translator
 
 TELEGRAM_MESSAGE_LIMIT = 4096
 EXCERPT_LENGTH = 160
+BRIEF_LIMIT = 1000  # a group's /summary: about one phone screen, as Telegram counts
+BRIEF_HEADLINE_LENGTH = 200  # characters of the headline a brief summary keeps at most
+BRIEF_SECTIONS = 10  # a brief summary's section buttons at most ("Show all" has the rest)
 
 
 class Markup:
@@ -99,7 +102,10 @@ def render_citation(
     article: Article, passage: Passage, markup: Markup = HTML, translator: Translator = ENGLISH
 ) -> str:
     """'📰 headline (English title)' then 'source · date · paragraphs 3, 12'."""
-    cited = citation(article, passage)
+    return _render_cited(citation(article, passage), markup, translator)
+
+
+def _render_cited(cited: Citation, markup: Markup, translator: Translator) -> str:
     details = [cited.source, cited.date, render_paragraphs(cited.paragraphs, translator)]
     line = " · ".join(d for d in details if d)
     title = markup.italic(cited.headline)
@@ -122,11 +128,12 @@ def render_paragraphs(citations: tuple[int, ...], translator: Translator = ENGLI
 
 
 def render_summary(
-    article: Article, markup: Markup = HTML, translator: Translator = ENGLISH
+    article: Article, markup: Markup = HTML, translator: Translator = ENGLISH, *, newer: int = 0
 ) -> str:
-    """An article's headline, source and date, core viewpoint, and every section's bullets."""
-    byline = " · ".join(d for d in (article.display_source, article.published_text) if d)
-    parts = [markup.bold(article.title) + (f"\n{markup.italic(byline)}" if byline else "")]
+    """An article's headline, source and date, core viewpoint, and every section's bullets;
+    with `newer` (how many articles are newer than this one) a last line pointing to the
+    newest."""
+    parts = [_heading(article, markup)]
     core = article.core_viewpoint
     parts.append(f"{markup.bold(core.section)}\n{markup.esc(_with_citations(core, translator))}")
     for number, section in enumerate(article.sections, 1):
@@ -134,6 +141,8 @@ def render_summary(
             f"• {markup.esc(_with_citations(b, translator))}" for b in section.bullets
         )
         parts.append(f"{markup.bold(f'{number}. {section.title}')}\n{bullets}")
+    if newer:
+        parts.append(render_newer(newer, markup, translator))
     return "\n\n".join(parts)
 
 
@@ -150,6 +159,94 @@ def render_short_summary(
             markup.esc(_with_citations(core, translator)),
         ]
     )
+
+
+def render_summary_brief(
+    article: Article, markup: Markup = HTML, translator: Translator = ENGLISH, *, newer: int = 0
+) -> str:
+    """A group's /summary, within BRIEF_LIMIT as Telegram counts: the headline, source and
+    date, the core viewpoint (cut to fit, at a word when there is one) with the paragraphs
+    it cites, and a line saying
+    the sections are the buttons below; with `newer`, the pointer to the newest article.
+    The first BRIEF_SECTIONS sections' titles go on buttons (the caller's), each opening
+    `render_section`."""
+    heading = _heading(article, markup, headline_length=BRIEF_HEADLINE_LENGTH)
+    count = len(article.sections)
+    if count <= BRIEF_SECTIONS:
+        # TRANSLATORS: below a group's short summary; the sections are the buttons under it.
+        sections = translator.ngettext(
+            "{count} section below: tap it to read its points, or “Show all”.",
+            "{count} sections below: tap one to read its points, or “Show all”.",
+            count,
+        ).format(count=count)
+    else:
+        sections = translator.gettext(
+            "The first {shown} of {count} sections below: tap one to read its points, "
+            "or “Show all”."
+        ).format(shown=BRIEF_SECTIONS, count=count)
+    tail = [markup.italic(sections)] if count else []
+    if newer:
+        tail.append(render_newer(newer, markup, translator))
+    core = article.core_viewpoint
+
+    def brief(text: str) -> str:
+        cited = _with_citations(replace(core, text=text), translator)  # "(paragraphs 2, 10)"
+        body = f"{markup.bold(core.section)}\n{markup.esc(cited)}"
+        return "\n\n".join([heading, body, "\n".join(tail)] if tail else [heading, body])
+
+    text, length = brief(core.text), len(core.text)
+    # Characters are not what Telegram counts (an emoji is two): shorten until it fits.
+    while (over := telegram_length(text, markup.html) - BRIEF_LIMIT) > 0 and length > 1:
+        length = max(length - over, 1)
+        text = brief(_shortened(core.text, length))
+    return text
+
+
+def render_section(
+    article: Article, number: int, markup: Markup = HTML, translator: Translator = ENGLISH
+) -> str:
+    """Section `number` (1 is the first) of `article`: its title, its bullets, and one
+    citation for them all (the headline, source, date and every paragraph they cite)."""
+    section = article.sections[number - 1]
+    bullets = "\n".join(f"• {markup.esc(b.text)}" for b in section.bullets)
+    cited = sorted({n for b in section.bullets for n in b.citations})
+    source = replace(citation(article, article.core_viewpoint), paragraphs=tuple(cited))
+    title = markup.bold(f"{number}. {section.title}")
+    return f"{title}\n{bullets}\n\n{_render_cited(source, markup, translator)}"
+
+
+def render_newer(newer: int, markup: Markup = HTML, translator: Translator = ENGLISH) -> str:
+    """'A newer article is loaded: /summary 1 shows it.' (`newer`: how many are newer)."""
+    # TRANSLATORS: {command} is "/summary 1", the newest article's summary.
+    text = translator.ngettext(
+        "A newer article is loaded: {command} shows it.",
+        "{count} newer articles are loaded: {command} shows the newest.",
+        newer,
+    )
+    # In <code>: a tap copies the whole command (a command link would drop the "1").
+    command = "<code>/summary 1</code>" if markup.html else "/summary 1"
+    return "🆕 " + markup.esc(text.format(count=newer, command="\x00")).replace("\x00", command)
+
+
+def _heading(article: Article, markup: Markup, headline_length: int | None = None) -> str:
+    """The headline in bold, and the source and date below it in italics."""
+    headline = article.title
+    if headline_length is not None:
+        headline = _shortened(headline, headline_length)
+    byline = " · ".join(d for d in (article.display_source, article.published_text) if d)
+    return markup.bold(headline) + (f"\n{markup.italic(byline)}" if byline else "")
+
+
+def _shortened(text: str, length: int) -> str:
+    """`text` in at most `length` characters: cut at a space in its last fifth when there is
+    one (else at a character, as for Chinese), with "…"."""
+    if len(text) <= length:
+        return text
+    cut = text[: max(length - 1, 0)]
+    space = cut.rfind(" ")
+    if space >= len(cut) * 4 // 5:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"
 
 
 def render_article_list(

@@ -1,4 +1,5 @@
-"""Button presses: a suggested passage, the full summary, and 👍 / 👎 feedback.
+"""Button presses: a suggested passage, the full summary, a group summary's section, an
+example question, and 👍 / 👎 feedback.
 
 Every callback query is answered exactly once, whatever happens: an expired or unknown
 button, a forged payload, a press over the reader's flood limit, a failure halfway. Telegram
@@ -19,6 +20,7 @@ from bot.callbacks import (
     EXAMPLE,
     FEEDBACK,
     PICK,
+    SECTION,
     SUMMARY,
     Action,
     article_version,
@@ -29,7 +31,7 @@ from bot.callbacks import (
 from bot.i18n import ENGLISH, N_, Translator
 from bot.limits import Verdict
 from bot.querylog import answer_fields, new_query_id
-from bot.rendering import HTML, render_match, render_summary, split_message
+from bot.rendering import HTML, render_match, render_section, render_summary, split_message
 from handlers.ask import answer_question, answered_keyboard
 from handlers.common import (
     Context,
@@ -114,6 +116,8 @@ async def dispatch(update: Update, context: Context, press: Press) -> None:
         await record_feedback(press, context, action)
     elif action.kind == EXAMPLE:
         await ask_example(update, context, press, action)
+    elif action.kind == SECTION:
+        await show_section(update, context, press, action)
     else:  # decode() made an action this module has no handler for
         await press.answer(expired, show_alert=True)
 
@@ -188,6 +192,34 @@ async def show_summary(update: Update, context: Context, press: Press, action: A
         await reply(query.message, render_summary(article, HTML, press.t))
 
 
+async def show_section(update: Update, context: Context, press: Press, action: Action) -> None:
+    """A group summary's section button: that section's points, as a reply to the summary
+    (a reply to them asks about the article, which becomes the chat's current one)."""
+    query = press.query
+    state = context.bot_data
+    article_id = state.button_keys.article_id(action.key)
+    article = state.library.article(article_id) if article_id else None
+    number = action.number or 0
+    if (
+        article is None
+        or article_version(article) != action.version
+        or not 1 <= number <= len(article.sections)
+    ):
+        await press.answer(press.t.gettext(EXPIRED), show_alert=True)
+        return
+    text = render_section(article, number, HTML, press.t)
+    if query.message is None:  # not a button the bot puts on an inline message: be safe
+        await send_summary_privately(context, press, text)
+        return
+    await press.answer()
+    conversation = conversation_of(context)
+    conversation.summary(article)  # it becomes the chat's current article
+    if not isinstance(query.message, Message):  # too old to reach: carried() refused it
+        return
+    for message in await reply(query.message, text):
+        conversation.remember_reply(message.message_id, article)
+
+
 async def send_summary_privately(context: Context, press: Press, summary: str) -> None:
     """The summary of an inline message's article, in the reader's private chat.
 
@@ -235,4 +267,4 @@ async def ask_example(update: Update, context: Context, press: Press, action: Ac
 
 def handlers() -> Handlers:
     # Presses with any other data are answered "expired" by handlers.fallback (on_button).
-    return [CallbackQueryHandler(on_button, pattern=r"^[psfe]:")]
+    return [CallbackQueryHandler(on_button, pattern=r"^[psfec]:")]

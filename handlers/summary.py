@@ -1,16 +1,30 @@
-"""/summary [N or topic]: an article's core viewpoint and sections (a cooldown per group)."""
+"""/summary [N or topic]: an article's core viewpoint and sections (a cooldown per group).
+
+In private the full summary; in a group one that fits a phone screen (the core viewpoint,
+the sections as buttons that each open their points in a reply, and "Show all" for the
+full one), since everyone there scrolls past it. Either says so when the chat's current
+article is not the newest.
+"""
 
 from __future__ import annotations
 
 import html
 import time
 
-from telegram import Message
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.ext import CommandHandler, filters
 
-from bot.i18n import Translator
+from bot.callbacks import section_data, summary_data
+from bot.content import Article
+from bot.i18n import N_, Translator
 from bot.limits import Cooldown
-from bot.rendering import HTML, NO_ARTICLES, render_summary
+from bot.rendering import (
+    BRIEF_SECTIONS,
+    HTML,
+    NO_ARTICLES,
+    render_summary,
+    render_summary_brief,
+)
 from handlers.common import (
     Context,
     Handlers,
@@ -24,6 +38,9 @@ from handlers.common import (
     typing_indicator,
     via_of,
 )
+
+SHOW_ALL = N_("📄 Show all")
+SECTION_LABEL_LENGTH = 48
 
 
 @on_message
@@ -60,12 +77,42 @@ async def summary(incoming: Incoming, context: Context) -> None:
             # Start the cooldown before sending: updates run concurrently, and a second
             # /summary arriving while this one is on its way must already see it.
             cooldown.start(chat.id)
+        # Without a reference the chat's current article, which may no longer be the newest.
+        newer = 0 if reference else conversation.library.articles.index(article)
+        if is_group(chat):
+            text = render_summary_brief(article, HTML, t, newer=newer)
+            keyboard: InlineKeyboardMarkup | None = brief_keyboard(article, t)
+        else:
+            text, keyboard = render_summary(article, HTML, t, newer=newer), None
         async with typing_indicator(incoming.update, context):
-            sent = await reply(incoming.message, render_summary(article, HTML, t))
+            sent = await reply(incoming.message, text, keyboard)
         for message in sent:  # a reply to the summary asks about its article
             conversation.remember_reply(message.message_id, article)
         if cooldown is not None and sent:
             cooldown.start(chat.id, sent[0].message_id)
+
+
+def brief_keyboard(article: Article, t: Translator) -> InlineKeyboardMarkup:
+    """A group summary's buttons: a section each, one a row (their titles are long), then
+    "Show all". Each carries the article's key and version (bot/callbacks.py), so after a
+    reload that changed the article a press is answered "expired"."""
+    rows = [
+        [
+            InlineKeyboardButton(
+                section_label(number, title), callback_data=section_data(article, number)
+            )
+        ]
+        for number, title in enumerate((s.title for s in article.sections[:BRIEF_SECTIONS]), 1)
+    ]
+    rows.append([InlineKeyboardButton(t.gettext(SHOW_ALL), callback_data=summary_data(article))])
+    return InlineKeyboardMarkup(rows)
+
+
+def section_label(number: int, title: str) -> str:
+    label = f"{number}. {title}"
+    if len(label) > SECTION_LABEL_LENGTH:
+        label = label[: SECTION_LABEL_LENGTH - 1] + "…"
+    return label
 
 
 async def within_cooldown(message: Message, cooldown: Cooldown, t: Translator) -> None:

@@ -8,6 +8,7 @@ import pytest
 from bot.callbacks import (
     FEEDBACK,
     PICK,
+    SECTION,
     SUMMARY,
     ButtonKeys,
     article_version,
@@ -15,6 +16,7 @@ from bot.callbacks import (
     feedback_data,
     passage_version,
     pick_data,
+    section_data,
     summary_data,
 )
 from bot.content import CORE_VIEWPOINT, Article, Passage, Section
@@ -36,8 +38,17 @@ def test_data_stays_within_64_bytes_whatever_the_ids() -> None:
         pick_data(item.passages[1], item),
         summary_data(item),
         feedback_data("0123456789ab", True),
+        section_data(item, 200),
     ):
         assert len(data.encode()) <= 64
+
+
+def test_a_section_button_names_its_article_version_and_number() -> None:
+    item = article()
+    section = decode(section_data(item, 1))
+    assert section is not None and section.kind == SECTION
+    assert (section.version, section.number) == (article_version(item), 1)
+    assert ButtonKeys.of([item]).article_id(section.key) == item.id
 
 
 def test_round_trip() -> None:
@@ -56,7 +67,25 @@ def test_round_trip() -> None:
     )
 
 
-@pytest.mark.parametrize("data", [None, "", "x", "p:a", "p::v", "q:a:b", "f:id:2", "forget:yes"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        "",
+        "x",
+        "p:a",
+        "p::v",
+        "q:a:b",
+        "f:id:2",
+        "forget:yes",
+        "c:a:v",
+        "c:a:v.",
+        "c:a:.1",
+        "c:a:v.x",
+        "c:a:v.1234",
+        "c:a:v.１",
+    ],
+)
 def test_foreign_or_broken_data_decodes_to_none(data: str | None) -> None:
     assert decode(data) is None
 

@@ -61,7 +61,9 @@ async def test_summary_with_bot_name_in_a_group_replies_to_the_asker(bot: InProc
     call = await bot.reply_to(GROUP)
     text = text_of(call)
     assert text.startswith("全球“All in AI”")
-    assert "Core Viewpoint" in text and "4. Market Dynamics and Challenges" in text
+    assert "Core Viewpoint" in text and len(text) < 1000  # the sections are its buttons
+    labels = [b["text"] for row in call.params["reply_markup"]["inline_keyboard"] for b in row]
+    assert labels[3:] == ["4. Market Dynamics and Challenges", "📄 Show all"]
     assert call.params["reply_parameters"]["message_id"] == asked["message_id"]
 
 
