@@ -198,7 +198,7 @@ def render_summary_brief(
     # Characters are not what Telegram counts (an emoji is two): shorten until it fits.
     while (over := telegram_length(text, markup.html) - BRIEF_LIMIT) > 0 and length > 1:
         length = max(length - over, 1)
-        text = brief(_shortened(core.text, length))
+        text = brief(shorten(core.text, length))
     return text
 
 
@@ -232,12 +232,12 @@ def _heading(article: Article, markup: Markup, headline_length: int | None = Non
     """The headline in bold, and the source and date below it in italics."""
     headline = article.title
     if headline_length is not None:
-        headline = _shortened(headline, headline_length)
+        headline = shorten(headline, headline_length)
     byline = " · ".join(d for d in (article.display_source, article.published_text) if d)
     return markup.bold(headline) + (f"\n{markup.italic(byline)}" if byline else "")
 
 
-def _shortened(text: str, length: int) -> str:
+def shorten(text: str, length: int) -> str:
     """`text` in at most `length` characters: cut at a space in its last fifth when there is
     one (else at a character, as for Chinese), with "…"."""
     if len(text) <= length:

@@ -1,11 +1,13 @@
 """Inline mode: `@bot question` in any chat offers up to 5 cited passages to send.
 
-A passage is sent with "Full summary" and 👍 / 👎 buttons whose votes name the query id
-issued for its inline query (remembered in memory, see `BotState.issue_inline_query_id`:
-Telegram does not show the bot a message sent via inline mode, so a vote cannot be checked
-against its keyboard). An empty query lists the articles, newest first, each sent as its
-summary. What readers type and pick is logged by `bot.inline_log` (`BotState.inline_log`),
-once they stop typing.
+Each passage is offered titled by its section (with the headline when another article's
+section has the same title) and described by its first words, so no two results look
+alike. A passage is sent with "Full summary", 👍 / 👎 and "Share" buttons, whose votes
+name the query id issued for its inline query (remembered in memory, see
+`BotState.issue_inline_query_id`: Telegram does not show the bot a message sent via inline
+mode, so a vote cannot be checked against its keyboard). An empty query lists the
+articles, newest first, each sent as its summary. What readers type and pick is logged by
+`bot.inline_log` (`BotState.inline_log`), once they stop typing.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from bot.rendering import (
     TELEGRAM_MESSAGE_LIMIT,
     render_match,
     render_summary,
+    shorten,
     split_message,
     telegram_length,
 )
@@ -48,6 +51,8 @@ from handlers.common import Context, Handlers, on_chosen_result, on_inline_query
 logger = logging.getLogger(__name__)
 
 RESULT_LIMIT = 5  # passages offered for a question
+TITLE_LENGTH = 64  # characters of a result's title (one line in Telegram's list)
+DESCRIPTION_LENGTH = 90  # characters of a passage's first words (about two lines)
 CACHE_SECONDS = 5  # how long Telegram may reuse an answer for the same query
 NOTHING_FOUND = N_("Nothing found — ask me in private")
 PASSAGE, ARTICLE = "p", "a"  # result id prefixes
@@ -109,15 +114,57 @@ def page_bounds(offset: str, total: int, size: int = InlineQueryLimit.RESULTS) -
     return start, min(start + size, total)
 
 
+def result_labels(matches: Sequence[Match]) -> list[tuple[str, str]]:
+    """Each offered passage's title and description, no two alike: the section, with the
+    headline when another offered article has a section of that title ("Core Viewpoint"
+    has every article), and the passage's first words, more of them where two begin alike
+    (the passage's number as a last resort, for passages that read the same)."""
+    articles_by_section: dict[str, set[str]] = {}
+    for match in matches:
+        articles_by_section.setdefault(match.passage.section, set()).add(match.article.id)
+    titles = [
+        shorten(
+            m.passage.section
+            if len(articles_by_section[m.passage.section]) == 1
+            else f"{m.passage.section} — {m.article.title}",
+            TITLE_LENGTH,
+        )
+        for m in matches
+    ]
+    length = DESCRIPTION_LENGTH
+    longest = max((len(m.passage.text) for m in matches), default=0)
+    while True:
+        labels = [
+            (t, shorten(m.passage.text, length)) for t, m in zip(titles, matches, strict=True)
+        ]
+        if len(set(labels)) == len(labels) or length >= longest:
+            break
+        length += DESCRIPTION_LENGTH
+    seen: set[tuple[str, str]] = set()
+    distinct = []
+    for (title, description), match in zip(labels, matches, strict=True):
+        if (title, description) in seen:
+            description = f"{description} (#{match.passage.number})"
+        seen.add((title, description))
+        distinct.append((title, description))
+    return distinct
+
+
 def passage_result(
-    match: Match, query_id: str, t: Translator = ENGLISH, bot_username: str | None = None
+    match: Match,
+    query_id: str,
+    t: Translator = ENGLISH,
+    bot_username: str | None = None,
+    label: tuple[str, str] | None = None,
 ) -> InlineQueryResultArticle:
-    """A passage to send, with the buttons of an answer (votes name `query_id`)."""
+    """A passage to send, with the buttons of an answer (votes name `query_id`); `label` is
+    its title and description (`result_labels`), by default its section and first words."""
+    title, description = label or result_labels([match])[0]
     text = fit_message(render_match(match, HTML, t))
     return InlineQueryResultArticle(
         id=result_id(PASSAGE, match.passage.id),
-        title=match.article.title,
-        description=match.passage.section,
+        title=title,
+        description=description,
         input_message_content=InputTextMessageContent(text),
         reply_markup=answered_keyboard(match, query_id, t, bot_username),
     )
@@ -161,7 +208,11 @@ async def inline_query(query: InlineQuery, context: Context) -> None:
     # One id for the question, made before its row is written (as for a private answer).
     query_id = new_query_id()
     state.issue_inline_query_id(query_id)
-    results = [passage_result(m, query_id, t, context.bot.username) for m in matches]
+    labels = result_labels(matches)
+    results = [
+        passage_result(m, query_id, t, context.bot.username, label)
+        for m, label in zip(matches, labels, strict=True)
+    ]
     latency_ms = (time.perf_counter() - started) * 1000
     log = state.query_log
     if log is not None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.answers import Outcome
+from bot.answers import Match, Outcome
 from bot.content import Article, Passage, Section
 from bot.deeplinks import question_payload
 from bot.library import Library
@@ -29,6 +29,7 @@ from handlers.inline import (
     outcome_of,
     page_bounds,
     result_id,
+    result_labels,
     summary_message,
 )
 from tests.conftest import SEED_ID, SEEDS
@@ -111,8 +112,7 @@ async def test_a_question_offers_up_to_five_cited_passages(bot: InProcessBot) ->
         assert content["parse_mode"] == "HTML"
         text = parse_telegram_html(content["message_text"])
         assert result["type"] == "article"
-        assert result["title"] == SEED_HEADLINE
-        assert text.startswith(result["description"] + "\n\n")  # the section heads the text
+        assert text.startswith(result["title"] + "\n\n")  # titled by the section heading it
         assert f"📰 {SEED_HEADLINE}\n21st Century Business Herald · 2025-05-29 14:12 · para" in text
 
 
@@ -120,9 +120,38 @@ async def test_the_answer_is_the_passage_with_its_citation(bot: InProcessBot) ->
     call = await bot.inline(3002, "How many customers does Alibaba Cloud serve?")
     best = call.params["results"][0]
     text = parse_telegram_html(best["input_message_content"]["message_text"])
-    assert best["description"] == "Historical Context and Cloud Computing"
+    assert best["title"] == "Historical Context and Cloud Computing"
+    assert best["description"] == (
+        "Alibaba Cloud has grown to become the largest cloud service provider in China, serving 4…"
+    )
     assert "serving 4 million customers" in text
     assert text.endswith("21st Century Business Herald · 2025-05-29 14:12 · paragraph 7")
+
+
+@pytest.mark.parametrize(("language", "share"), [("en", "↗️ Share"), ("zh-hans", "↗️ 分享")])
+async def test_results_are_titled_by_section_described_by_first_words_and_distinct(
+    bot: InProcessBot, language: str, share: str
+) -> None:
+    reader = 3010
+    bot.telegram.add_user(reader, language_code=language)
+    results = (await bot.inline(reader, "AI computational power Scaling Law")).params["results"]
+    assert len(results) >= 3
+    labels = [(r["title"], r["description"]) for r in results]
+    assert len(set(labels)) == len(labels)  # no two results alike
+    sections = [r["title"] for r in results]
+    assert sections[:2] == ["AI Development and Scaling Law"] * 2  # the same section twice...
+    assert results[0]["description"] != results[1]["description"]  # ...told apart by its words
+    for result in results:
+        text = parse_telegram_html(result["input_message_content"]["message_text"])
+        section, passage = text.split("\n\n")[:2]
+        assert result["title"] == section  # content: the same in every language
+        description = result["description"]
+        assert passage.startswith(description.removesuffix("…"))
+        assert len(description) <= 90 and description.endswith("…")
+        labels_of_buttons = [
+            b["text"] for row in result["reply_markup"]["inline_keyboard"] for b in row
+        ]
+        assert labels_of_buttons[-1] == share
 
 
 async def test_an_empty_query_lists_the_articles_newest_first(bot: InProcessBot) -> None:
@@ -165,7 +194,7 @@ async def test_a_chosen_result_is_logged_instead_of_the_typed_query(bot: InProce
     chooser = 3005
     question = "Tencent capital expenditure"
     offered = (await bot.inline(chooser, question)).params["results"]
-    assert offered[0]["description"] == "Competitive Strategies of Major Players"
+    assert offered[0]["title"] == "Competitive Strategies of Major Players"
     bot.telegram.chosen_inline_result(chooser, offered[0]["id"], question)
     await bot.deliver()
     await bot.fast_forward(TYPING_PAUSE)  # the typed row would be written by now
@@ -184,7 +213,7 @@ async def test_a_pick_after_the_typed_row_was_written_replaces_that_row(
     await bot.fast_forward(TYPING_PAUSE)  # the reader read the results a while
     typed = await rows_of(bot, reader, until=bool)
     assert typed == [("inline", question, "answered", f"{SEED_ID}#6")]
-    picked = next(r for r in offered if r["description"] != offered[0]["description"])
+    picked = next(r for r in offered if r["title"] != offered[0]["title"])
     bot.telegram.chosen_inline_result(reader, picked["id"], question)
     await bot.deliver()
     await bot.stop()  # drains the query log
@@ -231,6 +260,40 @@ def test_result_ids_are_short_stable_and_distinct(many_articles: Library) -> Non
     assert result_id("p", passages[0]) == result_id("p", passages[0])
     long_id = result_id("p", "x" * 300 + "#12")
     assert long_id.isascii() and len(long_id.encode()) <= 64
+
+
+def twin(article_id: str, headline: str, texts: list[str]) -> Article:
+    core = Passage(article_id, 0, "Core Viewpoint", f"The view of {headline}.", (1,))
+    bullets = tuple(Passage(article_id, n, "Wind", text, (n,)) for n, text in enumerate(texts, 1))
+    return Article(article_id, headline, "Desk", None, core, (Section(1, "Wind", bullets),))
+
+
+def test_result_labels_tell_every_result_apart() -> None:
+    same_start = "Offshore wind turbines got larger this year across the whole northern coast, and "
+    north = twin("n", "Wind in the north", [same_start + "ports grew.", same_start + "ships grew."])
+    south = twin("s", "Wind in the south", ["Short.", "Short."])
+    matches = [
+        *(Match(p, north, 0.5) for p in north.passages),
+        *(Match(p, south, 0.5) for p in south.passages),
+    ]
+    labels = result_labels(matches)
+    assert len(set(labels)) == len(labels) == 6
+    titles = [title for title, _ in labels]
+    # Every article has a "Core Viewpoint" and both have "Wind": the headline tells them apart.
+    assert titles == [
+        "Core Viewpoint — Wind in the north",
+        "Wind — Wind in the north",
+        "Wind — Wind in the north",
+        "Core Viewpoint — Wind in the south",
+        "Wind — Wind in the south",
+        "Wind — Wind in the south",
+    ]
+    # Passages that begin alike are described by more of their words...
+    assert labels[1][1].endswith("ports grew.") and labels[2][1].endswith("ships grew.")
+    # ...and passages that read the same by their number.
+    assert labels[4][1] == "Short." and labels[5][1] == "Short. (#2)"
+    # One article: the section alone.
+    assert result_labels(matches[:1]) == [("Core Viewpoint", "The view of Wind in the north.")]
 
 
 def test_fit_message_keeps_short_text_and_cuts_long_text_at_lines() -> None:
