@@ -167,7 +167,8 @@ def _print_answer(
     if as_json:
         print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
     else:
-        print(render_answer(answer, PLAIN) + "\n", flush=True)
+        several = len(library.articles) > 1  # suggestions then name their headline
+        print(render_answer(answer, PLAIN, headlines=several) + "\n", flush=True)
     if log is not None:  # after the reply is out; queuing the row never waits for the disk
         log.record_query(via="cli", latency_ms=round(latency_ms, 3), **answer_fields(answer))
 

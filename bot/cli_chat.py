@@ -14,7 +14,15 @@ from bot.content import Article
 from bot.conversation import Conversation
 from bot.library import Library
 from bot.querylog import BackgroundQueryLog, answer_fields
-from bot.rendering import PLAIN, render_answer, render_article_list, render_match, render_summary
+from bot.rendering import (
+    PLAIN,
+    render_answer,
+    render_article_list,
+    render_choice_hint,
+    render_how_to_choose,
+    render_match,
+    render_summary,
+)
 
 CHAT_HELP = """Ask any question about the articles, in English or Chinese.
   /summary [N|topic]  the current article's core viewpoint and sections (or article N)
@@ -76,8 +84,9 @@ class ChatSession:
             return self._summary(argument)
         if text.startswith("/"):
             return f"Unknown command {command}. {CHAT_HELP}"
-        if text.isdecimal() and self.conversation.suggestions:
-            return self._choose(int(text))
+        number = self.conversation.choice_in(text)
+        if number is not None:
+            return self._choose(number)
         return self._ask(text)
 
     def _ask(self, question: str) -> str:
@@ -86,9 +95,10 @@ class ChatSession:
         if self.log is not None:
             latency_ms = round((time.perf_counter() - started) * 1000, 3)
             self.log.record_query(via="cli", latency_ms=latency_ms, **answer_fields(answer))
-        reply = render_answer(answer, PLAIN)
-        if self.conversation.suggestions:
-            reply += f"\n\n{self._how_to_choose().capitalize()}, or ask again in other words."
+        reply = render_answer(answer, PLAIN, headlines=len(self.library.articles) > 1)
+        count = len(self.conversation.suggestions)
+        if count:
+            reply += f"\n\n{render_how_to_choose(count)}"
         return reply
 
     def _choose(self, number: int) -> str:
@@ -97,13 +107,7 @@ class ChatSession:
         match = self.conversation.choose(number)
         if match is not None:
             return render_match(match, PLAIN)
-        count = len(self.conversation.suggestions)
-        there = "There is one suggestion" if count == 1 else f"There are {count} suggestions"
-        return f"{there}: {self._how_to_choose()}, or ask a question."
-
-    def _how_to_choose(self) -> str:
-        count = len(self.conversation.suggestions)
-        return "type 1 to read it" if count == 1 else f"type 1-{count} to read one"
+        return render_choice_hint(len(self.conversation.suggestions))
 
     def _summary(self, reference: str) -> str:
         article = self.conversation.summary(reference)

@@ -3,9 +3,11 @@
 A chat has a current article: the last one answered from, chosen or summarised. A new
 question prefers it when passages tie, and `/summary` without an argument shows it. A reply
 to one of the bot's messages asks about that message's article first (it wins ties before
-the current article does). Suggestions are chosen by number in the terminal, or by their
-button on Telegram (the button carries the passage); the chosen passage's article becomes
-the current one.
+the current article does). Suggestions are chosen by number (in the terminal, and on
+Telegram too), or by their button on Telegram (the button carries the passage); the
+chosen passage's article becomes the current one. A number that is not among the
+suggestions is a slip, not a question: the caller says how many there are instead of
+searching for it.
 
 The state is the chat's `ChatState` (bot/state.py): the bot's, persisted per chat, or a
 fresh one for the terminal. Rendering, sending and the query log stay with the callers.
@@ -29,9 +31,35 @@ class Conversation:
 
     library: Library
     state: ChatState = field(default_factory=ChatState)
-    # The last question's suggestions, best first, for choosing by number: kept until the
-    # next question. Not persisted (a Telegram suggestion is a button carrying its passage).
-    suggestions: tuple[Match, ...] = ()
+
+    # A number typed to choose a suggestion: one or two digits (a year is a question).
+    CHOICE_DIGITS = 2
+
+    @property
+    def suggestions(self) -> tuple[Match, ...]:
+        """The last question's suggestions, best first, for choosing by number: kept in the
+        chat's state (persisted, as the bot makes a Conversation per update) until the next
+        question; a passage the library no longer has is left out."""
+        found = (self.library.passage(p) for p in self.state.suggestions)
+        return tuple(m for m in found if m is not None)
+
+    @suggestions.setter
+    def suggestions(self, matches: tuple[Match, ...]) -> None:
+        self.state.suggest(self.state.suggested_for, tuple(m.passage.id for m in matches))
+
+    @property
+    def suggested_for(self) -> str:
+        """The question the pending suggestions answer ("" when there are none)."""
+        return self.state.suggested_for
+
+    def choice_in(self, text: str) -> int | None:
+        """The number `text` chooses, when suggestions are pending and `text` is a number of
+        one or two digits (full-width ones too); None when it is a question. The number may
+        be out of range: `choose` says None, and the caller hints at the right ones."""
+        text = text.strip()
+        if not self.state.suggestions or not text.isdecimal() or len(text) > self.CHOICE_DIGITS:
+            return None
+        return int(text)
 
     @property
     def current(self) -> Article | None:
@@ -49,7 +77,8 @@ class Conversation:
         answer = self.library.ask(
             question, prefer_article=self.state.current_article, about_article=about
         )
-        self.suggestions = answer.matches if answer.outcome is Outcome.SUGGESTED else ()
+        suggested = answer.matches if answer.outcome is Outcome.SUGGESTED else ()
+        self.state.suggest(question, tuple(m.passage.id for m in suggested))
         if answer.outcome is Outcome.ANSWERED and answer.best is not None:
             self.state.current_article = answer.best.article.id
         return answer
@@ -62,7 +91,7 @@ class Conversation:
             match: Match | None = choice
         elif 1 <= choice <= len(self.suggestions):
             # As a full-score match, like a pressed button's (Library.passage).
-            match = self.library.passage(self.suggestions[choice - 1].passage.id)
+            match = self.suggestions[choice - 1]
         else:
             match = None
         if match is not None:

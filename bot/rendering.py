@@ -68,23 +68,69 @@ UNANSWERED_TEXT = N_(
     "Sorry, I couldn't find that in the articles I know. "
     "Try /summary for an article's main points, or /articles to see what I cover."
 )
-SUGGESTED_INTRO = N_("I'm not sure which part you mean. The closest passages:")
 NO_ARTICLES = N_("No articles are loaded yet.")
 
 
-def render_answer(answer: Answer, markup: Markup = HTML, translator: Translator = ENGLISH) -> str:
-    """The reply to a question: the cited passage, suggestions, or a kind miss."""
+def render_answer(
+    answer: Answer,
+    markup: Markup = HTML,
+    translator: Translator = ENGLISH,
+    *,
+    headlines: bool | None = None,
+) -> str:
+    """The reply to a question: the cited passage, suggestions, or a kind miss.
+
+    Suggestions are labelled by section, and by headline too when `headlines` (the caller
+    says so when more than one article is loaded; by default when they come from several).
+    """
     best = answer.best
     if answer.outcome is Outcome.ANSWERED and best is not None:
         return render_match(best, markup, translator)
     if answer.outcome is Outcome.SUGGESTED and answer.matches:
+        with_headline = answer.spans_articles if headlines is None else headlines
         items = [
-            f"{number}. {_label(match, answer.spans_articles, markup)}\n"
+            f"{number}. {_label(match, with_headline, markup)}\n"
             f"{markup.esc(_excerpt(match.passage.text))}"
             for number, match in enumerate(answer.matches, 1)
         ]
-        return "\n\n".join([markup.esc(translator.gettext(SUGGESTED_INTRO)), *items])
+        return "\n\n".join([markup.esc(suggested_intro(len(answer.matches), translator)), *items])
     return markup.esc(translator.gettext(UNANSWERED_TEXT))
+
+
+def suggested_intro(count: int, translator: Translator = ENGLISH) -> str:
+    """What comes before `count` suggestions: worded for one, or for several."""
+    return translator.ngettext(
+        "I'm not sure this is what you mean. The closest passage:",
+        "I'm not sure which part you mean. The {count} closest passages:",
+        count,
+    ).format(count=count)
+
+
+def render_how_to_choose(count: int, translator: Translator = ENGLISH, *, tap: bool = False) -> str:
+    """The line after `count` suggestions: how to read one (`tap`: on Telegram, where they
+    are buttons too), or ask again."""
+    if tap:
+        text = translator.ngettext(
+            "Tap it below or type 1 to read it, or ask again in other words.",
+            "Tap one below or type its number (1-{count}) to read it, or ask again in other words.",
+            count,
+        )
+    else:
+        text = translator.ngettext(
+            "Type 1 to read it, or ask again in other words.",
+            "Type 1-{count} to read one, or ask again in other words.",
+            count,
+        )
+    return text.format(count=count)
+
+
+def render_choice_hint(count: int, translator: Translator = ENGLISH) -> str:
+    """The reply to a number that is not among `count` suggestions (not a question)."""
+    return translator.ngettext(
+        "There is one suggestion: type 1 to read it, or ask a question.",
+        "There are {count} suggestions: type 1-{count} to read one, or ask a question.",
+        count,
+    ).format(count=count)
 
 
 def render_match(match: Match, markup: Markup = HTML, translator: Translator = ENGLISH) -> str:

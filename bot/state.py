@@ -43,7 +43,12 @@ QUESTIONS = "questions"
 MESSAGE_ARTICLES = "message_articles"
 GREETED = "greeted"
 LANGUAGE = "language"  # added with /language: older rows have none (the reader's language)
-KNOWN_KEYS = frozenset({CURRENT_ARTICLE, ANSWERS, QUESTIONS, MESSAGE_ARTICLES, GREETED, LANGUAGE})
+# Added with choosing suggestions by number on Telegram: (question, (passage id, ...)).
+SUGGESTIONS = "suggestions"
+KNOWN_KEYS = frozenset(
+    {CURRENT_ARTICLE, ANSWERS, QUESTIONS, MESSAGE_ARTICLES, GREETED, LANGUAGE, SUGGESTIONS}
+)
+MAX_SUGGESTIONS = 10  # passage ids kept for the last question's suggestions (3 in practice)
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -76,6 +81,10 @@ class ChatState:
     greeted: bool = False  # the group greeting is sent once
     # The language chosen with /language (bot/i18n.py LANGUAGES); None: each reader's own.
     language: str | None = None
+    # The last question's suggestions, best first, while they wait to be chosen by number:
+    # the question and its suggested passages' ids (bot/conversation.py). Empty: none.
+    suggested_for: str = ""
+    suggestions: tuple[str, ...] = ()
 
     def remember_answer(self, question_id: int, answer_id: int) -> None:
         remember(self.answers, question_id, answer_id)
@@ -86,6 +95,11 @@ class ChatState:
     def remember_article(self, message_id: int, article_id: str) -> None:
         remember(self.message_articles, message_id, article_id)
 
+    def suggest(self, question: str, passage_ids: tuple[str, ...]) -> None:
+        """Keep `question`'s suggestions to be chosen by number (none: forget the last ones)."""
+        self.suggestions = passage_ids[:MAX_SUGGESTIONS]
+        self.suggested_for = question if self.suggestions else ""
+
     def clear(self) -> None:
         """Forget everything (/forget): the chat starts afresh."""
         self.current_article = None
@@ -94,6 +108,7 @@ class ChatState:
         self.message_articles.clear()
         self.greeted = False
         self.language = None
+        self.suggest("", ())
 
     def to_dict(self) -> dict[str, Any]:
         """The stored form: a plain dict with what is set (the keys the bot always used)."""
@@ -110,6 +125,8 @@ class ChatState:
             data[GREETED] = True
         if self.language is not None:
             data[LANGUAGE] = self.language
+        if self.suggestions:
+            data[SUGGESTIONS] = (self.suggested_for, self.suggestions)
         return data
 
     @classmethod
@@ -133,6 +150,15 @@ class ChatState:
         language = data.get(LANGUAGE)
         if language in LANGUAGES:  # a language this bot no longer has: the reader's own
             state.language = language
+        suggested = data.get(SUGGESTIONS)
+        if (
+            isinstance(suggested, (tuple, list))
+            and len(suggested) == 2
+            and isinstance(suggested[0], str)
+            and isinstance(suggested[1], (tuple, list))
+            and all(isinstance(p, str) for p in suggested[1])
+        ):
+            state.suggest(suggested[0], tuple(suggested[1]))
         unknown = set(data) - KNOWN_KEYS
         if unknown:
             logger.debug("chat state: unknown keys left out: %s", sorted(map(repr, unknown)))

@@ -2,7 +2,9 @@
 
 Any text in private, /ask anywhere, replies to the bot and mentions in groups; an edited
 question updates its answer. `answer_question` asks the library (bot/library.py), replies
-with the answer and its buttons, remembers it in the chat's state and logs it.
+with the answer and its buttons, remembers it in the chat's state and logs it. After
+suggestions, a number chooses one (bot/conversation.py), and a number that is not among
+them gets a hint, not a search.
 """
 
 from __future__ import annotations
@@ -18,10 +20,18 @@ from telegram.ext import CommandHandler, MessageHandler, filters
 
 from bot.answers import Answer, Match, Outcome
 from bot.callbacks import example_data, feedback_data, pick_data, summary_data
+from bot.conversation import Conversation
 from bot.i18n import ENGLISH, N_, Translator
 from bot.limits import Verdict
 from bot.querylog import answer_fields, new_query_id
-from bot.rendering import HTML, render_answer, split_message
+from bot.rendering import (
+    HTML,
+    render_answer,
+    render_choice_hint,
+    render_how_to_choose,
+    render_match,
+    split_message,
+)
 from bot.share import share_url
 from bot.smalltalk import SmallTalk, small_talk
 from handlers.common import (
@@ -144,7 +154,8 @@ async def answer_question(
     With `edit_message_id` (the reader edited their question) the earlier answer is edited
     instead. Past the reader's flood limit: one polite note, then nothing (`limited=False`:
     the caller has counted this question already, a tapped example). A greeting or a
-    thank-you gets a friendly reply (`reply_small_talk`) instead of an answer.
+    thank-you gets a friendly reply (`reply_small_talk`) instead of an answer, and a number
+    after suggestions chooses one (`choose_by_number`).
     """
     conversation = conversation_of(context)
     state = conversation.state
@@ -158,6 +169,10 @@ async def answer_question(
     if talk is not None:
         await reply_small_talk(incoming, context, question, talk, t, edit_message_id)
         return None
+    number = conversation.choice_in(question)
+    if number is not None:
+        await choose_by_number(incoming, context, conversation, number, t, edit_message_id)
+        return None
     replied = incoming.message.reply_to_message
     replied_to = replied.message_id if replied is not None else None
     started = time.perf_counter()
@@ -166,8 +181,13 @@ async def answer_question(
     # The id exists before the row is written, so the buttons can carry it; the row is
     # written once the send is over, with whether the reply got through.
     query_id = new_query_id()
-    text = render_answer(answer, HTML, t)
-    keyboard = answer_keyboard(answer, query_id, t, context.bot.username)
+    # Suggestions name their headline whenever more than one article is loaded.
+    headlines = len(conversation.library.articles) > 1
+    text = render_answer(answer, HTML, t, headlines=headlines)
+    if answer.outcome is Outcome.SUGGESTED and answer.matches:
+        how = render_how_to_choose(len(answer.matches), t, tap=True)
+        text += f"\n\n{HTML.italic(how)}"
+    keyboard = answer_keyboard(answer, query_id, t, context.bot.username, headlines=headlines)
     via = via_of(incoming.chat)
     fields = answer_fields(answer)
     async with logged_delivery(
@@ -182,6 +202,41 @@ async def answer_question(
         "update %s: %s in %.1f ms", incoming.update.update_id, answer.outcome.value, latency_ms
     )
     return answer
+
+
+async def choose_by_number(
+    incoming: Incoming,
+    context: Context,
+    conversation: Conversation,
+    number: int,
+    t: Translator,
+    edit_message_id: int | None = None,
+) -> None:
+    """A number typed after suggestions: that suggestion as a full answer (logged as a pick
+    of the question they answered), or, for a number that is not among them, how many there
+    are (not a question: neither searched nor logged, so never a content gap)."""
+    state = conversation.state
+    question = conversation.suggested_for
+    match = conversation.choose(number)
+    if match is None:
+        hint = HTML.esc(render_choice_hint(len(conversation.suggestions), t))
+        answer_id = await _send_or_edit(incoming, context, hint, None, edit_message_id)
+        if answer_id is not None:
+            state.remember_answer(incoming.message.message_id, answer_id)
+        return
+    query_id = new_query_id()
+    keyboard = answered_keyboard(match, query_id, t, context.bot.username)
+    fields = answer_fields(Answer(question, Outcome.ANSWERED, (match,)))
+    fields["kind"] = "pick"
+    async with logged_delivery(
+        incoming.update, context, via_of(incoming.chat), None, query_id=query_id, **fields
+    ):
+        text = render_match(match, HTML, t)
+        answer_id = await _send_or_edit(incoming, context, text, keyboard, edit_message_id)
+    if answer_id is not None:
+        state.remember_answer(incoming.message.message_id, answer_id)
+        state.remember_question(answer_id, question, query_id)
+        conversation.remember_reply(answer_id, match.article)
 
 
 async def reply_small_talk(
@@ -257,15 +312,22 @@ def match_label(match: Match, with_headline: bool) -> str:
 
 
 def answer_keyboard(
-    answer: Answer, query_id: str, t: Translator = ENGLISH, bot_username: str | None = None
+    answer: Answer,
+    query_id: str,
+    t: Translator = ENGLISH,
+    bot_username: str | None = None,
+    *,
+    headlines: bool | None = None,
 ) -> InlineKeyboardMarkup | None:
-    """Suggestions as buttons; an answer gets "Full summary" and 👍 / 👎."""
+    """Suggestions as buttons (labelled by headline too when `headlines`, by default when
+    they come from several articles); an answer gets "Full summary", 👍 / 👎 and "Share"."""
     if answer.outcome is Outcome.SUGGESTED:
+        with_headline = answer.spans_articles if headlines is None else headlines
         return InlineKeyboardMarkup(
             [
                 [
                     InlineKeyboardButton(
-                        match_label(m, answer.spans_articles),
+                        match_label(m, with_headline),
                         callback_data=pick_data(m.passage, m.article),
                     )
                 ]

@@ -128,6 +128,40 @@ def test_the_next_question_replaces_the_suggestions(twins: Library) -> None:
     assert conversation.choose(1) is None
 
 
+def test_the_suggestions_live_in_the_chats_state_and_survive_a_restart(twins: Library) -> None:
+    conversation = Conversation(twins)
+    answer = conversation.ask(TIE)
+    assert conversation.state.suggestions == tuple(m.passage.id for m in answer.matches)
+    assert conversation.suggested_for == TIE
+    # The bot makes a Conversation per update, over the chat's state as stored.
+    stored = ChatState.from_dict(conversation.state.to_dict())
+    later = Conversation(twins, stored)
+    assert [m.passage.id for m in later.suggestions] == [m.passage.id for m in answer.matches]
+    assert later.suggested_for == TIE
+    chosen = later.choose(2)
+    assert chosen is not None and chosen.passage.id == answer.matches[1].passage.id
+    later.state.clear()
+    assert later.suggestions == () and later.suggested_for == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "choice"),
+    [("1", 1), ("2", 2), (" 3 ", 3), ("0", 0), ("17", 17), ("２", 2), ("2024", None),
+     ("²", None), ("1.", None), ("one", None), ("", None)],
+)  # fmt: skip
+def test_what_a_number_chooses(twins: Library, text: str, choice: int | None) -> None:
+    conversation = Conversation(twins)
+    assert conversation.choice_in("1") is None  # nothing to choose yet: a question
+    conversation.ask(TIE)
+    assert conversation.choice_in(text) == choice
+
+
+def test_suggestions_of_passages_gone_after_a_reload_are_left_out(twins: Library) -> None:
+    state = ChatState()
+    state.suggest(TIE, ("a#1", "gone#3", "b#1"))
+    assert [m.passage.id for m in Conversation(twins, state).suggestions] == ["a#1", "b#1"]
+
+
 def test_a_pressed_suggestion_sets_the_current_article(twins: Library) -> None:
     match = twins.passage("a#1")
     assert match is not None

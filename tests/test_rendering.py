@@ -22,7 +22,6 @@ from bot.library import Library
 from bot.rendering import (
     HTML,
     PLAIN,
-    SUGGESTED_INTRO,
     TELEGRAM_MESSAGE_LIMIT,
     UNANSWERED_TEXT,
     Markup,
@@ -292,7 +291,6 @@ def test_suggestions_escape_every_field() -> None:
     assert_in_order(
         shown,
         [
-            SUGGESTED_INTRO,
             f"1. Section {NASTY} — Headline nasty-1 {NASTY}\nText {NASTY}",
             f"2. Section {NASTY} — Headline nasty-2 {NASTY}\nText {NASTY}",
         ],
@@ -329,7 +327,7 @@ def test_suggestions_from_one_article_list_sections_without_headline(
     assert not answer.spans_articles
     html = render_answer(answer)
     shown = parse_telegram_html(html)
-    assert shown.startswith(SUGGESTED_INTRO)
+    assert shown.startswith("I'm not sure which part you mean. The 3 closest passages:\n\n")
     assert SEED_HEADLINE not in shown
     numbered = re.findall(r"^(\d+)\. (.+)$", shown, flags=re.MULTILINE)
     assert numbered == [
@@ -364,6 +362,18 @@ def test_single_suggestion(library: Library) -> None:
     match = seed_match(library, 6)
     shown = parse_telegram_html(render_answer(Answer("q", Outcome.SUGGESTED, (match,))))
     assert re.findall(r"^(\d+)\. ", shown, flags=re.MULTILINE) == ["1"]
+    # Worded for one: never "The closest passages:" over a single one.
+    assert shown.startswith("I'm not sure this is what you mean. The closest passage:\n\n1. ")
+
+
+def test_suggestions_name_the_headline_when_the_caller_says_several_articles_are_loaded(
+    library: Library,
+) -> None:
+    answer = Answer("q", Outcome.SUGGESTED, (seed_match(library, 6),))
+    assert not answer.spans_articles
+    with_headline = parse_telegram_html(render_answer(answer, headlines=True))
+    assert f"1. Competitive Strategies of Major Players — {SEED_HEADLINE}\n" in with_headline
+    assert SEED_HEADLINE not in parse_telegram_html(render_answer(answer, headlines=False))
 
 
 @pytest.mark.parametrize("question", ["What's the weather in Paris?", "zzzz qqqq"])

@@ -44,6 +44,7 @@ def test_an_old_row_loads_into_every_field_and_is_stored_back_the_same() -> None
         {"greeted": True},
         {"article_id": "x"},
         {"answers": {1: 2}, "questions": {2: ("q", "id")}},
+        {"suggestions": ("Huawei strategy", ("a#1", "a#5"))},
     ],
 )
 def test_a_partial_row_round_trips(row: dict[str, Any]) -> None:
@@ -64,6 +65,7 @@ def test_unknown_keys_and_wrong_types_are_left_out_not_fatal() -> None:
         "questions": {1: "no query id", 2: ("q", "id"), "3": ("a", "b"), 4: ["q", "id"]},
         "message_articles": {1: None, 2: "a", 3.0: "float key"},
         "greeted": "yes",  # only True counts
+        "suggestions": ("q", ("a#1", 5)),  # a passage id that is not a string
         "from_a_newer_bot": {"anything": (1, 2)},
         7: "a non-string key",
     }
