@@ -38,8 +38,10 @@ def chat(
     """A terminal conversation that keeps the current article and pending suggestions."""
     session = ChatSession(library, log)
     interactive = stdin.isatty()
+    count = len(library.articles)
+    articles = "1 article" if count == 1 else f"{count} articles"  # the terminal: English
     print(
-        f"{len(library.articles)} article(s), {library.passage_count} passages loaded. "
+        f"{articles}, {library.passage_count} passages loaded. "
         "Ask a question, or /help. Ctrl-D leaves.",
         file=stdout,
     )
