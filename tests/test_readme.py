@@ -119,3 +119,11 @@ def test_every_relative_link_resolves() -> None:
                 assert anchor in anchors(linked), f"{where}, which has no such heading"
             checked += 1
     assert checked >= 20
+
+
+def test_the_readme_stays_short_and_says_how_to_add_a_language() -> None:
+    # A reader's first page: what they see, how to start, where the rest is (10 KiB at most).
+    assert len(README.encode("utf-8")) <= 10 * 1024
+    languages = README.split("**Languages.**", 1)[1].split("\n\n", 1)[0]
+    assert "To add a language" in " ".join(languages.split())
+    assert "(docs/telegram.md#languages)" in languages
