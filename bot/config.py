@@ -77,6 +77,7 @@ class Settings:
     telegram_rate_limiter: bool = True
     flood_give_up_seconds: float = 600.0
     shutdown_drain_seconds: float = 5.0
+    typing_delay_seconds: float = 0.5
     article_max_passages: int = DEFAULT_ARTICLE_MAX_PASSAGES
     article_max_passage_chars: int = DEFAULT_ARTICLE_MAX_PASSAGE_CHARS
     content_max_bytes: int = DEFAULT_CONTENT_MAX_BYTES
@@ -171,6 +172,7 @@ def load_settings(
         telegram_rate_limiter=parse("TELEGRAM_RATE_LIMITER", _on_off, True),
         flood_give_up_seconds=parse("FLOOD_GIVE_UP_SECONDS", _positive_float, 600.0),
         shutdown_drain_seconds=parse("SHUTDOWN_DRAIN_SECONDS", _positive_float, 5.0),
+        typing_delay_seconds=parse("TYPING_DELAY_SECONDS", _non_negative_float, 0.5),
         article_max_passages=parse(
             "ARTICLE_MAX_PASSAGES", _positive_int, DEFAULT_ARTICLE_MAX_PASSAGES
         ),
