@@ -409,7 +409,8 @@ async def post_init(application: App) -> None:
         logger.info("warning %s", problem)
     logger.info("loaded %d articles, %d passages", len(library.articles), library.passage_count)
     state.use(library, keys)
-    state.query_log = await QueryLog.open(settings)
+    # At shutdown its last rows get SHUTDOWN_DRAIN_SECONDS too, should the database fail.
+    state.query_log = await QueryLog.open(settings, drain_timeout=settings.shutdown_drain_seconds)
     if monitor is not None:
         monitor.content_loaded("start", len(loaded.rejected))
         monitor.watch_query_log(state.query_log)
