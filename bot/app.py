@@ -36,6 +36,7 @@ from telegram.ext import (
     ExtBot,
     JobQueue,
 )
+from telegram.request import BaseRequest
 from telegram.warnings import PTBDeprecationWarning
 
 import handlers
@@ -342,8 +343,12 @@ def _update_ids(updates: list[object]) -> str:
     return ", ".join(str(getattr(u, "update_id", "?")) for u in updates)
 
 
-def build_application(settings: Settings) -> App:
-    """The Application with its defaults, rate limiter, lifecycle hooks and handlers."""
+def build_application(settings: Settings, *, request: BaseRequest | None = None) -> App:
+    """The Application with its defaults, rate limiter, lifecycle hooks and handlers.
+
+    `request`: the request layer for every Bot API call, getUpdates' too, instead of PTB's
+    HTTP ones (the tests answer them in process, tests/inprocess.py; the monitor then counts
+    none of them)."""
     if not settings.telegram_bot_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is required to build the Telegram application")
     monitor = Monitor(settings)
@@ -385,7 +390,9 @@ def build_application(settings: Settings) -> App:
         # Waits out Telegram's RetryAfter and retries; a send that timed out is not retried
         # (it may have been delivered).
         builder = builder.rate_limiter(PatientRateLimiter(settings.flood_give_up_seconds))
-    if monitor.enabled:  # HEALTH_PORT: every Bot API request counted (bot/monitoring.py)
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    elif monitor.enabled:  # HEALTH_PORT: every Bot API request counted (bot/monitoring.py)
         general, get_updates = monitor.requests()
         builder = builder.request(general).get_updates_request(get_updates)
     application = builder.build()
@@ -419,7 +426,8 @@ async def post_init(application: App) -> None:
         logger.info("warning %s", problem)
     logger.info("loaded %d articles, %d passages", len(library.articles), library.passage_count)
     state.use(library, keys)
-    state.query_log = await QueryLog.open(settings)
+    # At shutdown its last rows get SHUTDOWN_DRAIN_SECONDS too, should the database fail.
+    state.query_log = await QueryLog.open(settings, drain_timeout=settings.shutdown_drain_seconds)
     if monitor is not None:
         monitor.content_loaded("start", len(loaded.rejected))
         monitor.watch_query_log(state.query_log)

@@ -78,6 +78,7 @@ class Settings:
     flood_give_up_seconds: float = 600.0
     shutdown_drain_seconds: float = 5.0
     outbox_rate: float = 25.0  # pushes a second overall (bot/outbox.py)
+    typing_delay_seconds: float = 0.5
     article_max_passages: int = DEFAULT_ARTICLE_MAX_PASSAGES
     article_max_passage_chars: int = DEFAULT_ARTICLE_MAX_PASSAGE_CHARS
     content_max_bytes: int = DEFAULT_CONTENT_MAX_BYTES
@@ -173,6 +174,7 @@ def load_settings(
         flood_give_up_seconds=parse("FLOOD_GIVE_UP_SECONDS", _positive_float, 600.0),
         shutdown_drain_seconds=parse("SHUTDOWN_DRAIN_SECONDS", _positive_float, 5.0),
         outbox_rate=parse("OUTBOX_RATE", _positive_float, 25.0),
+        typing_delay_seconds=parse("TYPING_DELAY_SECONDS", _non_negative_float, 0.5),
         article_max_passages=parse(
             "ARTICLE_MAX_PASSAGES", _positive_int, DEFAULT_ARTICLE_MAX_PASSAGES
         ),

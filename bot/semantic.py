@@ -81,11 +81,14 @@ class SemanticIndex:
                     word_pieces.append(embedder.wordpiece.pieces(token))
                 flat.append(index)
             lengths.append(len(found))
-        # Each distinct word's pieces summed once (dequantised rows, the first `dims`).
-        rows = embedder.vectors[:, :dims].astype(np.float32) * embedder.scales[:, None]
+        # Each distinct word's pieces summed once (dequantised rows, the first `dims`), of
+        # the pieces these texts use only: all 30,000 rows took ~20 ms, most of indexing a
+        # small corpus.
         piece_lengths = array("i", map(len, word_pieces))
-        pieces = array("i", (i for word in word_pieces for i in word))
-        table = _sums(rows, np.frombuffer(pieces, np.int32), np.frombuffer(piece_lengths, np.int32))
+        pieces = np.frombuffer(array("i", (i for word in word_pieces for i in word)), np.int32)
+        used, local = np.unique(pieces, return_inverse=True)
+        rows = embedder.vectors[used, :dims].astype(np.float32) * embedder.scales[used, None]
+        table = _sums(rows, local, np.frombuffer(piece_lengths, np.int32))
         del rows, word_pieces, word_index
         words, counts = np.frombuffer(flat, np.int32), np.frombuffer(lengths, np.int32)
         starts = np.concatenate(([0], np.cumsum(counts, dtype=np.int64)))

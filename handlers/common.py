@@ -48,8 +48,6 @@ App = Application[ExtBot[Any], Context, dict[Any, Any], ChatState, BotState, Job
 Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
 Handlers = list[BaseHandler[Update, Context, None]]
 
-TYPING_DELAY = 0.5  # seconds before "typing…" shows, for answers that take a while
-
 T = TypeVar("T")
 
 
@@ -204,11 +202,12 @@ async def split_message_off_loop(html_text: str) -> list[str]:
 
 @contextlib.asynccontextmanager
 async def typing_indicator(update: Update, context: Context) -> AsyncIterator[None]:
-    """Show "typing…" if the work inside takes longer than TYPING_DELAY."""
+    """Show "typing…" if the work inside takes longer than TYPING_DELAY_SECONDS."""
     chat = update.effective_chat
+    delay = context.bot_data.settings.typing_delay_seconds
 
     async def show_later(chat_id: int) -> None:
-        await asyncio.sleep(TYPING_DELAY)
+        await asyncio.sleep(delay)
         try:
             await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
         except TelegramError as error:

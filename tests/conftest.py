@@ -13,8 +13,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from bot.library import Library
-from bot.parsing import load_folder
+# Cache the test modules as pytest rewrites their asserts (tests/__pycache__, like any
+# module's bytecode) even under PYTHONDONTWRITEBYTECODE, which some shells and sandboxes
+# set: otherwise every worker rewrites all of them at every run, ~3 s of CPU each. (The
+# bot's own subprocesses write their bytecode anyway: their environment is built afresh.)
+sys.dont_write_bytecode = False
+
+from bot.library import Library  # noqa: E402
+from bot.parsing import load_folder  # noqa: E402
 
 if TYPE_CHECKING:
     from tests.fake_telegram import FakeTelegram

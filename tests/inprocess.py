@@ -34,15 +34,13 @@ import logging
 import shutil
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from io import StringIO
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
 from bot.app import build_application
@@ -101,25 +99,6 @@ class InProcessRequest(BaseRequest):
         return self.telegram.request(method, url, form, files)
 
 
-@contextmanager
-def requests_through(telegram: FakeTelegram) -> Iterator[None]:
-    """While inside: every Application built sends its requests to `telegram` in process.
-
-    `build_application` takes no request layer, so ApplicationBuilder.build is wrapped to
-    set one (its public `request` and `get_updates_request`) on whatever builder it is
-    called on.
-    """
-    build = ApplicationBuilder.build
-
-    def build_in_process(builder: ApplicationBuilder) -> Application:
-        builder.request(InProcessRequest(telegram))
-        builder.get_updates_request(InProcessRequest(telegram))
-        return build(builder)
-
-    with mock.patch.object(ApplicationBuilder, "build", build_in_process):
-        yield
-
-
 class InProcessBot:
     """A running Application in this event loop and the fake Telegram it talks to."""
 
@@ -162,8 +141,7 @@ class InProcessBot:
         """Build the Application and run it as Application.run_polling does, less the
         polling: initialize, post_init, start. Its log starts afresh (as a new process's)."""
         assert self.application is None, "already running"
-        with requests_through(self.telegram):
-            application = build_application(self.settings)
+        application = build_application(self.settings, request=InProcessRequest(self.telegram))
         self._capture_logs()
         try:
             await application.initialize()

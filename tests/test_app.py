@@ -17,6 +17,8 @@ from bot.app import (
     protect_token_in_logs,
 )
 from bot.config import Settings
+from tests.fake_telegram import FakeTelegram
+from tests.inprocess import InProcessRequest
 
 TOKEN = "123456:AAsecret-token_value"
 
@@ -81,6 +83,13 @@ def test_build_application_wires_settings_handlers_and_defaults() -> None:
     }
     assert {"start", "help", "ask", "summary", "articles", "reload", "stats", "privacy"} <= commands
     assert application.error_handlers
+
+
+def test_build_application_takes_the_request_layer_it_is_given() -> None:
+    settings = Settings(telegram_bot_token=TOKEN)
+    request = InProcessRequest(FakeTelegram())
+    assert build_application(settings, request=request).bot.request is request
+    assert build_application(settings).bot.request is not request
 
 
 def test_build_application_needs_a_token() -> None:

@@ -123,6 +123,7 @@ def test_env_example_lists_every_setting_with_a_comment() -> None:
         "TELEGRAM_RATE_LIMITER",
         "FLOOD_GIVE_UP_SECONDS",
         "SHUTDOWN_DRAIN_SECONDS",
+        "TYPING_DELAY_SECONDS",
         "ARTICLE_MAX_PASSAGES",
         "ARTICLE_MAX_PASSAGE_CHARS",
         "CONTENT_MAX_BYTES",
@@ -189,16 +190,20 @@ def test_flood_limits_persistence_and_rate_limiter() -> None:
             "SUMMARY_COOLDOWN_SECONDS": "0",
             "PERSISTENCE_PATH": "/tmp/state.pickle",
             "TELEGRAM_RATE_LIMITER": "OFF",
+            "TYPING_DELAY_SECONDS": "0.05",
         },
         env_file=None,
     )
     assert (settings.questions_per_window, settings.question_window_seconds) == (3, 2.5)
+    assert settings.typing_delay_seconds == 0.05
     assert settings.summary_cooldown_seconds == 0
     assert settings.persistence_path == Path("/tmp/state.pickle")
     assert settings.telegram_rate_limiter is False
     defaults = load_settings({}, env_file=None)
     assert (defaults.questions_per_window, defaults.question_window_seconds) == (5, 10.0)
     assert defaults.summary_cooldown_seconds == 30.0 and defaults.telegram_rate_limiter
+    assert defaults.typing_delay_seconds == 0.5
+    assert load_settings({"TYPING_DELAY_SECONDS": "0"}, env_file=None).typing_delay_seconds == 0
 
 
 @pytest.mark.parametrize(
@@ -209,6 +214,8 @@ def test_flood_limits_persistence_and_rate_limiter() -> None:
         ("QUESTION_WINDOW_SECONDS", "nan"),
         ("SUMMARY_COOLDOWN_SECONDS", "-1"),
         ("TELEGRAM_RATE_LIMITER", "maybe"),
+        ("TYPING_DELAY_SECONDS", "-0.5"),
+        ("TYPING_DELAY_SECONDS", "soon"),
     ],
 )
 def test_bad_limits_are_refused(name: str, value: str) -> None:

@@ -212,6 +212,28 @@ def test_the_semantic_index_finds_the_nearest_passage_as_a_full_pass_would() -> 
     assert not index.vectors[4].any()  # an empty passage has no meaning, not NaN
 
 
+def test_a_passage_vector_is_its_pieces_rows_summed_and_normalised() -> None:
+    # What the index computes in bulk, from only the rows its texts use, done plainly here
+    # from the whole dequantised table: repeated and unknown words, Chinese, an empty text.
+    from bot.semantic import SemanticIndex, tokens
+
+    embedder = default_embedder()
+    table = embedder.vectors.astype(np.float32) * embedder.scales[:, None]
+    texts = [
+        "Tencent reduced its capital expenditure on AI infrastructure, AI and AI.",
+        "全球 AI 中国科技巨头 qzxwvkj",
+        "",
+    ]
+    index = SemanticIndex(texts)
+    for text, vector in zip(texts, index.vectors, strict=True):
+        pieces = [i for token in tokens(text) for i in embedder.wordpiece.pieces(token)]
+        expected = table[pieces].sum(axis=0)
+        norm = np.linalg.norm(expected)
+        expected = expected / norm if norm > 0 else expected
+        assert np.allclose(vector.astype(np.float32), expected, atol=2e-3), text
+    assert index.coarse.shape == (3, 64) and not index.vectors[2].any()
+
+
 def test_group_sums_match_a_plain_loop_including_empty_groups() -> None:
     from bot.semantic import _sums
 

@@ -5,28 +5,26 @@ from __future__ import annotations
 import asyncio
 from types import SimpleNamespace
 
-import pytest
 from telegram import Bot, Update
 
-import handlers.common
-from bot.state import REMEMBERED, ChatState
+from bot.config import load_settings
+from bot.state import REMEMBERED, BotState, ChatState
 from handlers.common import typing_indicator
 from tests.fake_telegram import FakeTelegram
 
-# Instead of the real 0.5 s (TYPING_DELAY has no setting yet): the waits below are multiples.
+# Instead of the default 0.5 s (TYPING_DELAY_SECONDS): the waits below are multiples.
 TYPING_DELAY = 0.1
 
 
-async def test_typing_shows_only_when_the_work_takes_a_while(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(handlers.common, "TYPING_DELAY", TYPING_DELAY)
+async def test_typing_shows_only_when_the_work_takes_a_while() -> None:
+    state = BotState()
+    state.settings = load_settings({"TYPING_DELAY_SECONDS": str(TYPING_DELAY)}, env_file=None)
     with FakeTelegram() as fake:
         message = fake.private_message(5, "hello")
         bot = Bot(fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url)
         async with bot:
             update = Update.de_json({"update_id": 1, "message": message}, bot)
-            context = SimpleNamespace(bot=bot)
+            context = SimpleNamespace(bot=bot, bot_data=state)
             async with typing_indicator(update, context):
                 await asyncio.sleep(TYPING_DELAY / 5)
             await asyncio.sleep(TYPING_DELAY * 1.5)  # a cancelled indicator stays quiet

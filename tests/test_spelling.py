@@ -5,7 +5,14 @@ import pytest
 from bot.answers import Outcome
 from bot.library import Library
 from bot.spelling import SpellingCorrector, max_edits
-from bot.thesaurus import bundled_thesaurus, parse_thesaurus
+from bot.thesaurus import (
+    SYNONYMS_PATH,
+    TERMS_PATH,
+    bundled_thesaurus,
+    format_terms,
+    parse_thesaurus,
+    with_terms,
+)
 
 TARGETS = ["huawei", "ecosystem", "spending", "training", "train", "article", "point"]
 
@@ -63,6 +70,26 @@ def test_thesaurus_file_parses_and_knows_common_words() -> None:
     assert "strategy" in thesaurus.words
     assert len(thesaurus.synonyms) > 5_000
     assert all(word.isalpha() and word.islower() for word in list(thesaurus.words)[:500])
+
+
+def test_the_bundled_terms_are_what_the_stemmer_derives_today() -> None:
+    # bot/data/synonym_terms.txt is read instead of derived at start: stale after a change
+    # to bot/text.py's stemmer or to synonyms.txt until `python tools/build_synonyms.py
+    # --terms-only` rewrites it.
+    derived = parse_thesaurus(SYNONYMS_PATH.read_text(encoding="utf-8"))
+    bundled = bundled_thesaurus()
+    assert bundled.stems == derived.stems, "run python tools/build_synonyms.py --terms-only"
+    assert bundled.term_synonyms == derived.term_synonyms
+    assert TERMS_PATH.read_text(encoding="utf-8") == format_terms(derived)
+    assert (bundled.words, bundled.by_initial) == (derived.words, derived.by_initial)
+
+
+def test_terms_read_back_as_they_were_written() -> None:
+    thesaurus = parse_thesaurus("needs requires necessity\nrequiring needs\nnecessary")
+    read = with_terms(parse_thesaurus(""), format_terms(thesaurus))
+    assert read.stems == thesaurus.stems == {"need", "requir", "necess"}
+    expected = {"need": {"requir", "necess"}, "requir": {"need"}}
+    assert read.term_synonyms == thesaurus.term_synonyms == expected
 
 
 def test_thesaurus_comments_and_blank_lines_are_skipped() -> None:
