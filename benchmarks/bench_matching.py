@@ -333,7 +333,6 @@ def build_ours(corpus: Path) -> Engine:
     """The production load: settings with SEEDS_DIR only, then load_library."""
     from bot.config import load_settings
     from bot.library import load_library
-    from bot.matching import RERANK_CANDIDATES
 
     settings = load_settings({"SEEDS_DIR": str(corpus)}, env_file=None)
     library, loaded = load_library(settings)
@@ -341,8 +340,8 @@ def build_ours(corpus: Path) -> Engine:
 
     def describe(q: Question, answer: Any) -> dict[str, Any]:
         # The top of search(limit=1); the longer list (same sort, then a slice) also counts
-        # the passages tied at the top score (out of at most RERANK_CANDIDATES reranked).
-        ranked = library.matcher.search(q.text, limit=RERANK_CANDIDATES)
+        # the passages tied at the top score (out of at most the rerank_candidates reranked).
+        ranked = library.matcher.search(q.text, limit=library.matcher.config.rerank_candidates)
         top = ranked[0] if ranked else None
         source_score = None
         if q.kind == "fragment":
