@@ -25,7 +25,7 @@ from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError, TimedOut
 from telegram.ext import CommandHandler, filters
 
-from bot.i18n import N_
+from bot.i18n import N_, Translator
 from bot.outbox import SEND_ONCE, Outbox, Outcome, Queued, Result
 from bot.state import BotState
 from bot.subscriptions import announce
@@ -53,16 +53,25 @@ def _outbox(context: Context) -> Outbox | None:
     return context.bot_data.outbox
 
 
+async def _changeable_outbox(incoming: Incoming, context: Context, t: Translator) -> Outbox | None:
+    """The outbox, when it is there and this reader may change the chat's subscription;
+    otherwise None, and the reader is told why."""
+    outbox = _outbox(context)
+    if outbox is None:
+        await reply(incoming.message, t.gettext("Subscriptions are not available right now."))
+        return None
+    if is_group(incoming.chat) and not await sent_by_admin(incoming.message, context):
+        await reply(incoming.message, t.gettext(ADMINS_ONLY))
+        return None
+    return outbox
+
+
 @on_message
 async def subscribe(incoming: Incoming, context: Context) -> None:
     """Subscribe the chat to new articles (a group's admins only)."""
     t = translator_for(incoming.update, context)
-    outbox = _outbox(context)
+    outbox = await _changeable_outbox(incoming, context, t)
     if outbox is None:
-        await reply(incoming.message, t.gettext("Subscriptions are not available right now."))
-        return
-    if is_group(incoming.chat) and not await sent_by_admin(incoming.message, context):
-        await reply(incoming.message, t.gettext(ADMINS_ONLY))
         return
     new = await outbox.subscribe(incoming.chat.id, t.language)
     text = (
@@ -77,12 +86,8 @@ async def subscribe(incoming: Incoming, context: Context) -> None:
 async def unsubscribe(incoming: Incoming, context: Context) -> None:
     """End the chat's subscription (a group's admins only); what was queued is dropped."""
     t = translator_for(incoming.update, context)
-    outbox = _outbox(context)
+    outbox = await _changeable_outbox(incoming, context, t)
     if outbox is None:
-        await reply(incoming.message, t.gettext("Subscriptions are not available right now."))
-        return
-    if is_group(incoming.chat) and not await sent_by_admin(incoming.message, context):
-        await reply(incoming.message, t.gettext(ADMINS_ONLY))
         return
     had = await outbox.unsubscribe(incoming.chat.id)
     text = (
