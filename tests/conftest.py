@@ -19,10 +19,8 @@ import pytest
 # bot's own subprocesses write their bytecode anyway: their environment is built afresh.)
 sys.dont_write_bytecode = False
 
-from bot.library import Library  # noqa: E402
-from bot.parsing import load_folder  # noqa: E402
-
 if TYPE_CHECKING:
+    from bot.library import Library
     from tests.fake_telegram import FakeTelegram
     from tests.inprocess import InProcessBot, StartBot
 
@@ -231,6 +229,9 @@ def library() -> Library:
     """The bundled seed, indexed once per session with Library's own default thresholds
     and no glossary (not the bot's settings: the in-process bot loads its own). Tests that
     check loading itself (test_parsing, test_content_limits) load afresh."""
+    from bot.library import Library
+    from bot.parsing import load_folder
+
     return Library(load_folder(SEEDS).articles)
 
 
