@@ -89,7 +89,6 @@ def test_build_application_takes_the_request_layer_it_is_given() -> None:
     settings = Settings(telegram_bot_token=TOKEN)
     request = InProcessRequest(FakeTelegram())
     assert build_application(settings, request=request).bot.request is request
-    assert build_application(settings).bot.request is not request
 
 
 def test_build_application_needs_a_token() -> None:
