@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -18,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.backup import BackupError, backup
-from tests.conftest import hermetic_environment
+from tests.conftest import MainRunner
 from tests.fake_telegram import FakeTelegram
 from tests.telegram_harness import BOT, RunningBot
 
@@ -109,23 +107,13 @@ def test_a_database_that_is_not_one_leaves_no_backup(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bot.sqlite3"]
 
 
-def run_backup(database: Path, target: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "backup", str(target)],
-        env=hermetic_environment(DATABASE_PATH=str(database)),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=target.parent,  # no .env there
-    )
-
-
 def stored_ids(path: Path) -> set[str]:
     with sqlite3.connect(path) as db:
         return {query_id for (query_id,) in db.execute("SELECT id FROM queries")}
 
 
-def test_backup_while_the_bot_logs_questions(tmp_path: Path) -> None:
+def test_backup_while_the_bot_logs_questions(tmp_path: Path, run_main: MainRunner) -> None:
+    """`python -m bot backup` (its `main`, here) copies the database a running bot writes."""
     readers = 150
     with FakeTelegram(username=BOT) as fake:
         running = RunningBot(fake, tmp_path)
@@ -144,7 +132,9 @@ def test_backup_while_the_bot_logs_questions(tmp_path: Path) -> None:
                 time.sleep(0.3)
                 before = stored_ids(running.database)
                 target = tmp_path / f"backup{len(copies)}.sqlite3"
-                done = run_backup(running.database, target)
+                done = run_main(
+                    "backup", str(target), cwd=tmp_path, DATABASE_PATH=str(running.database)
+                )
                 assert done.returncode == 0, done.stderr
                 assert f"to {target}:" in done.stdout and "integrity ok" in done.stdout
                 copies.append((before, target))

@@ -70,7 +70,7 @@ def test_ask_json_shape(run_main: MainRunner, tmp_path: Path) -> None:
     assert scores == sorted(scores, reverse=True)
 
 
-def test_ask_json_stdin_one_line_out_per_line_in(tmp_path: Path) -> None:
+def test_ask_json_stdin_one_line_out_per_line_in(run_main: MainRunner, tmp_path: Path) -> None:
     questions = [
         "Alibaba Cloud customers",
         "",
@@ -79,9 +79,9 @@ def test_ask_json_stdin_one_line_out_per_line_in(tmp_path: Path) -> None:
         "  Huawei strategy  ",
     ]
     stdin = "\r\n".join(questions).encode("utf-8") + b"\n\xff\xfe broken bytes\n"
-    result = run_bot("ask", "--json", "-", cwd=tmp_path, stdin=stdin)
+    result = run_main("ask", "--json", "-", cwd=tmp_path, stdin=stdin)
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.decode("utf-8").split("\n")
+    lines = result.stdout.split("\n")
     assert lines[-1] == ""  # every line ends with a newline
     answers = [json.loads(line) for line in lines[:-1]]
     assert len(answers) == len(questions) + 1

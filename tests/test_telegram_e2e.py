@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import ALLOWED_UPDATES
 from tests.conftest import SEED_ID
 from tests.fake_telegram import FakeTelegram
 from tests.inprocess import InProcessBot
@@ -297,7 +298,7 @@ def test_webhook_mode_serves_updates_with_the_secret(tmp_path: Path) -> None:
     import urllib.request
 
     fake = FakeTelegram(username=BOT).start()
-    port = free_port()
+    port, health_port = free_port(), free_port()
     secret = "hook_secret-123"
     running = RunningBot(
         fake,
@@ -307,6 +308,7 @@ def test_webhook_mode_serves_updates_with_the_secret(tmp_path: Path) -> None:
         WEBHOOK_LISTEN="127.0.0.1",
         WEBHOOK_PORT=str(port),
         WEBHOOK_SECRET=secret,
+        HEALTH_PORT=str(health_port),
     )
     try:
         registered = fake.wait_for_call("setWebhook", 60)
@@ -349,8 +351,33 @@ def test_webhook_mode_serves_updates_with_the_secret(tmp_path: Path) -> None:
         assert "update 2 delivered again" not in bot_wait
         sent = [c for c in fake.calls if c.method == "sendMessage" and c.ok]
         assert len(sent) == 2
+        assert set(registered.params["allowed_updates"]) == set(ALLOWED_UPDATES)
+        # /healthz knows the mode and asks Telegram whether it delivers.
+        report = healthy_report(health_port)
+        assert report["mode"] == "webhook"
+        assert isinstance(report["waiting_at_telegram"], int)  # from getWebhookInfo
+        assert fake.calls_to("getWebhookInfo")
         assert running.stop(signal.SIGTERM) == 0
     finally:
         if running.process.poll() is None:
             running.process.kill()
         fake.stop()
+
+
+def healthy_report(port: int, timeout: float = 30.0) -> dict:
+    """/healthz's report once it is 200 (the first getWebhookInfo may still be on its way)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as page:
+                return json.loads(page.read())
+        except urllib.error.HTTPError as error:
+            last = error.read().decode()
+        except OSError as error:
+            last = str(error)
+        assert time.monotonic() < deadline, f"/healthz not 200 after {timeout} s: {last}"
+        time.sleep(0.1)

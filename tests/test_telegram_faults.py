@@ -91,7 +91,9 @@ def test_a_40_429_storm_delays_answers_but_loses_none(fake: FakeTelegram, tmp_pa
     assert len(rows) == 10 and {r[3] for r in rows} == {1}  # every answer delivered
 
 
-def test_one_chats_backlog_does_not_delay_another_chat(fake: FakeTelegram, tmp_path: Path) -> None:
+def test_one_chats_backlog_does_not_delay_another_and_polling_asks_for_used_types(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
     bot = RunningBot(fake, tmp_path, QUESTIONS_PER_WINDOW="100")
     busy = 6001
     try:
@@ -108,6 +110,15 @@ def test_one_chats_backlog_does_not_delay_another_chat(fake: FakeTelegram, tmp_p
         # Before the fix the other reader waited behind ~23 of the busy chat's answers.
         assert len(busy_done) < 5
         fake.slow_chat(busy, 0)
+        # Polling asks Telegram only for the update types the handlers use.
+        assert set(fake.calls_to("getUpdates")[-1].params["allowed_updates"]) == {
+            "message",
+            "edited_message",
+            "callback_query",
+            "inline_query",
+            "chosen_inline_result",
+            "my_chat_member",
+        }
     finally:
         assert bot.stop() == 0
 
@@ -155,22 +166,3 @@ def answered_after(fake: FakeTelegram, mark: int, chat_id: int) -> list:
         for c in fake.calls[mark:]
         if c.method == "sendMessage" and c.ok and c.params.get("chat_id") == chat_id
     ]
-
-
-def test_only_the_update_types_handlers_use_are_asked_for(
-    fake: FakeTelegram, tmp_path: Path
-) -> None:
-    bot = RunningBot(fake, tmp_path)
-    try:
-        bot.reply_to(lambda: fake.private_message(READER, "/help"), READER)  # a poll returned
-        polls = fake.calls_to("getUpdates")
-        assert set(polls[-1].params["allowed_updates"]) == {
-            "message",
-            "edited_message",
-            "callback_query",
-            "inline_query",
-            "chosen_inline_result",
-            "my_chat_member",
-        }
-    finally:
-        assert bot.stop() == 0
