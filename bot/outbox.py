@@ -578,34 +578,41 @@ class Outbox:
         return figures
 
 
-async def migrate(db: aiosqlite.Connection) -> int:
-    """Bring the outbox's tables up to SCHEMA_VERSION, one transaction a step (the version
-    re-read inside it, so two processes do not both apply a step); the version reached."""
+async def migrate(
+    db: aiosqlite.Connection,
+    component: str = COMPONENT,
+    migrations: Sequence[Sequence[str]] = MIGRATIONS,
+) -> int:
+    """Bring a component's tables (the outbox's, or another feature's that shares its
+    connection, e.g. digests or follows) up to `len(migrations)`, one transaction a step
+    (the version re-read inside it, so two processes do not both apply a step); the version
+    reached. Each component's version is its row of `schema_versions`."""
+    latest = len(migrations)
     await db.execute(
         "CREATE TABLE IF NOT EXISTS schema_versions (name TEXT PRIMARY KEY, version INTEGER)"
     )
-    for step in range(SCHEMA_VERSION):
+    for step in range(latest):
         await db.execute("BEGIN IMMEDIATE")
         try:
             async with db.execute(
-                "SELECT version FROM schema_versions WHERE name = ?", (COMPONENT,)
+                "SELECT version FROM schema_versions WHERE name = ?", (component,)
             ) as cursor:
                 row = await cursor.fetchone()
             version = int(row[0]) if row else 0
-            if version > SCHEMA_VERSION:
+            if version > latest:
                 raise RuntimeError(
-                    f"the outbox tables (version {version}) are newer than this bot's "
-                    f"({SCHEMA_VERSION}); upgrade the bot or use another DATABASE_PATH"
+                    f"the {component} tables (version {version}) are newer than this bot's "
+                    f"({latest}); upgrade the bot or use another DATABASE_PATH"
                 )
             if version == step:
-                for statement in MIGRATIONS[step]:
+                for statement in migrations[step]:
                     await db.execute(statement)
                 await db.execute(
                     "INSERT OR REPLACE INTO schema_versions (name, version) VALUES (?, ?)",
-                    (COMPONENT, step + 1),
+                    (component, step + 1),
                 )
             await db.execute("COMMIT")
         except BaseException:
             await db.execute("ROLLBACK")
             raise
-    return SCHEMA_VERSION
+    return latest
