@@ -50,9 +50,11 @@ from bot.outbox import SEND_ONCE
 from bot.persistence import ChatStatePersistence
 from bot.querylog import QueryLog
 from bot.state import BotState, ChatState, load_content
+from bot.watcher import fingerprint
 from handlers.common import App, Context
 from handlers.menus import set_command_menus
 from handlers.subscriptions import start_sender, stop_sender
+from handlers.watcher import start_watcher, stop_watcher
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +78,8 @@ ALLOWED_UPDATES = (
     UpdateType.INLINE_QUERY,
     UpdateType.CHOSEN_INLINE_RESULT,
     UpdateType.MY_CHAT_MEMBER,
+    # /subscribe, /unsubscribe and /subscriptions in channels where the bot is an admin.
+    UpdateType.CHANNEL_POST,
 )
 # Libraries that log request URLs, which contain the token.
 NOISY_LOGGERS = ("httpx", "httpcore", "telegram", "apscheduler")
@@ -419,6 +423,8 @@ async def post_init(application: App) -> None:
     monitor = _monitor(application)
     if monitor is not None:  # /healthz answers 503 while the content loads
         await monitor.start(application)
+    # The files' fingerprint before they are read: the watcher reloads when they differ.
+    state.content_fingerprint = await asyncio.to_thread(fingerprint, settings.seeds_dir)
     library, keys, loaded = await asyncio.to_thread(load_content, settings, None, state.translators)
     for problem in loaded.rejected:
         logger.warning("rejected %s", problem)
@@ -435,6 +441,8 @@ async def post_init(application: App) -> None:
     await requeue_backlog(application)
     # Pushes to subscribers (what is new since the last run is queued now).
     await start_sender(application)
+    # Files dropped into SEEDS_DIR are served without a restart (handlers/watcher.py).
+    await start_watcher(application)
     if application.job_queue is not None:
         application.job_queue.run_daily(
             purge_query_log, time=dt.time(hour=3, tzinfo=dt.UTC), name="purge-query-log"
@@ -462,8 +470,9 @@ async def requeue_backlog(application: App) -> None:
 
 
 async def post_stop(application: App) -> None:
-    """Stop the outbox's sender while the bot can still send (an item cut off mid-send is
-    recorded as unknown, not sent twice)."""
+    """Stop the content folder's watcher, then the outbox's sender while the bot can still
+    send (an item cut off mid-send is recorded as unknown, not sent twice)."""
+    await stop_watcher(application)
     await stop_sender(application)
 
 

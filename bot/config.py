@@ -43,6 +43,9 @@ DEFAULT_GLOSSARY_MAX_ALIASES = 5_000
 DEFAULT_GLOSSARY_MAX_ALIAS_CHARS = 100
 # How log lines are written (LOG_FORMAT): the human one, or one JSON object a line (bot/logs.py).
 LOG_FORMATS = ("plain", "json")
+# How SEEDS_DIR is watched for new content (bot/watcher.py): watchfiles with polling as its
+# fallback, polling only (network and container volumes), or not at all.
+SEEDS_WATCH_MODES = ("auto", "poll", "off")
 
 
 class ConfigError(ValueError):
@@ -88,6 +91,10 @@ class Settings:
     health_port: int | None = None
     health_host: str = "127.0.0.1"
     log_format: str = "plain"
+    # SEEDS_DIR watched for new content (bot/watcher.py): mode, poll interval, quiet period.
+    seeds_watch: str = "auto"
+    seeds_poll_seconds: float = 5.0
+    seeds_debounce_seconds: float = 2.0
 
     def __repr__(self) -> str:
         # Settings end up in tracebacks and debug logs: secrets show only whether they are set.
@@ -191,6 +198,9 @@ def load_settings(
         health_port=health_port,
         health_host=parse("HEALTH_HOST", _host, "127.0.0.1"),
         log_format=parse("LOG_FORMAT", _log_format, "plain"),
+        seeds_watch=parse("SEEDS_WATCH", _seeds_watch, "auto"),
+        seeds_poll_seconds=parse("SEEDS_POLL_SECONDS", _positive_float, 5.0),
+        seeds_debounce_seconds=parse("SEEDS_DEBOUNCE_SECONDS", _non_negative_float, 2.0),
     )
 
 
@@ -225,6 +235,13 @@ def _log_format(raw: str) -> str:
     value = raw.lower()
     if value not in LOG_FORMATS:
         raise ValueError(f"{raw!r} is not one of {', '.join(LOG_FORMATS)}")
+    return value
+
+
+def _seeds_watch(raw: str) -> str:
+    value = raw.lower()
+    if value not in SEEDS_WATCH_MODES:
+        raise ValueError(f"{raw!r} is not one of {', '.join(SEEDS_WATCH_MODES)}")
     return value
 
 

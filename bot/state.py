@@ -24,6 +24,7 @@ from bot.inline_log import InlineLog
 from bot.library import Library, load_library
 from bot.limits import Verdict
 from bot.parsing import LoadResult
+from bot.watcher import Fingerprint
 
 if TYPE_CHECKING:
     from bot.limits import Cooldown, QuestionLimiter
@@ -204,6 +205,16 @@ class BotState:
     inline_log: InlineLog = field(default_factory=InlineLog)
     # Every language's messages (bot/i18n.py), read from the catalogs when the bot is built.
     translators: Translators = field(default_factory=Translators)
+    # SEEDS_DIR's content files as last loaded (bot/watcher.py): the watcher reloads only
+    # when they differ, so a touched file or the bot's own upload causes nothing.
+    content_fingerprint: Fingerprint | None = None
+    # One reload at a time: /reload, an upload and the folder watcher (handlers/admin.py).
+    reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # The content folder's watcher (handlers/watcher.py), started in post_init.
+    watcher_task: asyncio.Task[None] | None = None
+    # Admins' Telegram language_code as last seen (not persisted): the folder watcher's
+    # reports go out in it when the admin chose no /language.
+    admin_languages: dict[int, str] = field(default_factory=dict)
     _library: Library | None = field(default=None, init=False, repr=False)
     # What the library's buttons name, by their short keys (bot.callbacks).
     button_keys: ButtonKeys = field(default_factory=ButtonKeys, init=False, repr=False)

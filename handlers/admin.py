@@ -5,14 +5,20 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+from dataclasses import dataclass
 
 from telegram.ext import CommandHandler, filters
 
+from bot.callbacks import ButtonKeys
 from bot.charts import ChartsUnavailableError, questions_chart
-from bot.i18n import N_, Translator
+from bot.config import Settings
+from bot.i18n import N_, Translator, Translators
+from bot.library import Library
+from bot.parsing import LoadResult
 from bot.rendering import HTML
-from bot.state import load_content
+from bot.state import BotState, load_content
 from bot.stats import passage_labels, render_stats
+from bot.watcher import Fingerprint, changed_files, fingerprint
 from handlers.access import admin_only
 from handlers.common import (
     Context,
@@ -42,26 +48,63 @@ async def reload(incoming: Incoming, context: Context) -> None:
 
 
 async def reload_library(incoming: Incoming, context: Context) -> str:
-    """Re-read SEEDS_DIR and the glossary off the event loop, swap the library whole, log the
-    reload; returns the report (HTML). Also used after an upload."""
-    state = context.bot_data
+    """/reload's and an upload's reload (`reload_content`) with the typing indicator;
+    returns the report (HTML) in the admin's language."""
     t = translator_for(incoming.update, context)
-    previous = state.library
     async with typing_indicator(incoming.update, context):
-        library, keys, loaded = await asyncio.to_thread(
-            load_content, state.settings, previous, state.translators
+        reloaded = await reload_content(context.bot_data, admin_id=incoming.user_id)
+    return reload_report(reloaded, t)
+
+
+@dataclass(frozen=True)
+class Reloaded:
+    """What one reload did: the library now served, what loading said, and the content
+    files added, changed or removed since the load before (bot/watcher.py)."""
+
+    library: Library
+    loaded: LoadResult
+    changed: tuple[str, ...]
+
+
+async def reload_content(state: BotState, admin_id: int | None = None) -> Reloaded:
+    """Re-read SEEDS_DIR and the glossary off the event loop, swap the library whole (a file
+    that now fails keeps its last good version), queue the new articles for the subscribers
+    and log the reload. One path for /reload, uploads and the folder watcher (handlers/
+    watcher.py), which has no message; one reload at a time."""
+    async with state.reload_lock:
+        settings = state.settings
+        previous = state.library
+        files, (library, keys, loaded) = await asyncio.to_thread(
+            _fingerprint_and_load, settings, previous, state.translators
         )
-    state.use(library, keys)
-    # An article never seen before goes to the subscribers (bot/subscriptions.py).
-    await announce_new(state)
+        changed = tuple(changed_files(state.content_fingerprint, files))
+        state.content_fingerprint = files
+        state.use(library, keys)
+        # An article never seen before goes to the subscribers (bot/subscriptions.py).
+        await announce_new(state)
     log = state.query_log
     if log is not None:
         log.record_reload(
-            admin_id=incoming.user_id,
+            admin_id=admin_id,
             articles=len(library.articles),
             passages=library.passage_count,
             rejected=loaded.rejected,
         )
+    return Reloaded(library, loaded, changed)
+
+
+def _fingerprint_and_load(
+    settings: Settings, previous: Library, languages: Translators
+) -> tuple[Fingerprint, tuple[Library, ButtonKeys, LoadResult]]:
+    # The fingerprint first: a file changed while loading differs from it, so the watcher
+    # reloads again rather than miss it.
+    return fingerprint(settings.seeds_dir), load_content(settings, previous, languages)
+
+
+def reload_report(reloaded: Reloaded, t: Translator) -> str:
+    """A reload's report (HTML): what is loaded, the files rejected (file:line: reason)
+    and the ones kept from before."""
+    library, loaded = reloaded.library, reloaded.loaded
     articles, passages, aliases = (
         len(library.articles),
         library.passage_count,

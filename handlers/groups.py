@@ -56,7 +56,8 @@ async def on_added(change: ChatMemberUpdated, context: Context) -> None:
 
 @on_message
 async def on_migrated(incoming: Incoming, context: Context) -> None:
-    """A group became a supergroup (a new chat id): carry its state and cooldown over."""
+    """A group became a supergroup (a new chat id): carry its state, cooldown and
+    subscription over."""
     # context.chat_data is not read: it would make an entry for the old id again.
     message = incoming.message
     if message.migrate_to_chat_id:
@@ -70,6 +71,14 @@ async def on_migrated(incoming: Incoming, context: Context) -> None:
     cooldown = context.bot_data.summary_cooldown
     if cooldown is not None:
         cooldown.move(old, new)
+    # Its subscription and queued pushes follow (both service messages come: the second
+    # finds nothing left to move).
+    outbox = context.bot_data.outbox
+    if outbox is not None:
+        try:
+            await outbox.migrate_chat(old, new)
+        except Exception:  # a database failure never fails the update
+            logger.exception("outbox: chat %s could not be moved to %s", old, new)
     logger.info("group %s migrated to supergroup %s", old, new)
 
 

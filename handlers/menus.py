@@ -96,7 +96,10 @@ async def set_admin_menu(bot: Bot, admin_id: int, translators: Translators) -> b
 
 @on_user
 async def retry_admin_menu(user: User, context: Context) -> None:
-    """When an admin whose menu is still pending writes to the bot, set it now."""
+    """When an admin whose menu is still pending writes to the bot, set it now; remember
+    an admin's language for the content folder's reports (handlers/watcher.py)."""
+    if user.language_code and context.bot_data.settings.is_admin(user.id):
+        context.bot_data.admin_languages[user.id] = user.language_code
     pending = context.bot_data.admin_menu_pending
     if user.id not in pending or not context.bot_data.settings.is_admin(user.id):
         return

@@ -1,8 +1,10 @@
 """/subscribe, /unsubscribe, /subscriptions, and the outbox's sender (bot/outbox.py).
 
 In a group only its administrators may change the subscription (getChatMember, as for
-/language); anyone may ask what the chat gets. A subscribed chat is sent each new article
-once, as its short summary with a "Full summary" button (bot/subscriptions.py).
+/language); anyone may ask what the chat gets. In a channel (where the bot must be an
+admin to see posts at all) a command is a channel post, which only its admins can write.
+A subscribed chat is sent each new article once, as its short summary with a "Full
+summary" button (bot/subscriptions.py).
 
 The sender is one task of the Application (`start_sender` in post_init, `stop_sender`
 before the bot shuts down). Replies to readers keep priority: before each push it waits
@@ -222,7 +224,9 @@ async def announce_new(state: BotState) -> int:
 
 
 def handlers() -> Handlers:
-    new_messages = filters.UpdateType.MESSAGE
+    # Channel posts too: only a channel's admins can post, so a command there is allowed
+    # (it has no sender), and the bot sees posts only where it is an admin.
+    new_messages = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
     return [
         CommandHandler("subscribe", subscribe, filters=new_messages),
         CommandHandler("unsubscribe", unsubscribe, filters=new_messages),

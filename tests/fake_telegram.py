@@ -763,6 +763,26 @@ class FakeTelegram:
                 self.inject("message", message)
             return copy.deepcopy(message)
 
+    def channel_post(self, chat_id: int, text: str, *, title: str | None = None) -> JSON:
+        """An admin of channel `chat_id` posts `text`; returns the post.
+
+        As in Telegram: the post has no `from` (it is sent on behalf of the channel, its
+        `sender_chat`), and the bot gets it (a ``channel_post`` update) only when it is an
+        administrator of the channel (`my_chat_member(..., "administrator",
+        chat_type="channel")`); a bot cannot be a plain member of a channel.
+        """
+        with self._lock:
+            chat = self._group(chat_id, title, "channel", joining=True)
+            if chat["type"] != "channel":
+                raise ValueError(f"chat {chat_id} is a {chat['type']}, not a channel")
+            body: JSON = {"text": text}
+            if entities := self._auto_entities(text):
+                body["entities"] = entities
+            message = self._new_message(chat, None, body, sender_chat=chat)
+            if self.would_receive(message):
+                self.inject("channel_post", message)
+            return copy.deepcopy(message)
+
     def document_message(
         self,
         user_id: int,
@@ -1004,6 +1024,8 @@ class FakeTelegram:
     def would_receive(self, message: JSON) -> bool:
         """Whether Telegram would deliver this group message to the bot (privacy mode)."""
         chat = message["chat"]
+        if chat["type"] == "channel":
+            return self._bot_status.get(chat["id"]) == "administrator"
         if chat["type"] not in ("group", "supergroup"):
             return True
         if self._bot_status.get(chat["id"], "member") in ("left", "kicked"):
@@ -1635,19 +1657,17 @@ class FakeTelegram:
     def _new_message(
         self,
         chat: JSON,
-        sender: JSON,
+        sender: JSON | None,
         body: JSON,
         reply_to: JSON | None = None,
         *,
         sender_chat: JSON | None = None,
     ) -> JSON:
         counter = self._message_ids.setdefault(chat["id"], itertools.count(1))
-        message: JSON = {
-            "message_id": next(counter),
-            "from": copy.deepcopy(sender),
-            "chat": copy.deepcopy(chat),
-            "date": int(time.time()),
-        }
+        message: JSON = {"message_id": next(counter)}
+        if sender is not None:  # a channel post has none
+            message["from"] = copy.deepcopy(sender)
+        message.update({"chat": copy.deepcopy(chat), "date": int(time.time())})
         if sender_chat is not None:
             message["sender_chat"] = copy.deepcopy(sender_chat)
         if reply_to is not None:
@@ -1709,7 +1729,11 @@ class FakeTelegram:
     ) -> JSON:
         if markup is not None:
             body = {**body, "reply_markup": markup}
-        return copy.deepcopy(self._new_message(chat, self.bot_user, body, reply_to))
+        # In a channel the post is the channel's (the bot stays `from`, so it can edit it).
+        channel = chat if chat["type"] == "channel" else None
+        return copy.deepcopy(
+            self._new_message(chat, self.bot_user, body, reply_to, sender_chat=channel)
+        )
 
     @staticmethod
     def _set_markup(message: JSON, markup: JSON | None) -> None:
@@ -1822,6 +1846,9 @@ class FakeTelegram:
             raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
         chat = self._known_chat(resolved)
         status = self._bot_status.get(chat["id"], "member")
+        if chat["type"] == "channel" and status != "administrator":
+            # A bot is in a channel only as an administrator.
+            raise ApiError(403, "Forbidden: bot is not a member of the channel chat")
         if chat["type"] == "private" and status == "kicked":
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         if status == "kicked":

@@ -312,6 +312,29 @@ async def test_a_migrated_group_raises_chat_migrated(fake: FakeTelegram, client:
     assert sent.chat.type == "supergroup"
 
 
+async def test_channel_posts_reach_only_a_bot_that_is_an_admin(
+    fake: FakeTelegram, client: Bot
+) -> None:
+    channel = -1001234000555
+    unseen = fake.channel_post(channel, "/subscribe")  # the bot is not in the channel
+    assert "from" not in unseen and unseen["sender_chat"]["id"] == channel
+    assert fake.pending_updates == []
+    await rejected(
+        fake,
+        client.send_message(channel, "x"),
+        Forbidden,
+        "Forbidden: bot is not a member of the channel chat",
+    )
+    fake.my_chat_member(channel, 7, "administrator", chat_type="channel")
+    fake.channel_post(channel, "/subscribe")
+    updates = await drain(client)
+    post = updates[-1].channel_post
+    assert post is not None and post.chat.type == "channel" and post.from_user is None
+    assert post.text == "/subscribe" and post.sender_chat is not None
+    sent = await client.send_message(channel, "x")
+    assert sent.chat.id == channel
+
+
 async def test_replying_to_a_missing_message(fake: FakeTelegram, client: Bot) -> None:
     fake.private_message(USER, "hi")
     await rejected(

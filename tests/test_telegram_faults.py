@@ -118,6 +118,7 @@ def test_one_chats_backlog_does_not_delay_another_and_polling_asks_for_used_type
             "inline_query",
             "chosen_inline_result",
             "my_chat_member",
+            "channel_post",
         }
     finally:
         assert bot.stop() == 0
