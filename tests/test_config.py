@@ -104,6 +104,9 @@ def test_env_example_lists_every_setting_with_a_comment() -> None:
         "TELEGRAM_BASE_FILE_URL",
         "ADMIN_USER_IDS",
         "SEEDS_DIR",
+        "SEEDS_WATCH",
+        "SEEDS_POLL_SECONDS",
+        "SEEDS_DEBOUNCE_SECONDS",
         "DATABASE_PATH",
         "MATCH_ANSWER_THRESHOLD",
         "MATCH_SUGGEST_THRESHOLD",
@@ -180,6 +183,25 @@ def test_webhook_mode_refuses_to_start_without_a_valid_secret(
 ) -> None:
     with pytest.raises(ConfigError, match=f"^{name}: "):
         load_settings(values, env_file=None)
+
+
+def test_seeds_watch_settings() -> None:
+    settings = load_settings(
+        {"SEEDS_WATCH": "Poll", "SEEDS_POLL_SECONDS": "0.5", "SEEDS_DEBOUNCE_SECONDS": "0"},
+        env_file=None,
+    )
+    assert (settings.seeds_watch, settings.seeds_poll_seconds) == ("poll", 0.5)
+    assert settings.seeds_debounce_seconds == 0
+    default = load_settings({}, env_file=None)
+    assert (default.seeds_watch, default.seeds_poll_seconds) == ("auto", 5.0)
+    assert default.seeds_debounce_seconds == 2.0
+    for name, value in (
+        ("SEEDS_WATCH", "inotify"),
+        ("SEEDS_POLL_SECONDS", "0"),
+        ("SEEDS_DEBOUNCE_SECONDS", "-1"),
+    ):
+        with pytest.raises(ConfigError, match=f"^{name}: "):
+            load_settings({name: value}, env_file=None)
 
 
 def test_flood_limits_persistence_and_rate_limiter() -> None:

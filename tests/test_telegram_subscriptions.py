@@ -130,3 +130,60 @@ async def test_stats_show_subscribers_and_pushes_waiting(bot: InProcessBot) -> N
     await bot.private(READER, "/subscribe")
     stats = await bot.private(ADMIN, "/stats")
     assert "Subscriptions: 1 chats (0 paused); pushes waiting: 0" in text_of(stats)
+
+
+CHANNEL = -1001777000111
+BASIC_GROUP = -4001777
+
+
+async def test_subscribe_in_a_channel_where_the_bot_is_an_admin(bot: InProcessBot) -> None:
+    fake = bot.telegram
+    fake.add_user(GROUP_ADMIN, language_code="en", started=False)
+    # Not an admin there: Telegram does not even deliver the post.
+    fake.channel_post(CHANNEL, "/subscribe")
+    assert await bot.deliver() == []
+    fake.my_chat_member(CHANNEL, GROUP_ADMIN, "administrator", chat_type="channel")
+    await bot.deliver()
+    fake.channel_post(CHANNEL, "/subscribe")
+    done = await bot.reply_to(CHANNEL)
+    assert text_of(done).startswith("Subscribed: each new article will be sent here once")
+    fake.channel_post(CHANNEL, "/subscriptions")
+    status = await bot.reply_to(CHANNEL)
+    assert text_of(status).startswith("This chat gets each new article")
+    # Anything else posted in the channel is not the bot's business.
+    fake.channel_post(CHANNEL, "What about Alibaba Cloud?")
+    await bot.silent_in(CHANNEL)
+    mark = fake.mark()
+    await upload(bot, ROVER, "rover.md")
+    push = await fake.wait_for_async(
+        lambda c: c.method == "sendMessage" and c.params["chat_id"] == CHANNEL, after=mark
+    )
+    assert "Lunar rover program update" in text_of(push)
+    fake.channel_post(CHANNEL, "/unsubscribe")
+    assert text_of(await bot.reply_to(CHANNEL)).startswith("Unsubscribed")
+
+
+async def test_a_migrated_groups_subscription_follows_it(bot: InProcessBot) -> None:
+    fake = bot.telegram
+    fake.add_user(GROUP_ADMIN, language_code="en", started=False)
+    fake.set_member_status(BASIC_GROUP, GROUP_ADMIN, "administrator")
+    done = await bot.group(BASIC_GROUP, GROUP_ADMIN, f"/subscribe@{BOT}")
+    assert text_of(done).startswith("Subscribed")
+    _, moved = fake.migrate(BASIC_GROUP, user_id=GROUP_ADMIN)
+    supergroup = moved["chat"]["id"]
+    await bot.deliver()
+    outbox = bot.app.bot_data.outbox
+    assert outbox is not None
+    assert await outbox.subscription(BASIC_GROUP) is None
+    assert await outbox.subscription(supergroup) is not None
+    mark = fake.mark()
+    await upload(bot, ROVER, "rover.md")
+    push = await fake.wait_for_async(
+        lambda c: c.method == "sendMessage" and c.params["chat_id"] == supergroup, after=mark
+    )
+    assert push.ok and "Lunar rover program update" in text_of(push)
+    # Nothing was tried on the old id (which Telegram would refuse as migrated).
+    assert [c for c in fake.calls[mark:] if c.params.get("chat_id") == BASIC_GROUP] == []
+    fake.set_member_status(supergroup, GROUP_ADMIN, "administrator")
+    status = await bot.group(supergroup, GROUP_ADMIN, f"/subscriptions@{BOT}")
+    assert text_of(status).startswith("This chat gets each new article")
