@@ -229,9 +229,19 @@ class SeedsWatcher:
         if self.mode is WatchMode.AUTO:
             try:
                 self.how = "watchfiles"
-                async for _ in self.watchfiles_changes():
-                    self.notice()
-                return  # stopped
+                async for count in self.watchfiles_changes():
+                    if count:
+                        self.notice()
+                    if not self.folder.is_dir():
+                        # Its watch went with it: a folder made again in its place is
+                        # only seen by polling.
+                        logger.warning(
+                            "content folder %s is gone; checking it every %s s",
+                            self.folder, self.poll_seconds,
+                        )  # fmt: skip
+                        break
+                else:
+                    return  # stopped
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # no inotify, no folder, too many watches...
@@ -244,27 +254,27 @@ class SeedsWatcher:
         await self.poll()
 
     async def watchfiles_changes(self) -> AsyncIterator[int]:
-        """Batches of content-file changes from watchfiles (raises when it cannot watch)."""
+        """How many content files each batch of watchfiles' events changed (0: only the
+        folder itself, e.g. removed); raises when it cannot watch."""
         from watchfiles import awatch
 
         if not self.folder.is_dir():
             raise FileNotFoundError(f"{self.folder} is not a folder")
         folder = self.folder.resolve()
 
-        def relevant(_change: object, path: str) -> bool:
-            changed = Path(path)
+        def relevant(changed: Path) -> bool:
             return changed.parent == folder and is_content_file(changed.name)
 
         async for changes in awatch(
             folder,
-            watch_filter=relevant,
+            watch_filter=lambda _change, path: Path(path) == folder or relevant(Path(path)),
             debounce=WATCHFILES_DEBOUNCE_MS,
             step=WATCHFILES_STEP_MS,
             stop_event=self._stop,
             recursive=False,
             force_polling=False,
         ):
-            yield len(changes)
+            yield sum(1 for _change, path in changes if relevant(Path(path)))
 
     async def poll(self) -> None:
         """Compare the folder's listing every `poll_seconds` (a missing folder is empty)."""

@@ -65,6 +65,14 @@ async def test_a_dropped_file_is_served_pushed_once_and_reported_to_the_admin(
     [kept] = sent_to(fake.calls[again:], ADMIN)
     assert "rover.md:13: section 'Empty' has no bullets" in text_of(kept)
     assert "kept its last good version" in text_of(kept)
+    # A removed file is no longer served.
+    gone = fake.mark()
+    (bot.seeds / "rover.md").unlink()
+    await on_folder_change(bot.app)
+    [removed] = sent_to(fake.calls[gone:], ADMIN)
+    assert text_of(removed).startswith("The content folder changed: rover.md")
+    assert "Reloaded: 1 article," in text_of(removed)
+    assert bot.app.bot_data.library.article("rover") is None
 
 
 async def test_an_upload_is_reported_once(bot: InProcessBot) -> None:
@@ -95,7 +103,13 @@ def test_a_file_dropped_into_the_running_bots_folder(fake: FakeTelegram, tmp_pat
     send nothing), a broken file gets the admin its file, line and reason, the rest keeps
     serving, and SIGTERM stops the watcher cleanly."""
     fake.add_user(ADMIN, language_code="en")
-    bot = RunningBot(fake, tmp_path, SEEDS_DEBOUNCE_SECONDS="0.3", QUESTIONS_PER_WINDOW="1000")
+    bot = RunningBot(
+        fake,
+        tmp_path,
+        SEEDS_DEBOUNCE_SECONDS="0.3",
+        QUESTIONS_PER_WINDOW="1000",
+        LOG_LEVEL="DEBUG",  # to see the touch handled (and found no change)
+    )
     subscribed = bot.reply_to(lambda: fake.private_message(READER, "/subscribe"), READER)
     assert text_of(subscribed).startswith("Subscribed")
     mark = fake.mark()
@@ -113,7 +127,7 @@ def test_a_file_dropped_into_the_running_bots_folder(fake: FakeTelegram, tmp_pat
     # The same bytes again and a touch: nothing to reload, nothing sent.
     target.write_bytes(ROVER)
     os.utime(target)
-    time.sleep(1.0)  # over three debounces: had it reloaded, its report would be sent by now
+    bot.wait_for_output("changed on disk, not in content; nothing to reload")
     broken = bot.seeds / "broken.md"
     broken.write_bytes(BROKEN)
     report = fake.wait_for_call("sendMessage", 15, after=first.index + 1, chat_id=ADMIN)

@@ -226,6 +226,31 @@ async def test_watchfiles_notices_a_new_file(tmp_path: Path) -> None:
         await stop(task)
 
 
+async def test_a_watched_folder_removed_and_made_again_is_polled(tmp_path: Path) -> None:
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    reloads: list[str] = []
+
+    async def reload() -> None:
+        reloads.append("reload")
+
+    async def short_sleep(seconds: float) -> None:
+        await asyncio.sleep(0.01)
+
+    watcher = SeedsWatcher(folder, reload, quiet=0.0, sleep=short_sleep)
+    task = await run_watcher(watcher)
+    try:
+        assert watcher.how == "watchfiles"
+        await asyncio.sleep(0.2)
+        folder.rmdir()  # e.g. a volume remounted: the watch goes with the folder
+        await until(lambda: watcher.how == "poll")
+        folder.mkdir()
+        (folder / "rover.md").write_bytes(ROVER)
+        await until(lambda: len(reloads) >= 1)
+    finally:
+        await stop(task)
+
+
 async def test_off_watches_nothing(tmp_path: Path) -> None:
     async def reload() -> None:
         raise AssertionError("no reload when off")
