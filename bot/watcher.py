@@ -226,6 +226,9 @@ class SeedsWatcher:
     # -- change sources ------------------------------------------------------------------
 
     async def _watch(self) -> None:
+        # Polling compares with the folder as it was when watching began (or, below, when it
+        # went away): a file that arrives while watchfiles fails to start is not missed.
+        baseline = await asyncio.to_thread(snapshot, self.folder)
         if self.mode is WatchMode.AUTO:
             try:
                 self.how = "watchfiles"
@@ -239,6 +242,7 @@ class SeedsWatcher:
                             "content folder %s is gone; checking it every %s s",
                             self.folder, self.poll_seconds,
                         )  # fmt: skip
+                        baseline = {}
                         break
                 else:
                     return  # stopped
@@ -251,7 +255,7 @@ class SeedsWatcher:
                     self.folder, type(error).__name__, error, self.poll_seconds,
                 )  # fmt: skip
         self.how = "poll"
-        await self.poll()
+        await self.poll(baseline)
 
     async def watchfiles_changes(self) -> AsyncIterator[int]:
         """How many content files each batch of watchfiles' events changed (0: only the
@@ -276,9 +280,10 @@ class SeedsWatcher:
         ):
             yield sum(1 for _change, path in changes if relevant(Path(path)))
 
-    async def poll(self) -> None:
-        """Compare the folder's listing every `poll_seconds` (a missing folder is empty)."""
-        last = await asyncio.to_thread(snapshot, self.folder)
+    async def poll(self, baseline: Snapshot | None = None) -> None:
+        """Compare the folder's listing every `poll_seconds` (a missing folder is empty),
+        the first time with `baseline` (default: the listing now)."""
+        last = await asyncio.to_thread(snapshot, self.folder) if baseline is None else baseline
         while not self._stop.is_set():
             await self.sleep(self.poll_seconds)
             now = await asyncio.to_thread(snapshot, self.folder)

@@ -15,7 +15,7 @@ import pytest
 from handlers.watcher import on_folder_change
 from tests.conftest import BROKEN, ROVER
 from tests.fake_telegram import Call, FakeTelegram
-from tests.inprocess import InProcessBot
+from tests.inprocess import InProcessBot, query_log_rows
 from tests.telegram_harness import ADMIN, READER, RunningBot, text_of
 
 # The bot's own watcher is off here: each test hands the change to the glue itself.
@@ -51,6 +51,9 @@ async def test_a_dropped_file_is_served_pushed_once_and_reported_to_the_admin(
     assert "Lunar rover program update" in text_of(push)
     answer = await bot.private(READER, "What does the rover carry to map water ice?")
     assert "ground-penetrating radar" in text_of(answer)
+    # Logged as a reload nobody asked for (no admin id).
+    rows = await query_log_rows(bot.database, "SELECT admin_id, articles FROM reloads")
+    assert rows == [(None, 2)]
     # Touched, or written again with the same bytes: nothing to reload, nobody told.
     again = fake.mark()
     os.utime(bot.seeds / "rover.md")
