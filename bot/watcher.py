@@ -152,9 +152,11 @@ class SeedsWatcher:
     """Notices changes in `folder` and calls `reload` once per burst (see the module doc).
 
     `run` until cancelled (or `stop`); `clock` and `sleep` are injectable so that tests
-    need not wait real seconds. `watch_changes` is how changes are noticed (the default:
-    watchfiles in AUTO mode, a listing every `poll_seconds` in POLL mode or when watchfiles
-    cannot start).
+    need not wait real seconds. With `check_at_start`, `reload` is called once after the
+    first quiet period, for what changed before the watch began (it must then skip itself
+    when nothing changed, as handlers/watcher.py's does). Changes are noticed by
+    watchfiles in AUTO mode, by a listing every `poll_seconds` in POLL mode or when
+    watchfiles cannot start (or its folder went away).
     """
 
     def __init__(
@@ -167,6 +169,7 @@ class SeedsWatcher:
         poll_seconds: float = DEFAULT_POLL,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        check_at_start: bool = False,
     ) -> None:
         self.folder = folder
         self.reload = reload
@@ -175,6 +178,7 @@ class SeedsWatcher:
         self.clock = clock
         self.sleep = sleep
         self.debounce = Debounce(quiet=quiet)
+        self.check_at_start = check_at_start
         self.how = mode.value  # what is watching now: "watchfiles", "poll" or "off"
         self.reloads = 0
         self._changed = asyncio.Event()
@@ -191,6 +195,11 @@ class SeedsWatcher:
             self.how = "off"
             return
         source = asyncio.create_task(self._watch(), name="seeds-watch-source")
+        if self.check_at_start:
+            # A file that arrived after the content was loaded but before the watch began
+            # is seen by no event: one reload check, `quiet` seconds in (the reload skips
+            # itself when nothing changed).
+            self.notice()
         try:
             await self.reload_when_quiet()
         finally:

@@ -44,6 +44,8 @@ def make_watcher(application: App) -> SeedsWatcher:
         mode=WatchMode(settings.seeds_watch),
         quiet=settings.seeds_debounce_seconds,
         poll_seconds=settings.seeds_poll_seconds,
+        # What arrived between post_init's load and the watch's start: checked once.
+        check_at_start=True,
     )
 
 

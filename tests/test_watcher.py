@@ -251,6 +251,30 @@ async def test_a_watched_folder_removed_and_made_again_is_polled(tmp_path: Path)
         await stop(task)
 
 
+async def test_a_check_at_start_sees_what_arrived_before_the_watch(tmp_path: Path) -> None:
+    fake = FakeTime()
+    checks: list[float] = []
+
+    async def reload() -> None:
+        checks.append(fake.now)
+
+    watcher = SeedsWatcher(
+        tmp_path,
+        reload,
+        mode=WatchMode.POLL,
+        poll_seconds=3600.0,
+        clock=fake.clock,
+        sleep=fake.sleep,
+        check_at_start=True,
+    )
+    task = asyncio.create_task(watcher.run())
+    try:
+        await until(lambda: len(checks) == 1)
+        assert checks == [2.0]  # once, after the first quiet period
+    finally:
+        await stop(task)
+
+
 async def test_off_watches_nothing(tmp_path: Path) -> None:
     async def reload() -> None:
         raise AssertionError("no reload when off")
