@@ -51,6 +51,7 @@ from bot.persistence import ChatStatePersistence
 from bot.querylog import QueryLog
 from bot.state import BotState, ChatState, load_content
 from handlers.common import App, Context
+from handlers.digests import start_digests, stop_digests
 from handlers.menus import set_command_menus
 from handlers.subscriptions import start_sender, stop_sender
 
@@ -435,6 +436,8 @@ async def post_init(application: App) -> None:
     await requeue_backlog(application)
     # Pushes to subscribers (what is new since the last run is queued now).
     await start_sender(application)
+    # Digests ride on the outbox: their tables beside its, and the job that queues them.
+    await start_digests(application)
     if application.job_queue is not None:
         application.job_queue.run_daily(
             purge_query_log, time=dt.time(hour=3, tzinfo=dt.UTC), name="purge-query-log"
@@ -463,7 +466,8 @@ async def requeue_backlog(application: App) -> None:
 
 async def post_stop(application: App) -> None:
     """Stop the outbox's sender while the bot can still send (an item cut off mid-send is
-    recorded as unknown, not sent twice)."""
+    recorded as unknown, not sent twice); no digest is queued after it."""
+    stop_digests(application)
     await stop_sender(application)
 
 

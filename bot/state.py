@@ -26,6 +26,7 @@ from bot.limits import Verdict
 from bot.parsing import LoadResult
 
 if TYPE_CHECKING:
+    from bot.digests import Digests
     from bot.limits import Cooldown, QuestionLimiter
     from bot.outbox import Outbox
     from bot.querylog import QueryLog
@@ -194,6 +195,7 @@ class BotState:
     query_log: QueryLog | None = None  # None until post_init opened it
     outbox: Outbox | None = None  # pushes to subscribers (bot/outbox.py), opened in post_init
     sender_task: asyncio.Task[None] | None = None  # draining the outbox (handlers/subscriptions)
+    digests: Digests | None = None  # digests and time zones (bot/digests.py), on the outbox
     question_limiter: QuestionLimiter | None = None  # None: no flood limit per reader
     summary_cooldown: Cooldown | None = None  # None: no /summary cooldown in groups
     # Admins whose private command menu Telegram refused (it does not know the chat yet).

@@ -3,7 +3,8 @@ that subscribed. No Telegram import: the keyboard is the Bot API's JSON.
 
 An article is new once (`Outbox.new_articles`: ids recorded in the database), however it
 came (/reload, an upload, the SEEDS_DIR watcher, or while the bot was down), and each
-chat gets it once (the item's key is `article:<id>`).
+chat gets it once (the item's key is `article:<id>`). A chat whose mode is "digest"
+(bot/digests.py) gets it in its next digest instead.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 
 from bot.callbacks import summary_data
 from bot.content import Article
+from bot.digests import digest_chats
 from bot.i18n import N_, Translators
 from bot.outbox import Item, Outbox
 from bot.rendering import HTML, render_short_summary
@@ -52,13 +54,15 @@ def push_items(
 
 async def announce(outbox: Outbox, articles: Sequence[Article], languages: Translators) -> int:
     """Queue the articles never seen before (of `articles`, the library's, newest first) for
-    every subscribed chat, oldest article first; the number of items queued."""
+    every subscribed chat but those in digest mode, oldest article first; the number of
+    items queued."""
     by_id = {a.id: a for a in articles}
     fresh = await outbox.new_articles(a.id for a in reversed(articles))
     if not fresh:
         return 0
     subscribers = await outbox.subscribers()
-    chats = [(s.chat_id, s.language) for s in subscribers]
+    digesting = await digest_chats(outbox)
+    chats = [(s.chat_id, s.language) for s in subscribers if s.chat_id not in digesting]
     queued = await outbox.enqueue(push_items([by_id[i] for i in fresh], chats, languages))
     logger.info(
         "new articles %s: %d pushes queued for %d chats", ", ".join(fresh), queued, len(chats)

@@ -186,6 +186,8 @@ def help_text(articles: tuple[Article, ...], bot_username: str, t: Translator) -
         t.gettext("/summary [N or topic] — an article's core viewpoint and sections"),
         t.gettext("/articles — the articles, newest first"),
         t.gettext("/language — English, 简体中文 or 繁體中文"),
+        t.gettext("/digest daily 08:00 or /digest weekly mon 08:00 — new articles in one message"),
+        t.gettext("/timezone Asia/Shanghai — the chat's time zone for digests (UTC by default)"),
         t.gettext("/privacy — what I log, and /forget to delete it"),
         t.gettext("/start — example questions to tap"),
         t.gettext("/help — this message"),

@@ -2,7 +2,9 @@
 
 In a group only its administrators may change the subscription (getChatMember, as for
 /language); anyone may ask what the chat gets. A subscribed chat is sent each new article
-once, as its short summary with a "Full summary" button (bot/subscriptions.py).
+once, as its short summary with a "Full summary" button (bot/subscriptions.py), unless it
+set a digest (handlers/digests.py): then it gets the digest instead, /subscribe switches
+it back to each new article, and /unsubscribe stops both.
 
 The sender is one task of the Application (`start_sender` in post_init, `stop_sender`
 before the bot shuts down). Replies to readers keep priority: before each push it waits
@@ -25,6 +27,7 @@ from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError, TimedOut
 from telegram.ext import CommandHandler, filters
 
+from bot.digests import Rule
 from bot.i18n import N_, Translator
 from bot.outbox import SEND_ONCE, Outbox, Outcome, Queued, Result
 from bot.state import BotState
@@ -74,11 +77,15 @@ async def subscribe(incoming: Incoming, context: Context) -> None:
     if outbox is None:
         return
     new = await outbox.subscribe(incoming.chat.id, t.language)
-    text = (
-        t.gettext("Subscribed: each new article will be sent here once, as a short summary.")
-        if new
-        else t.gettext("This chat is already subscribed to new articles.")
-    )
+    digests = context.bot_data.digests
+    if digests is not None and await digests.remove(incoming.chat.id):
+        text = t.gettext(
+            "Switched: each new article will be sent here as it arrives, instead of the digest."
+        )
+    elif new:
+        text = t.gettext("Subscribed: each new article will be sent here once, as a short summary.")
+    else:
+        text = t.gettext("This chat is already subscribed to new articles.")
     await reply(incoming.message, text + "\n" + t.gettext("/unsubscribe stops it."))
 
 
@@ -90,6 +97,9 @@ async def unsubscribe(incoming: Incoming, context: Context) -> None:
     if outbox is None:
         return
     had = await outbox.unsubscribe(incoming.chat.id)
+    digests = context.bot_data.digests
+    if digests is not None and await digests.remove(incoming.chat.id):
+        had = True  # the digest stops with the subscription it rides on
     text = (
         t.gettext("Unsubscribed: no more new articles here.")
         if had
@@ -113,11 +123,26 @@ async def subscriptions(incoming: Incoming, context: Context) -> None:
         text = t.gettext(
             "This chat's subscription is paused: I could not send here. /subscribe resumes it."
         )
+    elif (digest := await _digest_of(context, incoming.chat.id)) is not None:
+        rule, zone_name = digest
+        text = t.gettext(
+            "This chat gets a digest {rule} ({zone}) instead of each new article. /subscribe "
+            "switches to each new article; /unsubscribe stops it."
+        ).format(rule=rule.describe(t), zone=zone_name)
     else:
         text = t.gettext(
             "This chat gets each new article as a short summary. /unsubscribe stops it."
         )
     await reply(incoming.message, text)
+
+
+async def _digest_of(context: Context, chat_id: int) -> tuple[Rule, str] | None:
+    """The chat's digest rule and time zone when its mode is "digest"."""
+    digests = context.bot_data.digests
+    found = await digests.digest(chat_id) if digests is not None else None
+    if digests is None or found is None:
+        return None
+    return found.rule, await digests.zone_name(chat_id)
 
 
 # -- the sender ----------------------------------------------------------------------------
