@@ -430,6 +430,15 @@ class Digests:
         async with self.db.execute("DELETE FROM digests WHERE chat_id = ?", (chat_id,)) as cursor:
             return cursor.rowcount > 0
 
+    async def migrate_chat(self, old: int, new: int) -> None:
+        """A group became a supergroup: its digest and time zone follow the new id (unless
+        the new chat has its own already)."""
+        for table in ("digests", "chat_zones"):
+            await self.db.execute(
+                f"UPDATE OR IGNORE {table} SET chat_id = ? WHERE chat_id = ?", (new, old)
+            )
+            await self.db.execute(f"DELETE FROM {table} WHERE chat_id = ?", (old,))
+
     async def queue_due(self, library: Sequence[Article], languages: Translators) -> int:
         """Queue the digest of every chat whose due time has passed (a subscribed, not
         suspended chat), and move each to its next due time after now; the number of
