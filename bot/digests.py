@@ -289,18 +289,25 @@ def render_digest(
             count=count
         )
     )
-    blocks = [_entry(article, t) for article in articles]
-    shown = count
-    while True:
-        parts = [title, *blocks[:shown]]
-        if shown < count:
-            parts.append(HTML.esc(t.gettext(MORE).format(count=count - shown)))
-        text = "\n\n".join(parts)
-        if telegram_length(text) <= limit or shown == 0:
+
+    def more(left: int) -> str:
+        return HTML.esc(t.gettext(MORE).format(count=left))
+
+    # Newest first, while each one and the pointer to the rest still fit (lengths add up:
+    # a tag counts nothing, the blank line between parts two).
+    parts, used = [title], telegram_length(title)
+    for article in articles:
+        block = _entry(article, t)
+        left = count - len(parts)  # after this one
+        cost = 2 + telegram_length(block) + (2 + telegram_length(more(left)) if left else 0)
+        if used + cost > limit:
             break
-        shown -= 1
-    if telegram_length(text) > limit:  # not even the title and the pointer: cut to fit
-        text = HTML.esc(shorten(t.gettext(MORE).format(count=count), limit))
+        parts.append(block)
+        used += 2 + telegram_length(block)
+    shown = len(parts) - 1
+    if shown < count:
+        parts.append(more(count - shown))
+    text = "\n\n".join(parts)
     rows = [
         [
             {
