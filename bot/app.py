@@ -436,8 +436,8 @@ async def post_init(application: App) -> None:
     await requeue_backlog(application)
     # Pushes to subscribers (what is new since the last run is queued now).
     await start_sender(application)
-    # Digests ride on the outbox: their tables beside its, and the job that queues them.
-    await start_digests(application)
+    # Digests ride on the outbox (their tables were opened with it): the job that queues them.
+    start_digests(application)
     if application.job_queue is not None:
         application.job_queue.run_daily(
             purge_query_log, time=dt.time(hour=3, tzinfo=dt.UTC), name="purge-query-log"

@@ -34,6 +34,7 @@ from bot.digests import (
 )
 from bot.i18n import N_, Translator
 from bot.rendering import HTML
+from bot.state import BotState
 from handlers.common import (
     App,
     Context,
@@ -206,10 +207,10 @@ async def queue_digests(context: Context) -> None:
         logger.exception("digests: the due digests could not be queued; trying again")
 
 
-async def start_digests(application: App) -> None:
-    """Open the digests' tables beside the outbox and start the repeating job (nothing
-    here may stop a start: without the outbox or its tables there are no digests)."""
-    state = application.bot_data
+async def open_digests(state: BotState) -> None:
+    """Create or upgrade the digests' tables beside the outbox's, before its sender starts
+    (their migration is a transaction on the outbox's connection, which must not overlap
+    the sender's). Nothing here may stop a start: without them there are no digests."""
     outbox = state.outbox
     if outbox is None:
         return
@@ -220,8 +221,11 @@ async def start_digests(application: App) -> None:
             "digests: cannot open their tables (%s: %s); no digests until a restart",
             type(error).__name__, error,
         )  # fmt: skip
-        return
-    if application.job_queue is not None:
+
+
+def start_digests(application: App) -> None:
+    """Start the repeating job that queues the due digests (when their tables opened)."""
+    if application.bot_data.digests is not None and application.job_queue is not None:
         application.job_queue.run_repeating(
             queue_digests, interval=TICK_SECONDS, first=FIRST_TICK, name=JOB
         )

@@ -42,6 +42,7 @@ from handlers.common import (
     reply,
     translator_for,
 )
+from handlers.digests import open_digests
 from handlers.language import sent_by_admin
 
 logger = logging.getLogger(__name__)
@@ -211,6 +212,8 @@ async def start_sender(application: App) -> None:
         )  # fmt: skip
         return
     state.outbox = outbox
+    # Before the first announcement (it skips the chats in digest mode) and the sender.
+    await open_digests(state)
     await announce_new(state)
     may_send = replies_first(application)
     task = asyncio.create_task(
