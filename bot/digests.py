@@ -462,6 +462,8 @@ class Digests:
         if not rows:
             return 0
         by_id = {article.id: article for article in library}
+        # Chats due in one tick mostly share their articles: each text rendered once.
+        rendered: dict[tuple[tuple[str, ...], str | None], tuple[str, dict[str, Any]]] = {}
         queued = 0
         for row in rows:
             found = _digest_of(row[:8])
@@ -469,7 +471,11 @@ class Digests:
             fresh = await self._added(found.since, now, by_id)
             key = period_key(_instant(found.next_due), tz)
             if fresh:
-                text, buttons = render_digest(fresh, languages.for_reader(found.language, None))
+                same = (tuple(a.id for a in fresh), found.language)
+                if same not in rendered:
+                    t = languages.for_reader(found.language, None)
+                    rendered[same] = render_digest(fresh, t)
+                text, buttons = rendered[same]
                 queued += await self.outbox.enqueue([Item(found.chat_id, key, text, buttons)])
             due = next_due(found.rule, tz, _instant(now)).timestamp()
             # Only if the chat's digest is still the one read (not changed meanwhile).

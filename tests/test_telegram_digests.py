@@ -172,3 +172,26 @@ async def test_a_bad_time_zone_is_refused_with_a_suggestion(bot: InProcessBot) -
     assert await digests.digest(READER) is None
     chinese = await bot.private(HANT_READER, "/digest weekly 週五 18:00")
     assert text_of(chinese).startswith("已設定摘要：每週五 18:00（UTC）")
+
+
+async def test_a_digest_missed_while_the_bot_was_down_is_sent_once(bot: InProcessBot) -> None:
+    bot.telegram.add_user(READER, language_code="en")
+    clock, _ = faked_clock(bot)
+    today = dt.datetime.now(dt.UTC).date()
+    clock.jump_to(dt.datetime.combine(today + dt.timedelta(days=1), dt.time(12), dt.UTC))
+    await bot.private(READER, "/digest daily 18:00")  # UTC
+    await upload(bot, ROVER, "rover.md")
+    await bot.stop()
+    # Down for three due times; at the start, the missed digest is sent once.
+    await bot.launch()
+    clock, _ = faked_clock(bot)
+    clock.jump_to(dt.datetime.combine(today + dt.timedelta(days=4), dt.time(20), dt.UTC))
+    mark = bot.telegram.mark()
+    await bot.fast_forward(60)
+    digest = await bot.telegram.wait_for_async(
+        lambda c: c.method == "sendMessage" and c.params["chat_id"] == READER, after=mark
+    )
+    assert text_of(digest).startswith("Digest: 1 new article")
+    await bot.fast_forward(60)
+    await asyncio.sleep(0.05)
+    assert len(pushes(bot, READER, mark)) == 1
