@@ -46,6 +46,7 @@ from handlers.common import (
     translator_for,
     via_of,
 )
+from handlers.follows import watch_button
 
 logger = logging.getLogger(__name__)
 
@@ -187,7 +188,14 @@ async def answer_question(
     if answer.outcome is Outcome.SUGGESTED and answer.matches:
         how = render_how_to_choose(len(answer.matches), t, tap=True)
         text += f"\n\n{HTML.italic(how)}"
-    keyboard = answer_keyboard(answer, query_id, t, context.bot.username, headlines=headlines)
+    keyboard = answer_keyboard(
+        answer,
+        query_id,
+        t,
+        context.bot.username,
+        headlines=headlines,
+        watch=context.bot_data.watches is not None,
+    )
     via = via_of(incoming.chat)
     fields = answer_fields(answer)
     async with logged_delivery(
@@ -318,25 +326,29 @@ def answer_keyboard(
     bot_username: str | None = None,
     *,
     headlines: bool | None = None,
+    watch: bool = False,
 ) -> InlineKeyboardMarkup | None:
     """Suggestions as buttons (labelled by headline too when `headlines`, by default when
-    they come from several articles); an answer gets "Full summary", 👍 / 👎 and "Share"."""
-    if answer.outcome is Outcome.SUGGESTED:
-        with_headline = answer.spans_articles if headlines is None else headlines
-        return InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        match_label(m, with_headline),
-                        callback_data=pick_data(m.passage, m.article),
-                    )
-                ]
-                for m in answer.matches
-            ]
-        )
+    they come from several articles); an answer gets "Full summary", 👍 / 👎 and "Share".
+    With `watch` (answer requests are on), suggestions and a miss get "🔔 Tell me when
+    answered" last (handlers/follows.py)."""
+    rows: list[list[InlineKeyboardButton]] = []
     if answer.outcome is Outcome.ANSWERED and answer.best is not None:
         return answered_keyboard(answer.best, query_id, t, bot_username)
-    return None
+    if answer.outcome is Outcome.SUGGESTED:
+        with_headline = answer.spans_articles if headlines is None else headlines
+        rows = [
+            [
+                InlineKeyboardButton(
+                    match_label(m, with_headline),
+                    callback_data=pick_data(m.passage, m.article),
+                )
+            ]
+            for m in answer.matches
+        ]
+    if watch:
+        rows.append([watch_button(query_id, t)])
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 def answered_keyboard(

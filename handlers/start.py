@@ -186,6 +186,8 @@ def help_text(articles: tuple[Article, ...], bot_username: str, t: Translator) -
         t.gettext("/summary [N or topic] — an article's core viewpoint and sections"),
         t.gettext("/articles — the articles, newest first"),
         t.gettext("/language — English, 简体中文 or 繁體中文"),
+        t.gettext("/follow <topic> — each new passage about a topic, sent here"),
+        t.gettext("/following, /unfollow — the topics followed; stop one"),
         t.gettext("/privacy — what I log, and /forget to delete it"),
         t.gettext("/start — example questions to tap"),
         t.gettext("/help — this message"),
