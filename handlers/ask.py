@@ -19,7 +19,7 @@ from telegram.error import BadRequest
 from telegram.ext import CommandHandler, MessageHandler, filters
 
 from bot.answers import Answer, Match, Outcome
-from bot.callbacks import example_data, feedback_data, pick_data, summary_data
+from bot.callbacks import example_data, feedback_data, pick_data, summary_data, watch_data
 from bot.conversation import Conversation
 from bot.i18n import ENGLISH, N_, Translator
 from bot.limits import Verdict
@@ -46,7 +46,6 @@ from handlers.common import (
     translator_for,
     via_of,
 )
-from handlers.follows import watch_button
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +55,8 @@ EXAMPLE_LENGTH = 64  # an example question's button: the whole question, as a ru
 USAGE_QUESTION = N_("How many customers does Alibaba Cloud serve?")
 SLOW_DOWN = N_("You're asking faster than I can answer well. Please wait a few seconds.")
 FULL_SUMMARY = N_("📄 Full summary")
+# TRANSLATORS: the button under an unanswered or suggested question (handlers/follows.py).
+WATCH = N_("🔔 Tell me when answered")
 # TRANSLATORS: the button under an answer that shares the passage's link to another chat.
 SHARE = N_("↗️ Share")
 # Small talk's replies: with the example questions as buttons below, or (no examples: no
@@ -371,6 +372,11 @@ def answered_keyboard(
     if share is not None:
         rows.append([share])
     return InlineKeyboardMarkup(rows)
+
+
+def watch_button(query_id: str, t: Translator) -> InlineKeyboardButton:
+    """ "🔔 Tell me when answered" under a reply (its data names the reply's query id)."""
+    return InlineKeyboardButton(t.gettext(WATCH), callback_data=watch_data(query_id))
 
 
 def share_button(

@@ -26,6 +26,7 @@ from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from bot.callbacks import WATCH_PREFIX
 from bot.content import Article
 from bot.follows import MAX_TOPIC_CHARS, Followed, Follows, push_follows
 from bot.i18n import N_, Translator
@@ -48,9 +49,6 @@ from handlers.language import is_admin, sent_by_admin
 logger = logging.getLogger(__name__)
 
 UNFOLLOW_PREFIX = "unfollow:"
-WATCH_PREFIX = "watch:"
-# TRANSLATORS: the button under an unanswered or suggested question.
-WATCH = N_("🔔 Tell me when answered")
 UNAVAILABLE = N_("Follows are not available right now.")
 ADMINS_ONLY = N_("Only the group's admins can change what it follows.")
 EXPIRED = N_("This button has expired.")
@@ -260,12 +258,6 @@ async def unfollow_button(pressed: Pressed, context: Context) -> None:
 
 
 # -- "Tell me when answered" ---------------------------------------------------------------
-
-
-def watch_button(query_id: str, t: Translator) -> InlineKeyboardButton:
-    """The button under an unanswered or suggested question's reply (its query id: 18
-    bytes of data)."""
-    return InlineKeyboardButton(t.gettext(WATCH), callback_data=f"{WATCH_PREFIX}{query_id}")
 
 
 @on_press
