@@ -5,6 +5,7 @@ a core viewpoint, a Battery passage and a Payload passage about a radar).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -48,15 +49,18 @@ def sent_to(bot: InProcessBot, chat_id: int, after: int = 0) -> list[Call]:
 
 
 async def drained(bot: InProcessBot) -> None:
-    """Until the outbox has nothing pending (its sender paces pushes a second apart per chat)."""
-    import asyncio
-
+    """Until the outbox has sent everything (its sender paces pushes a second apart per chat)."""
     outbox = bot.app.bot_data.outbox
     assert outbox is not None
     deadline = time.monotonic() + 15
-    while (await outbox.counts())["pending"] and time.monotonic() < deadline:
+
+    async def waiting() -> int:
+        counts = await outbox.counts()
+        return counts["pending"] + counts["sending"]
+
+    while await waiting() and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
-    assert (await outbox.counts())["pending"] == 0
+    assert await waiting() == 0
 
 
 # -- topic follows ---------------------------------------------------------------------------
@@ -163,6 +167,26 @@ async def test_only_a_groups_admins_change_its_follows(bot: InProcessBot) -> Non
     await upload(bot)
     push = await fake.wait_for_async(
         lambda c: c.method == "sendMessage" and c.params["chat_id"] == GROUP, after=mark
+    )
+    assert "ground-penetrating radar" in text_of(push)
+
+
+async def test_a_migrated_groups_follows_move_with_it(bot: InProcessBot) -> None:
+    group, admin = -4030, 6403
+    fake = bot.telegram
+    fake.add_user(admin, language_code="en", started=False)
+    fake.set_member_status(group, admin, "administrator")
+    await bot.group(group, admin, f"/follow@{BOT} radar")
+    _, moved = fake.migrate(group)
+    supergroup = moved["chat"]["id"]
+    await bot.deliver()
+    listed = await bot.group(supergroup, admin, f"/following@{BOT}")
+    assert "• radar" in text_of(listed)
+    mark = fake.mark()
+    await upload(bot)
+    push = await fake.wait_for_async(
+        lambda c: c.method == "sendMessage" and c.ok and c.params["chat_id"] == supergroup,
+        after=mark,
     )
     assert "ground-penetrating radar" in text_of(push)
 
