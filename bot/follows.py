@@ -109,28 +109,19 @@ class Follows:
         """Follow a topic (already followed: nothing changes; at the limit: refused)."""
         topic = clean_topic(topic)
         folded = fold(topic)
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
-            async with self.db.execute(
-                "SELECT folded FROM follows WHERE chat_id = ?", (chat_id,)
-            ) as cursor:
-                have = {row[0] for row in await cursor.fetchall()}
-            if folded in have:
-                result = Followed.ALREADY
-            elif len(have) >= limit:
-                result = Followed.LIMIT
-            else:
-                await self.db.execute(
-                    "INSERT INTO follows (chat_id, topic, folded, language, created) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (chat_id, topic, folded, language, self.clock()),
-                )
-                result = Followed.ADDED
-            await self.db.execute("COMMIT")
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
-        return result
+        # One statement, so atomic without a transaction of its own: the connection is the
+        # outbox's, whose sender may be inside one (a BEGIN here would fail then).
+        async with self.db.execute(
+            "INSERT OR IGNORE INTO follows (chat_id, topic, folded, language, created) "
+            "SELECT ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM follows WHERE chat_id = ?) < ?",
+            (chat_id, topic, folded, language, self.clock(), chat_id, limit),
+        ) as cursor:
+            if cursor.rowcount > 0:
+                return Followed.ADDED
+        rows = await self._rows(
+            "SELECT 1 FROM follows WHERE chat_id = ? AND folded = ?", (chat_id, folded)
+        )
+        return Followed.ALREADY if rows else Followed.LIMIT
 
     async def unfollow(self, chat_id: int, topic: str) -> Follow | None:
         """Stop following a topic (as typed, compared folded); the follow removed, if any."""

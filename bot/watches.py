@@ -119,28 +119,21 @@ class Watches:
         question = " ".join(question.split())
         folded = fold(question)
         await self.purge_expired()
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
-            async with self.db.execute(
-                "SELECT folded FROM watches WHERE chat_id = ? AND closed IS NULL", (chat_id,)
-            ) as cursor:
-                have = {row[0] for row in await cursor.fetchall()}
-            if folded in have:
-                result = Requested.ALREADY
-            elif len(have) >= self.max_open:
-                result = Requested.LIMIT
-            else:
-                await self.db.execute(
-                    "INSERT INTO watches (chat_id, question, folded, language, created) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (chat_id, question, folded, language, self.clock()),
-                )
-                result = Requested.ADDED
-            await self.db.execute("COMMIT")
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
-        return result
+        # One statement, so atomic without a transaction of its own: the connection is the
+        # outbox's, whose sender may be inside one (a BEGIN here would fail then).
+        async with self.db.execute(
+            "INSERT OR IGNORE INTO watches (chat_id, question, folded, language, created) "
+            "SELECT ?, ?, ?, ?, ? WHERE "
+            "(SELECT COUNT(*) FROM watches WHERE chat_id = ? AND closed IS NULL) < ?",
+            (chat_id, question, folded, language, self.clock(), chat_id, self.max_open),
+        ) as cursor:
+            if cursor.rowcount > 0:
+                return Requested.ADDED
+        rows = await self._rows(
+            "SELECT 1 FROM watches WHERE chat_id = ? AND folded = ? AND closed IS NULL",
+            (chat_id, folded),
+        )
+        return Requested.ALREADY if rows else Requested.LIMIT
 
     async def withdraw(self, chat_id: int, question: str) -> bool:
         """Remove the reader's open request for this question (the reader cannot be reached)."""
