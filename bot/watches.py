@@ -199,6 +199,11 @@ def answered_items(
     new = {a.id for a in articles}
     found = []
     for watch in requests:
+        # The cheap test first: a passage of the new articles at the answer bar, scored on
+        # their span of the index only. A full answer from a new article needs one (a
+        # passage's score does not depend on the others), and most requests have none.
+        if not library.answering(watch.question, new):
+            continue
         answer = library.ask(watch.question)
         best = answer.best
         if answer.outcome is Outcome.ANSWERED and best is not None and best.article.id in new:

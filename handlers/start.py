@@ -132,6 +132,13 @@ async def privacy(incoming: Incoming, context: Context) -> None:
             days,
         ).format(days=days),
         t.gettext("Send /forget in a private chat with me to delete everything logged about you."),
+        t.ngettext(
+            "Topics you /follow are kept until you unfollow them; questions you asked me to "
+            "answer later, until answered or for {days} day. /forget deletes them too.",
+            "Topics you /follow are kept until you unfollow them; questions you asked me to "
+            "answer later, until answered or for {days} days. /forget deletes them too.",
+            settings.answer_watch_days,
+        ).format(days=settings.answer_watch_days),
     ]
     await reply(incoming.message, "\n\n".join(paragraphs))
 
