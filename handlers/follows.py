@@ -30,9 +30,11 @@ from bot.callbacks import WATCH_PREFIX
 from bot.content import Article
 from bot.follows import MAX_TOPIC_CHARS, Followed, Follows, push_follows
 from bot.i18n import N_, Translator
+from bot.limits import Verdict
 from bot.rendering import HTML, shorten
 from bot.state import BotState
 from bot.watches import Requested, Watches, answer_requests
+from handlers.buttons import SLOW_DOWN
 from handlers.common import (
     Context,
     Handlers,
@@ -274,6 +276,9 @@ async def watch_pressed(pressed: Pressed, context: Context) -> None:
         if in_group
         else translator_for(pressed.update, context)
     )
+    if state.allowed_to_ask(user.id) is not Verdict.ALLOW:  # a tap counts, as in buttons
+        await query.answer(t.gettext(SLOW_DOWN))
+        return
     watches = state.watches
     chat_data = context.chat_data
     asked = (
