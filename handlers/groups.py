@@ -70,6 +70,12 @@ async def on_migrated(incoming: Incoming, context: Context) -> None:
     cooldown = context.bot_data.summary_cooldown
     if cooldown is not None:
         cooldown.move(old, new)
+    follows = context.bot_data.follows
+    if follows is not None:  # its topics too (both service messages come: moved once)
+        try:
+            await follows.migrate_chat(old, new)
+        except Exception:  # a database failure must not stop the rest of the move
+            logger.exception("group %s: its follows could not move to %s", old, new)
     logger.info("group %s migrated to supergroup %s", old, new)
 
 

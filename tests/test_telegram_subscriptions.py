@@ -119,7 +119,9 @@ async def test_a_blocked_reader_is_suspended(bot: InProcessBot) -> None:
     deadline = time.monotonic() + 10
     while True:  # the sender records the refusal a moment after Telegram's answer
         counts = await outbox.counts()
-        if counts["suspended"] or time.monotonic() > deadline:
+        # Both: counts() reads the items, then the subscriptions, on the sender's connection,
+        # so it can land inside the suspension's transaction, between the two.
+        if (counts["suspended"] and counts["paused"]) or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.02)
     assert counts["suspended"] == 1 and counts["paused"] == 1 and counts["sent"] == 0
