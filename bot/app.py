@@ -496,11 +496,18 @@ async def save_state(context: Context) -> None:
 
 
 async def purge_query_log(context: Context) -> None:
-    """Daily job: delete query-log rows older than QUERY_LOG_RETENTION_DAYS."""
+    """Daily job: delete query-log rows older than QUERY_LOG_RETENTION_DAYS, and answer
+    requests older than ANSWER_WATCH_DAYS."""
     log = context.bot_data.query_log
     if log is not None:
         deleted = await log.purge_expired()
         logger.info("query log: %d expired rows deleted", deleted)
+    watches = context.bot_data.watches  # "tell me when answered" past ANSWER_WATCH_DAYS too
+    if watches is not None:
+        try:
+            await watches.purge_expired()
+        except Exception:
+            logger.exception("answer requests: the expired ones could not be deleted")
 
 
 def webhook_path(url: str) -> str:

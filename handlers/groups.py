@@ -80,6 +80,12 @@ async def on_migrated(incoming: Incoming, context: Context) -> None:
             await digests.migrate_chat(old, new)
     except Exception:  # the rest of the migration stands
         logger.exception("group %s: its subscription could not follow it to %s", old, new)
+    follows = context.bot_data.follows
+    if follows is not None:  # its topics too (both service messages come: moved once)
+        try:
+            await follows.migrate_chat(old, new)
+        except Exception:  # a database failure must not stop the rest of the move
+            logger.exception("group %s: its follows could not move to %s", old, new)
     logger.info("group %s migrated to supergroup %s", old, new)
 
 

@@ -31,7 +31,7 @@ from bot.digests import Rule
 from bot.i18n import N_, Translator
 from bot.outbox import SEND_ONCE, Outbox, Outcome, Queued, Result
 from bot.state import BotState
-from bot.subscriptions import announce
+from bot.subscriptions import announce_articles, fresh_articles
 from handlers.common import (
     App,
     Context,
@@ -43,6 +43,7 @@ from handlers.common import (
     translator_for,
 )
 from handlers.digests import open_digests
+from handlers.follows import close_follows, on_new_articles, open_follows
 from handlers.language import sent_by_admin
 
 logger = logging.getLogger(__name__)
@@ -212,6 +213,7 @@ async def start_sender(application: App) -> None:
         )  # fmt: skip
         return
     state.outbox = outbox
+    await open_follows(state)  # before the first announce: follows see what came meanwhile
     # Before the first announcement (it skips the chats in digest mode) and the sender.
     await open_digests(state)
     await announce_new(state)
@@ -232,21 +234,28 @@ async def stop_sender(application: App) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    close_follows(state)
     outbox, state.outbox = state.outbox, None
     if outbox is not None:
         await outbox.close()
 
 
 async def announce_new(state: BotState) -> int:
-    """Queue the library's new articles for the subscribers (never raises: a failure is
-    logged)."""
+    """Queue the library's new articles for the subscribers, the topics followed and the
+    open answer requests (never raises: a failure is logged)."""
     if state.outbox is None:
         return 0
     try:
-        return await announce(state.outbox, state.library.articles, state.translators)
+        fresh = await fresh_articles(state.outbox, state.library.articles)
+    except Exception:
+        logger.exception("the new articles could not be found")
+        return 0
+    queued = 0
+    try:
+        queued += await announce_articles(state.outbox, fresh, state.translators)
     except Exception:
         logger.exception("new articles could not be queued for the subscribers")
-        return 0
+    return queued + await on_new_articles(state, fresh)
 
 
 def handlers() -> Handlers:
