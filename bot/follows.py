@@ -89,15 +89,21 @@ def clean_topic(text: str) -> str:
 class Follows:
     """The chats' followed topics, on the outbox's connection."""
 
-    def __init__(self, db: aiosqlite.Connection, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        db: aiosqlite.Connection,
+        clock: Callable[[], float] = time.time,
+        lock: asyncio.Lock | None = None,
+    ) -> None:
         self.db = db
         self.clock = clock
+        self.lock = lock or asyncio.Lock()  # the outbox's: see Outbox.lock
 
     @classmethod
     async def open(cls, outbox: Outbox) -> Follows:
         """The follows on the outbox's database, their table created or upgraded."""
         await migrate(outbox.db, COMPONENT, MIGRATIONS)
-        return cls(outbox.db, outbox.clock)
+        return cls(outbox.db, outbox.clock, outbox.lock)
 
     async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         async with self.db.execute(sql, params) as cursor:
@@ -109,13 +115,16 @@ class Follows:
         """Follow a topic (already followed: nothing changes; at the limit: refused)."""
         topic = clean_topic(topic)
         folded = fold(topic)
-        # One statement, so atomic without a transaction of its own: the connection is the
-        # outbox's, whose sender may be inside one (a BEGIN here would fail then).
-        async with self.db.execute(
-            "INSERT OR IGNORE INTO follows (chat_id, topic, folded, language, created) "
-            "SELECT ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM follows WHERE chat_id = ?) < ?",
-            (chat_id, topic, folded, language, self.clock(), chat_id, limit),
-        ) as cursor:
+        # One statement, so atomic without a transaction of its own; under the outbox's lock,
+        # so that it never joins a transaction another task has open on the connection.
+        async with (
+            self.lock,
+            self.db.execute(
+                "INSERT OR IGNORE INTO follows (chat_id, topic, folded, language, created) "
+                "SELECT ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM follows WHERE chat_id = ?) < ?",
+                (chat_id, topic, folded, language, self.clock(), chat_id, limit),
+            ) as cursor,
+        ):
             if cursor.rowcount > 0:
                 return Followed.ADDED
         rows = await self._rows(
@@ -139,7 +148,8 @@ class Follows:
         )
         if not rows:
             return None
-        await self.db.execute("DELETE FROM follows WHERE id = ?", (rows[0][0],))
+        async with self.lock:
+            await self.db.execute("DELETE FROM follows WHERE id = ?", (rows[0][0],))
         return Follow(*rows[0])
 
     async def topics(self, chat_id: int) -> list[Follow]:
@@ -160,15 +170,25 @@ class Follows:
 
     async def forget_chat(self, chat_id: int) -> int:
         """Delete the chat's follows (/forget in private); how many there were."""
-        async with self.db.execute("DELETE FROM follows WHERE chat_id = ?", (chat_id,)) as cursor:
+        async with (
+            self.lock,
+            self.db.execute("DELETE FROM follows WHERE chat_id = ?", (chat_id,)) as cursor,
+        ):
             return cursor.rowcount
 
     async def migrate_chat(self, old: int, new: int) -> None:
         """A group became a supergroup: its follows move to the new id."""
-        await self.db.execute(
-            "UPDATE OR IGNORE follows SET chat_id = ? WHERE chat_id = ?", (new, old)
-        )
-        await self.db.execute("DELETE FROM follows WHERE chat_id = ?", (old,))
+        async with self.lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                await self.db.execute(
+                    "UPDATE OR IGNORE follows SET chat_id = ? WHERE chat_id = ?", (new, old)
+                )
+                await self.db.execute("DELETE FROM follows WHERE chat_id = ?", (old,))
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            await self.db.execute("COMMIT")
 
     async def counts(self) -> dict[str, int]:
         """`follows` (topics followed, all chats) and `following_chats` (chats with one)."""

@@ -91,8 +91,10 @@ class Watches:
         clock: Callable[[], float] = time.time,
         days: float = DEFAULT_DAYS,
         max_open: int = DEFAULT_MAX_OPEN,
+        lock: asyncio.Lock | None = None,
     ) -> None:
         self.db = db
+        self.lock = lock or asyncio.Lock()  # the outbox's: see Outbox.lock
         self.clock = clock
         self.days = days
         self.max_open = max_open
@@ -103,7 +105,7 @@ class Watches:
     ) -> Watches:
         """The requests on the outbox's database, their table created or upgraded."""
         await migrate(outbox.db, COMPONENT, MIGRATIONS)
-        watches = cls(outbox.db, outbox.clock, days, max_open)
+        watches = cls(outbox.db, outbox.clock, days, max_open, outbox.lock)
         await watches.purge_expired()
         return watches
 
@@ -119,14 +121,17 @@ class Watches:
         question = " ".join(question.split())
         folded = fold(question)
         await self.purge_expired()
-        # One statement, so atomic without a transaction of its own: the connection is the
-        # outbox's, whose sender may be inside one (a BEGIN here would fail then).
-        async with self.db.execute(
-            "INSERT OR IGNORE INTO watches (chat_id, question, folded, language, created) "
-            "SELECT ?, ?, ?, ?, ? WHERE "
-            "(SELECT COUNT(*) FROM watches WHERE chat_id = ? AND closed IS NULL) < ?",
-            (chat_id, question, folded, language, self.clock(), chat_id, self.max_open),
-        ) as cursor:
+        # One statement, so atomic without a transaction of its own; under the outbox's lock,
+        # so that it never joins a transaction another task has open on the connection.
+        async with (
+            self.lock,
+            self.db.execute(
+                "INSERT OR IGNORE INTO watches (chat_id, question, folded, language, created) "
+                "SELECT ?, ?, ?, ?, ? WHERE "
+                "(SELECT COUNT(*) FROM watches WHERE chat_id = ? AND closed IS NULL) < ?",
+                (chat_id, question, folded, language, self.clock(), chat_id, self.max_open),
+            ) as cursor,
+        ):
             if cursor.rowcount > 0:
                 return Requested.ADDED
         rows = await self._rows(
@@ -137,10 +142,13 @@ class Watches:
 
     async def withdraw(self, chat_id: int, question: str) -> bool:
         """Remove the reader's open request for this question (the reader cannot be reached)."""
-        async with self.db.execute(
-            "DELETE FROM watches WHERE chat_id = ? AND folded = ? AND closed IS NULL",
-            (chat_id, fold(question)),
-        ) as cursor:
+        async with (
+            self.lock,
+            self.db.execute(
+                "DELETE FROM watches WHERE chat_id = ? AND folded = ? AND closed IS NULL",
+                (chat_id, fold(question)),
+            ) as cursor,
+        ):
             return cursor.rowcount > 0
 
     async def open_requests(self) -> list[Watch]:
@@ -155,16 +163,18 @@ class Watches:
     async def close(self, closed: Sequence[tuple[int, str]]) -> None:
         """Close requests, each with the passage that answered it."""
         now = self.clock()
-        await self.db.executemany(
-            "UPDATE watches SET closed = ?, passage_id = ? WHERE id = ?",
-            [(now, passage_id, watch_id) for watch_id, passage_id in closed],
-        )
+        async with self.lock:
+            await self.db.executemany(
+                "UPDATE watches SET closed = ?, passage_id = ? WHERE id = ?",
+                [(now, passage_id, watch_id) for watch_id, passage_id in closed],
+            )
 
     async def purge_expired(self) -> int:
         """Delete the requests made more than `days` ago (open or closed)."""
-        async with self.db.execute(
-            "DELETE FROM watches WHERE created < ?", (self._cutoff(),)
-        ) as cursor:
+        async with (
+            self.lock,
+            self.db.execute("DELETE FROM watches WHERE created < ?", (self._cutoff(),)) as cursor,
+        ):
             deleted = cursor.rowcount
         if deleted:
             logger.info("answer requests: %d expired ones deleted", deleted)
@@ -172,7 +182,10 @@ class Watches:
 
     async def forget_chat(self, chat_id: int) -> int:
         """Delete the reader's requests (/forget); how many there were."""
-        async with self.db.execute("DELETE FROM watches WHERE chat_id = ?", (chat_id,)) as cursor:
+        async with (
+            self.lock,
+            self.db.execute("DELETE FROM watches WHERE chat_id = ?", (chat_id,)) as cursor,
+        ):
             return cursor.rowcount
 
     async def counts(self) -> dict[str, int]:
