@@ -360,7 +360,8 @@ async def digest_chats(outbox: Outbox) -> set[int]:
 
 
 class Digests:
-    """The chats' digests and time zones, on the outbox's connection and tables."""
+    """The chats' digests and time zones, on the outbox's connection: every write goes
+    through its lock (`Outbox.write`, `Outbox.transaction`), never beside another's."""
 
     def __init__(self, outbox: Outbox, clock: Callable[[], float] | None = None) -> None:
         self.outbox = outbox
@@ -389,7 +390,7 @@ class Digests:
     async def set_zone(self, chat_id: int, name: str) -> Digest | None:
         """Keep the chat's time zone (an IANA name, checked by the caller); its digest, if
         any, is rescheduled in it (the digest as it is now)."""
-        await self.db.execute(
+        await self.outbox.write(
             "INSERT INTO chat_zones (chat_id, zone) VALUES (?, ?) "
             "ON CONFLICT (chat_id) DO UPDATE SET zone = excluded.zone",
             (chat_id, name),
@@ -398,7 +399,7 @@ class Digests:
         if found is None:
             return None
         due = next_due(found.rule, zone(name), _instant(self.clock())).timestamp()
-        await self.db.execute("UPDATE digests SET next_due = ? WHERE chat_id = ?", (due, chat_id))
+        await self.outbox.write("UPDATE digests SET next_due = ? WHERE chat_id = ?", (due, chat_id))
         return await self.digest(chat_id)
 
     # -- digests
@@ -417,7 +418,7 @@ class Digests:
         now = self.clock()
         tz = zone(await self.zone_name(chat_id))
         due = next_due(rule, tz, _instant(now)).timestamp()
-        await self.db.execute(
+        await self.outbox.write(
             "INSERT INTO digests (chat_id, cadence, weekday, hour, minute, language, created, "
             "since, next_due) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (chat_id) DO UPDATE SET cadence = excluded.cadence, "
@@ -434,17 +435,17 @@ class Digests:
 
     async def remove(self, chat_id: int) -> bool:
         """The chat gets no digest any more; whether it had one."""
-        async with self.db.execute("DELETE FROM digests WHERE chat_id = ?", (chat_id,)) as cursor:
-            return cursor.rowcount > 0
+        return await self.outbox.write("DELETE FROM digests WHERE chat_id = ?", (chat_id,)) > 0
 
     async def migrate_chat(self, old: int, new: int) -> None:
         """A group became a supergroup: its digest and time zone follow the new id (unless
         the new chat has its own already)."""
-        for table in ("digests", "chat_zones"):
-            await self.db.execute(
-                f"UPDATE OR IGNORE {table} SET chat_id = ? WHERE chat_id = ?", (new, old)
-            )
-            await self.db.execute(f"DELETE FROM {table} WHERE chat_id = ?", (old,))
+        async with self.outbox.transaction() as db:
+            for table in ("digests", "chat_zones"):
+                await db.execute(
+                    f"UPDATE OR IGNORE {table} SET chat_id = ? WHERE chat_id = ?", (new, old)
+                )
+                await db.execute(f"DELETE FROM {table} WHERE chat_id = ?", (old,))
 
     async def queue_due(self, library: Sequence[Article], languages: Translators) -> int:
         """Queue the digest of every chat whose due time has passed (a subscribed, not
@@ -479,7 +480,7 @@ class Digests:
                 queued += await self.outbox.enqueue([Item(found.chat_id, key, text, buttons)])
             due = next_due(found.rule, tz, _instant(now)).timestamp()
             # Only if the chat's digest is still the one read (not changed meanwhile).
-            await self.db.execute(
+            await self.outbox.write(
                 "UPDATE digests SET since = ?, next_due = ?, last_key = ? "
                 "WHERE chat_id = ? AND next_due = ?",
                 (now, due, key, found.chat_id, found.next_due),
