@@ -52,6 +52,7 @@ from bot.querylog import QueryLog
 from bot.state import BotState, ChatState, load_content
 from bot.watcher import fingerprint
 from handlers.common import App, Context
+from handlers.digests import start_digests, stop_digests
 from handlers.menus import set_command_menus
 from handlers.subscriptions import start_sender, stop_sender
 from handlers.watcher import start_watcher, stop_watcher
@@ -441,6 +442,8 @@ async def post_init(application: App) -> None:
     await requeue_backlog(application)
     # Pushes to subscribers (what is new since the last run is queued now).
     await start_sender(application)
+    # Digests ride on the outbox (their tables were opened with it): the job that queues them.
+    start_digests(application)
     # Files dropped into SEEDS_DIR are served without a restart (handlers/watcher.py).
     await start_watcher(application)
     if application.job_queue is not None:
@@ -471,8 +474,10 @@ async def requeue_backlog(application: App) -> None:
 
 async def post_stop(application: App) -> None:
     """Stop the content folder's watcher, then the outbox's sender while the bot can still
-    send (an item cut off mid-send is recorded as unknown, not sent twice)."""
+    send (an item cut off mid-send is recorded as unknown, not sent twice); no digest is
+    queued after it."""
     await stop_watcher(application)
+    stop_digests(application)
     await stop_sender(application)
 
 
@@ -501,11 +506,18 @@ async def save_state(context: Context) -> None:
 
 
 async def purge_query_log(context: Context) -> None:
-    """Daily job: delete query-log rows older than QUERY_LOG_RETENTION_DAYS."""
+    """Daily job: delete query-log rows older than QUERY_LOG_RETENTION_DAYS, and answer
+    requests older than ANSWER_WATCH_DAYS."""
     log = context.bot_data.query_log
     if log is not None:
         deleted = await log.purge_expired()
         logger.info("query log: %d expired rows deleted", deleted)
+    watches = context.bot_data.watches  # "tell me when answered" past ANSWER_WATCH_DAYS too
+    if watches is not None:
+        try:
+            await watches.purge_expired()
+        except Exception:
+            logger.exception("answer requests: the expired ones could not be deleted")
 
 
 def webhook_path(url: str) -> str:

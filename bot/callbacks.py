@@ -165,6 +165,15 @@ def example_version(question: str) -> str:
     return _digest(question, length=VERSION_LENGTH)
 
 
+# "🔔 Tell me when answered" (handlers/follows.py): the reply's query id; the question is the
+# one the chat's state remembers for that reply. Not a short key: nothing of the content.
+WATCH_PREFIX = "watch:"
+
+
+def watch_data(query_id: str) -> str:
+    return _checked(f"{WATCH_PREFIX}{query_id}")
+
+
 def decode(data: str | None) -> Action | None:
     """The action a button's data asks for, or None for data this module did not make."""
     parts = (data or "").split(":")

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+import aiosqlite
+
 # ChatSession is imported from here too (the tests, older callers).
 from bot.cli_chat import ChatSession as ChatSession
 from bot.cli_chat import chat
@@ -268,7 +270,31 @@ async def forget(settings: Settings, user_id: int) -> int:
         f"{result.feedback} votes, {result.admin_actions} admin actions, "
         f"{result.reloads} reloads"
     )
+    try:
+        follows, requests = await forget_follows(settings.database_path, user_id)
+    except (OSError, aiosqlite.Error) as error:
+        print(f"error: follows and answer requests not deleted: {error}", file=sys.stderr)
+        return 1
+    print(f"deleted {follows} followed topics and {requests} answer requests of user {user_id}")
     return 0
+
+
+async def forget_follows(database: Path, user_id: int) -> tuple[int, int]:
+    """Delete the topics a reader's private chat follows and their answer requests, where
+    the bot has made those tables (the outbox itself is not opened: a running bot's items
+    in flight stay as they are)."""
+    from bot.follows import Follows
+    from bot.watches import Watches
+
+    if not database.exists():
+        return 0, 0
+    async with aiosqlite.connect(database, isolation_level=None) as db:
+        await db.execute("PRAGMA busy_timeout = 5000")
+        async with db.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cursor:
+            tables = {row[0] for row in await cursor.fetchall()}
+        follows = await Follows(db).forget_chat(user_id) if "follows" in tables else 0
+        requests = await Watches(db).forget_chat(user_id) if "watches" in tables else 0
+    return follows, requests
 
 
 def backup(settings: Settings, path: Path) -> int:

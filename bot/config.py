@@ -81,6 +81,9 @@ class Settings:
     flood_give_up_seconds: float = 600.0
     shutdown_drain_seconds: float = 5.0
     outbox_rate: float = 25.0  # pushes a second overall (bot/outbox.py)
+    follow_max_topics: int = 20  # topics a chat may follow (bot/follows.py)
+    answer_watch_days: int = 30  # "tell me when answered" requests expire (bot/watches.py)
+    answer_watch_max: int = 20  # open requests per reader
     typing_delay_seconds: float = 0.5
     article_max_passages: int = DEFAULT_ARTICLE_MAX_PASSAGES
     article_max_passage_chars: int = DEFAULT_ARTICLE_MAX_PASSAGE_CHARS
@@ -181,6 +184,9 @@ def load_settings(
         flood_give_up_seconds=parse("FLOOD_GIVE_UP_SECONDS", _positive_float, 600.0),
         shutdown_drain_seconds=parse("SHUTDOWN_DRAIN_SECONDS", _positive_float, 5.0),
         outbox_rate=parse("OUTBOX_RATE", _positive_float, 25.0),
+        follow_max_topics=parse("FOLLOW_MAX_TOPICS", _positive_int, 20),
+        answer_watch_days=parse("ANSWER_WATCH_DAYS", _positive_int, 30),
+        answer_watch_max=parse("ANSWER_WATCH_MAX", _positive_int, 20),
         typing_delay_seconds=parse("TYPING_DELAY_SECONDS", _non_negative_float, 0.5),
         article_max_passages=parse(
             "ARTICLE_MAX_PASSAGES", _positive_int, DEFAULT_ARTICLE_MAX_PASSAGES

@@ -112,6 +112,13 @@ class Library:
             if s.score >= self.matcher.suggest_threshold
         ]
 
+    def answering(self, question: str, article_ids: Iterable[str]) -> list[Match]:
+        """Every passage of those articles that answers the question by the matcher's answer
+        bar, best first (`Matcher.answering`: what a followed topic pushes)."""
+        return [
+            self._match(s.passage, s.score) for s in self.matcher.answering(question, article_ids)
+        ]
+
     def _match(self, passage: Passage, score: float) -> Match:
         return Match(passage, self._by_id[passage.article_id], score)
 

@@ -456,6 +456,37 @@ class Matcher:
             plausible = _one_per_article(tied)
         return MatchResult(Outcome.SUGGESTED, tuple(plausible[:3]))
 
+    def answering(self, question: str, article_ids: Iterable[str]) -> list[ScoredPassage]:
+        """Every passage of those articles that answers the question by the answer bar (the
+        bar, names and facts rules of `match`), best first: what a followed topic pushes.
+
+        The question is read once and each article scored on its own span of the index
+        (no index is built), so running many topics against a new article costs a scoped
+        search each. Unlike `match`, alike passages are all kept: a topic is pushed every
+        passage that answers it, not asked to choose."""
+        reading = self._read(question)
+        query = self._query_terms(reading)
+        bar = self._answer_bar(reading)
+        found: list[ScoredPassage] = []
+        for article_id in dict.fromkeys(article_ids):
+            first, end = self._article_span.get(article_id, (0, 0))
+            if end <= first:
+                continue
+            for scored in self._rank(reading, query, article_id, end - first, None, bar):
+                if scored.score < bar:
+                    continue
+                if self.config.names_must_appear and not self._mentions_names(
+                    scored, query, reading
+                ):
+                    continue
+                if self.config.facts_must_appear and not _has_the_fact_asked(
+                    question, scored.passage
+                ):
+                    continue
+                found.append(scored)
+        found.sort(key=lambda s: (-s.score, s.passage.article_id, s.passage.number))
+        return found
+
     def _answer_bar(self, reading: _Reading) -> float:
         """The score that answers: lower for a question read through the dictionary, whose
         glosses rarely cover every word of it as a passage in its own language would."""

@@ -33,7 +33,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -212,6 +212,11 @@ class Outbox:
         self.clock = clock
         self.pacer = Pacer(rate=rate)
         self.wake = asyncio.Event()  # set when something is queued or a chat resumes
+        # One connection serves the sender, the handlers and the features that keep their
+        # tables beside the outbox's (follows, answer requests, digests): a statement another
+        # task issues inside an open transaction would join it (and a second BEGIN fail),
+        # so every write holds this lock (`transaction`, `write`).
+        self.lock = asyncio.Lock()
         self.last_sent: float | None = None
 
     @classmethod
@@ -227,7 +232,7 @@ class Outbox:
             await db.execute("PRAGMA journal_mode = WAL")
             await migrate(db)
             outbox = cls(db, rate, clock)
-            unknown = await outbox._execute(
+            unknown = await outbox.write(
                 "UPDATE outbox SET state = ?, error = ? WHERE state = ?",
                 (UNKNOWN, "interrupted while sending (not sent again)", SENDING),
             )
@@ -245,8 +250,21 @@ class Outbox:
     async def close(self) -> None:
         await self.db.close()
 
-    async def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        async with self.db.execute(sql, params) as cursor:
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction on the shared connection, the others' writes waiting."""
+        async with self.lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            await self.db.execute("COMMIT")
+
+    async def write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One write statement (its own transaction) outside any other's; the rows changed."""
+        async with self.lock, self.db.execute(sql, params) as cursor:
             return cursor.rowcount
 
     async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -269,20 +287,15 @@ class Outbox:
         ]  # fmt: skip
         if not rows:
             return 0
-        before = self.db.total_changes
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self.transaction():
+            before = self.db.total_changes
             await self.db.executemany(
                 "INSERT OR IGNORE INTO outbox "
                 "(chat_id, key, text, buttons, created, next_attempt, state) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
-            await self.db.execute("COMMIT")
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
-        queued = self.db.total_changes - before
+            queued = self.db.total_changes - before
         if queued:
             self.wake.set()
         return queued
@@ -323,7 +336,7 @@ class Outbox:
         return 0.0
 
     async def _send(self, item: Queued, transport: Transport) -> None:
-        await self._execute(
+        await self.write(
             "UPDATE outbox SET state = ?, attempts = attempts + 1 WHERE id = ?",
             (SENDING, item.id),
         )
@@ -344,7 +357,7 @@ class Outbox:
         if result is Result.SENT:
             self.pacer.sent(item.chat_id, now)
             self.last_sent = now
-            await self._execute(
+            await self.write(
                 "UPDATE outbox SET state = ?, sent = ?, message_id = ?, error = NULL WHERE id = ?",
                 (SENT, now, outcome.message_id, item.id),
             )
@@ -353,22 +366,22 @@ class Outbox:
             wait = max(outcome.retry_after, 0.0)
             self.pacer.hold_until = max(self.pacer.hold_until, now + wait)
             logger.info("outbox: flood control, pushes wait %.1f s", wait)
-            await self._execute(
+            await self.write(
                 "UPDATE outbox SET state = ?, attempts = attempts - 1, next_attempt = ?, "
                 "error = ? WHERE id = ?",
                 (PENDING, now + wait, outcome.reason or "retry after", item.id),
             )
         elif result is Result.BLOCKED:
-            await self._execute("UPDATE outbox SET state = ? WHERE id = ?", (PENDING, item.id))
+            await self.write("UPDATE outbox SET state = ? WHERE id = ?", (PENDING, item.id))
             await self.suspend(item.chat_id, outcome.reason)
         elif result is Result.MIGRATED and outcome.new_chat_id is not None:
-            await self._execute("UPDATE outbox SET state = ? WHERE id = ?", (PENDING, item.id))
+            await self.write("UPDATE outbox SET state = ? WHERE id = ?", (PENDING, item.id))
             await self.migrate_chat(item.chat_id, outcome.new_chat_id)
         elif result is Result.UNKNOWN:
             logger.warning(
                 "outbox: item %s to %s: %s; not sent again", item.id, item.chat_id, outcome.reason
             )
-            await self._execute(
+            await self.write(
                 "UPDATE outbox SET state = ?, error = ? WHERE id = ?",
                 (UNKNOWN, outcome.reason, item.id),
             )
@@ -379,7 +392,7 @@ class Outbox:
                 "outbox: item %s to %s refused (%s)%s",
                 item.id, item.chat_id, outcome.reason, "; given up" if given_up else "",
             )  # fmt: skip
-            await self._execute(
+            await self.write(
                 "UPDATE outbox SET state = ?, next_attempt = ?, error = ? WHERE id = ?",
                 (
                     FAILED if given_up else PENDING,
@@ -430,8 +443,7 @@ class Outbox:
         """Telegram refuses the chat (blocked, kicked, not found): its items wait paused and
         its subscription is suspended, until the chat subscribes again."""
         logger.info("outbox: chat %s paused: %s", chat_id, reason)
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self.transaction():
             await self.db.execute(
                 "UPDATE outbox SET state = ? WHERE chat_id = ? AND state = ?",
                 (PAUSED, chat_id, PENDING),
@@ -440,17 +452,12 @@ class Outbox:
                 "UPDATE subscriptions SET suspended = ?, reason = ? WHERE chat_id = ?",
                 (self.clock(), reason, chat_id),
             )
-            await self.db.execute("COMMIT")
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
 
     async def migrate_chat(self, old: int, new: int) -> None:
         """A group became a supergroup (`migrate_to_chat_id`): its pending items and its
         subscription move to the new id (an item the new chat already has stays once)."""
         logger.info("outbox: chat %s moved to %s", old, new)
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self.transaction():
             await self.db.execute(
                 "UPDATE OR IGNORE outbox SET chat_id = ? WHERE chat_id = ? AND state IN (?, ?)",
                 (new, old, PENDING, PAUSED),
@@ -466,10 +473,6 @@ class Outbox:
                 (new, old),
             )
             await self.db.execute("DELETE FROM subscriptions WHERE chat_id = ?", (old,))
-            await self.db.execute("COMMIT")
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
         self.wake.set()
 
     # -- subscriptions ---------------------------------------------------------------------
@@ -478,8 +481,7 @@ class Outbox:
         """Subscribe the chat (or resume a suspended one, its paused items with it); whether
         it was not subscribed (or suspended) before."""
         before = await self.subscription(chat_id)
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self.transaction():
             await self.db.execute(
                 "INSERT INTO subscriptions (chat_id, language, created) VALUES (?, ?, ?) "
                 "ON CONFLICT (chat_id) DO UPDATE SET language = excluded.language, "
@@ -490,18 +492,13 @@ class Outbox:
                 "UPDATE outbox SET state = ? WHERE chat_id = ? AND state = ?",
                 (PENDING, chat_id, PAUSED),
             )
-            await self.db.execute("COMMIT")
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
         self.wake.set()
         return before is None or before.suspended is not None
 
     async def unsubscribe(self, chat_id: int) -> bool:
         """End the chat's subscription and cancel what was still queued for it; whether it
         had one."""
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self.transaction():
             async with self.db.execute(
                 "DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,)
             ) as cursor:
@@ -511,10 +508,6 @@ class Outbox:
                 "WHERE chat_id = ? AND state IN (?, ?)",
                 (CANCELLED, chat_id, PENDING, PAUSED),
             )
-            await self.db.execute("COMMIT")
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
         return had
 
     async def subscription(self, chat_id: int) -> Subscription | None:
@@ -550,16 +543,11 @@ class Outbox:
         fresh = [i for i in ids if i not in known]
         if fresh:
             now = self.clock()
-            await self.db.execute("BEGIN IMMEDIATE")
-            try:
+            async with self.transaction():
                 await self.db.executemany(
                     "INSERT OR IGNORE INTO known_articles (article_id, first_seen) VALUES (?, ?)",
                     [(i, now) for i in fresh],
                 )
-                await self.db.execute("COMMIT")
-            except BaseException:
-                await self.db.execute("ROLLBACK")
-                raise
         return [] if first else fresh
 
     # -- figures ---------------------------------------------------------------------------

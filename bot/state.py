@@ -27,9 +27,12 @@ from bot.parsing import LoadResult
 from bot.watcher import Fingerprint
 
 if TYPE_CHECKING:
+    from bot.digests import Digests
+    from bot.follows import Follows
     from bot.limits import Cooldown, QuestionLimiter
     from bot.outbox import Outbox
     from bot.querylog import QueryLog
+    from bot.watches import Watches
 
 logger = logging.getLogger(__name__)
 
@@ -195,6 +198,9 @@ class BotState:
     query_log: QueryLog | None = None  # None until post_init opened it
     outbox: Outbox | None = None  # pushes to subscribers (bot/outbox.py), opened in post_init
     sender_task: asyncio.Task[None] | None = None  # draining the outbox (handlers/subscriptions)
+    digests: Digests | None = None  # digests and time zones (bot/digests.py), on the outbox
+    follows: Follows | None = None  # topic follows (bot/follows.py), on the outbox's database
+    watches: Watches | None = None  # "tell me when answered" requests (bot/watches.py)
     question_limiter: QuestionLimiter | None = None  # None: no flood limit per reader
     summary_cooldown: Cooldown | None = None  # None: no /summary cooldown in groups
     # Admins whose private command menu Telegram refused (it does not know the chat yet).

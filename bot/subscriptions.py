@@ -3,7 +3,8 @@ that subscribed. No Telegram import: the keyboard is the Bot API's JSON.
 
 An article is new once (`Outbox.new_articles`: ids recorded in the database), however it
 came (/reload, an upload, the SEEDS_DIR watcher, or while the bot was down), and each
-chat gets it once (the item's key is `article:<id>`).
+chat gets it once (the item's key is `article:<id>`). A chat whose mode is "digest"
+(bot/digests.py) gets it in its next digest instead.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 
 from bot.callbacks import summary_data
 from bot.content import Article
+from bot.digests import digest_chats
 from bot.i18n import N_, Translators
 from bot.outbox import Item, Outbox
 from bot.rendering import HTML, render_short_summary
@@ -50,17 +52,34 @@ def push_items(
     return items
 
 
-async def announce(outbox: Outbox, articles: Sequence[Article], languages: Translators) -> int:
-    """Queue the articles never seen before (of `articles`, the library's, newest first) for
-    every subscribed chat, oldest article first; the number of items queued."""
+async def fresh_articles(outbox: Outbox, articles: Sequence[Article]) -> list[Article]:
+    """Of `articles` (the library's, newest first), those never seen before, oldest first,
+    now recorded as seen: the "new articles" event that pushes, follows and answer requests
+    share (each article is new once)."""
     by_id = {a.id: a for a in articles}
     fresh = await outbox.new_articles(a.id for a in reversed(articles))
+    return [by_id[i] for i in fresh]
+
+
+async def announce_articles(
+    outbox: Outbox, fresh: Sequence[Article], languages: Translators
+) -> int:
+    """Queue new articles (oldest first) for every subscribed chat but those in digest mode
+    (bot/digests.py: they get them in their next digest); the number queued."""
     if not fresh:
         return 0
     subscribers = await outbox.subscribers()
-    chats = [(s.chat_id, s.language) for s in subscribers]
-    queued = await outbox.enqueue(push_items([by_id[i] for i in fresh], chats, languages))
+    digesting = await digest_chats(outbox)
+    chats = [(s.chat_id, s.language) for s in subscribers if s.chat_id not in digesting]
+    queued = await outbox.enqueue(push_items(fresh, chats, languages))
     logger.info(
-        "new articles %s: %d pushes queued for %d chats", ", ".join(fresh), queued, len(chats)
-    )
+        "new articles %s: %d pushes queued for %d chats",
+        ", ".join(a.id for a in fresh), queued, len(chats),
+    )  # fmt: skip
     return queued
+
+
+async def announce(outbox: Outbox, articles: Sequence[Article], languages: Translators) -> int:
+    """Queue the articles never seen before (of `articles`, the library's, newest first) for
+    every subscribed chat, oldest article first; the number of items queued."""
+    return await announce_articles(outbox, await fresh_articles(outbox, articles), languages)

@@ -19,7 +19,7 @@ from telegram.error import BadRequest
 from telegram.ext import CommandHandler, MessageHandler, filters
 
 from bot.answers import Answer, Match, Outcome
-from bot.callbacks import example_data, feedback_data, pick_data, summary_data
+from bot.callbacks import example_data, feedback_data, pick_data, summary_data, watch_data
 from bot.conversation import Conversation
 from bot.i18n import ENGLISH, N_, Translator
 from bot.limits import Verdict
@@ -55,6 +55,8 @@ EXAMPLE_LENGTH = 64  # an example question's button: the whole question, as a ru
 USAGE_QUESTION = N_("How many customers does Alibaba Cloud serve?")
 SLOW_DOWN = N_("You're asking faster than I can answer well. Please wait a few seconds.")
 FULL_SUMMARY = N_("📄 Full summary")
+# TRANSLATORS: the button under an unanswered or suggested question (handlers/follows.py).
+WATCH = N_("🔔 Tell me when answered")
 # TRANSLATORS: the button under an answer that shares the passage's link to another chat.
 SHARE = N_("↗️ Share")
 # Small talk's replies: with the example questions as buttons below, or (no examples: no
@@ -187,7 +189,14 @@ async def answer_question(
     if answer.outcome is Outcome.SUGGESTED and answer.matches:
         how = render_how_to_choose(len(answer.matches), t, tap=True)
         text += f"\n\n{HTML.italic(how)}"
-    keyboard = answer_keyboard(answer, query_id, t, context.bot.username, headlines=headlines)
+    keyboard = answer_keyboard(
+        answer,
+        query_id,
+        t,
+        context.bot.username,
+        headlines=headlines,
+        watch=context.bot_data.watches is not None,
+    )
     via = via_of(incoming.chat)
     fields = answer_fields(answer)
     async with logged_delivery(
@@ -318,25 +327,29 @@ def answer_keyboard(
     bot_username: str | None = None,
     *,
     headlines: bool | None = None,
+    watch: bool = False,
 ) -> InlineKeyboardMarkup | None:
     """Suggestions as buttons (labelled by headline too when `headlines`, by default when
-    they come from several articles); an answer gets "Full summary", 👍 / 👎 and "Share"."""
-    if answer.outcome is Outcome.SUGGESTED:
-        with_headline = answer.spans_articles if headlines is None else headlines
-        return InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        match_label(m, with_headline),
-                        callback_data=pick_data(m.passage, m.article),
-                    )
-                ]
-                for m in answer.matches
-            ]
-        )
+    they come from several articles); an answer gets "Full summary", 👍 / 👎 and "Share".
+    With `watch` (answer requests are on), suggestions and a miss get "🔔 Tell me when
+    answered" last (handlers/follows.py)."""
+    rows: list[list[InlineKeyboardButton]] = []
     if answer.outcome is Outcome.ANSWERED and answer.best is not None:
         return answered_keyboard(answer.best, query_id, t, bot_username)
-    return None
+    if answer.outcome is Outcome.SUGGESTED:
+        with_headline = answer.spans_articles if headlines is None else headlines
+        rows = [
+            [
+                InlineKeyboardButton(
+                    match_label(m, with_headline),
+                    callback_data=pick_data(m.passage, m.article),
+                )
+            ]
+            for m in answer.matches
+        ]
+    if watch:
+        rows.append([watch_button(query_id, t)])
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 def answered_keyboard(
@@ -359,6 +372,11 @@ def answered_keyboard(
     if share is not None:
         rows.append([share])
     return InlineKeyboardMarkup(rows)
+
+
+def watch_button(query_id: str, t: Translator) -> InlineKeyboardButton:
+    """ "🔔 Tell me when answered" under a reply (its data names the reply's query id)."""
+    return InlineKeyboardButton(t.gettext(WATCH), callback_data=watch_data(query_id))
 
 
 def share_button(

@@ -8,6 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from bot.i18n import Translator
 from handlers.common import (
     Context,
     Handlers,
@@ -60,6 +61,7 @@ async def forget_button(pressed: Pressed, context: Context) -> None:
     try:
         if log is None:
             raise RuntimeError("the query log is not open")
+        kept = await forget_follows(context, query.from_user.id)
         result = await log.forget(query.from_user.id)
     except Exception:
         logger.exception("forget failed")
@@ -85,6 +87,26 @@ async def forget_button(pressed: Pressed, context: Context) -> None:
             votes=votes.format(count=result.feedback),
             records=admin.format(count=records),
         )
+        + ("\n" + forgotten_follows(kept, t) if any(kept) else "")
+    )
+
+
+async def forget_follows(context: Context, user_id: int) -> tuple[int, int]:
+    """Delete the reader's topic follows in private and their "tell me when answered"
+    requests; how many of each."""
+    state = context.bot_data
+    follows = await state.follows.forget_chat(user_id) if state.follows is not None else 0
+    requests = await state.watches.forget_chat(user_id) if state.watches is not None else 0
+    return follows, requests
+
+
+def forgotten_follows(counts: tuple[int, int], t: Translator) -> str:
+    """The line saying how many follows and answer requests went too."""
+    follows, requests = counts
+    topics = t.ngettext("{count} followed topic", "{count} followed topics", follows)
+    waiting = t.ngettext("{count} answer request", "{count} answer requests", requests)
+    return t.gettext("Also deleted: {topics} and {requests}.").format(
+        topics=topics.format(count=follows), requests=waiting.format(count=requests)
     )
 
 

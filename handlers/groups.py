@@ -71,14 +71,22 @@ async def on_migrated(incoming: Incoming, context: Context) -> None:
     cooldown = context.bot_data.summary_cooldown
     if cooldown is not None:
         cooldown.move(old, new)
-    # Its subscription and queued pushes follow (both service messages come: the second
-    # finds nothing left to move).
-    outbox = context.bot_data.outbox
-    if outbox is not None:
-        try:
+    # Its subscription, pending pushes, digest and time zone follow it now, not only when
+    # a push to the old id fails (a digest queued for the new id needs its subscription).
+    outbox, digests = context.bot_data.outbox, context.bot_data.digests
+    try:
+        if outbox is not None:
             await outbox.migrate_chat(old, new)
-        except Exception:  # a database failure never fails the update
-            logger.exception("outbox: chat %s could not be moved to %s", old, new)
+        if digests is not None:
+            await digests.migrate_chat(old, new)
+    except Exception:  # the rest of the migration stands
+        logger.exception("group %s: its subscription could not follow it to %s", old, new)
+    follows = context.bot_data.follows
+    if follows is not None:  # its topics too (both service messages come: moved once)
+        try:
+            await follows.migrate_chat(old, new)
+        except Exception:  # a database failure must not stop the rest of the move
+            logger.exception("group %s: its follows could not move to %s", old, new)
     logger.info("group %s migrated to supergroup %s", old, new)
 
 

@@ -26,6 +26,10 @@ PRIVATE_COMMANDS = [
     ("summary", N_("An article's core viewpoint and sections")),
     ("articles", N_("The articles I know, newest first")),
     ("language", N_("English, 简体中文 or 繁體中文")),
+    ("digest", N_("New articles daily or weekly: /digest daily 08:00")),
+    ("timezone", N_("The digest's time zone: /timezone Asia/Shanghai")),
+    ("follow", N_("Get new passages about a topic")),
+    ("following", N_("The topics this chat follows")),
     ("help", N_("What I can do")),
     ("privacy", N_("What is logged and how to delete it")),
     ("forget", N_("Delete everything logged about you")),
@@ -35,6 +39,10 @@ GROUP_COMMANDS = [
     ("summary", N_("An article's core viewpoint and sections")),
     ("articles", N_("The articles I know, newest first")),
     ("language", N_("The group's language (admins)")),
+    ("digest", N_("The group's digest of new articles (admins)")),
+    ("timezone", N_("The group's time zone for digests (admins)")),
+    ("follow", N_("Get new passages about a topic (admins)")),
+    ("following", N_("The topics this chat follows")),
     ("help", N_("What I can do")),
 ]
 ADMIN_COMMANDS = [

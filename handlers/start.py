@@ -132,6 +132,13 @@ async def privacy(incoming: Incoming, context: Context) -> None:
             days,
         ).format(days=days),
         t.gettext("Send /forget in a private chat with me to delete everything logged about you."),
+        t.ngettext(
+            "Topics you /follow are kept until you unfollow them; questions you asked me to "
+            "answer later, until answered or for {days} day. /forget deletes them too.",
+            "Topics you /follow are kept until you unfollow them; questions you asked me to "
+            "answer later, until answered or for {days} days. /forget deletes them too.",
+            settings.answer_watch_days,
+        ).format(days=settings.answer_watch_days),
     ]
     await reply(incoming.message, "\n\n".join(paragraphs))
 
@@ -186,6 +193,10 @@ def help_text(articles: tuple[Article, ...], bot_username: str, t: Translator) -
         t.gettext("/summary [N or topic] — an article's core viewpoint and sections"),
         t.gettext("/articles — the articles, newest first"),
         t.gettext("/language — English, 简体中文 or 繁體中文"),
+        t.gettext("/digest daily 08:00 or /digest weekly mon 08:00 — new articles in one message"),
+        t.gettext("/timezone Asia/Shanghai — the chat's time zone for digests (UTC by default)"),
+        t.gettext("/follow <topic> — each new passage about a topic, sent here"),
+        t.gettext("/following, /unfollow — the topics followed; stop one"),
         t.gettext("/privacy — what I log, and /forget to delete it"),
         t.gettext("/start — example questions to tap"),
         t.gettext("/help — this message"),

@@ -4,7 +4,9 @@ In a group only its administrators may change the subscription (getChatMember, a
 /language); anyone may ask what the chat gets. In a channel (where the bot must be an
 admin to see posts at all) a command is a channel post, which only its admins can write.
 A subscribed chat is sent each new article once, as its short summary with a "Full
-summary" button (bot/subscriptions.py).
+summary" button (bot/subscriptions.py), unless it set a digest (handlers/digests.py): then
+it gets the digest instead, /subscribe switches it back to each new article, and
+/unsubscribe stops both.
 
 The sender is one task of the Application (`start_sender` in post_init, `stop_sender`
 before the bot shuts down). Replies to readers keep priority: before each push it waits
@@ -27,10 +29,11 @@ from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError, TimedOut
 from telegram.ext import CommandHandler, filters
 
+from bot.digests import Rule
 from bot.i18n import N_, Translator
 from bot.outbox import SEND_ONCE, Outbox, Outcome, Queued, Result
 from bot.state import BotState
-from bot.subscriptions import announce
+from bot.subscriptions import announce_articles, fresh_articles
 from handlers.common import (
     App,
     Context,
@@ -41,6 +44,8 @@ from handlers.common import (
     reply,
     translator_for,
 )
+from handlers.digests import open_digests
+from handlers.follows import close_follows, on_new_articles, open_follows
 from handlers.language import sent_by_admin
 
 logger = logging.getLogger(__name__)
@@ -76,11 +81,15 @@ async def subscribe(incoming: Incoming, context: Context) -> None:
     if outbox is None:
         return
     new = await outbox.subscribe(incoming.chat.id, t.language)
-    text = (
-        t.gettext("Subscribed: each new article will be sent here once, as a short summary.")
-        if new
-        else t.gettext("This chat is already subscribed to new articles.")
-    )
+    digests = context.bot_data.digests
+    if digests is not None and await digests.remove(incoming.chat.id):
+        text = t.gettext(
+            "Switched: each new article will be sent here as it arrives, instead of the digest."
+        )
+    elif new:
+        text = t.gettext("Subscribed: each new article will be sent here once, as a short summary.")
+    else:
+        text = t.gettext("This chat is already subscribed to new articles.")
     await reply(incoming.message, text + "\n" + t.gettext("/unsubscribe stops it."))
 
 
@@ -92,6 +101,9 @@ async def unsubscribe(incoming: Incoming, context: Context) -> None:
     if outbox is None:
         return
     had = await outbox.unsubscribe(incoming.chat.id)
+    digests = context.bot_data.digests
+    if digests is not None and await digests.remove(incoming.chat.id):
+        had = True  # the digest stops with the subscription it rides on
     text = (
         t.gettext("Unsubscribed: no more new articles here.")
         if had
@@ -115,11 +127,26 @@ async def subscriptions(incoming: Incoming, context: Context) -> None:
         text = t.gettext(
             "This chat's subscription is paused: I could not send here. /subscribe resumes it."
         )
+    elif (digest := await _digest_of(context, incoming.chat.id)) is not None:
+        rule, zone_name = digest
+        text = t.gettext(
+            "This chat gets a digest {rule} ({zone}) instead of each new article. /subscribe "
+            "switches to each new article; /unsubscribe stops it."
+        ).format(rule=rule.describe(t), zone=zone_name)
     else:
         text = t.gettext(
             "This chat gets each new article as a short summary. /unsubscribe stops it."
         )
     await reply(incoming.message, text)
+
+
+async def _digest_of(context: Context, chat_id: int) -> tuple[Rule, str] | None:
+    """The chat's digest rule and time zone when its mode is "digest"."""
+    digests = context.bot_data.digests
+    found = await digests.digest(chat_id) if digests is not None else None
+    if digests is None or found is None:
+        return None
+    return found.rule, await digests.zone_name(chat_id)
 
 
 # -- the sender ----------------------------------------------------------------------------
@@ -188,6 +215,9 @@ async def start_sender(application: App) -> None:
         )  # fmt: skip
         return
     state.outbox = outbox
+    await open_follows(state)  # before the first announce: follows see what came meanwhile
+    # Before the first announcement (it skips the chats in digest mode) and the sender.
+    await open_digests(state)
     await announce_new(state)
     may_send = replies_first(application)
     task = asyncio.create_task(
@@ -206,21 +236,28 @@ async def stop_sender(application: App) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    close_follows(state)
     outbox, state.outbox = state.outbox, None
     if outbox is not None:
         await outbox.close()
 
 
 async def announce_new(state: BotState) -> int:
-    """Queue the library's new articles for the subscribers (never raises: a failure is
-    logged)."""
+    """Queue the library's new articles for the subscribers, the topics followed and the
+    open answer requests (never raises: a failure is logged)."""
     if state.outbox is None:
         return 0
     try:
-        return await announce(state.outbox, state.library.articles, state.translators)
+        fresh = await fresh_articles(state.outbox, state.library.articles)
+    except Exception:
+        logger.exception("the new articles could not be found")
+        return 0
+    queued = 0
+    try:
+        queued += await announce_articles(state.outbox, fresh, state.translators)
     except Exception:
         logger.exception("new articles could not be queued for the subscribers")
-        return 0
+    return queued + await on_new_articles(state, fresh)
 
 
 def handlers() -> Handlers:

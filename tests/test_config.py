@@ -78,6 +78,9 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
         ("LOG_LEVEL", "LOUD"),
         ("TELEGRAM_BOT_TOKEN", "not a token"),
         ("TELEGRAM_BASE_URL", "api.telegram.org/bot"),
+        ("FOLLOW_MAX_TOPICS", "0"),
+        ("ANSWER_WATCH_DAYS", "a month"),
+        ("ANSWER_WATCH_MAX", "-1"),
     ],
 )
 def test_bad_value_names_the_variable_in_one_line(name: str, value: str) -> None:
@@ -135,6 +138,9 @@ def test_env_example_lists_every_setting_with_a_comment() -> None:
         "LOG_FORMAT",
         "HEALTH_PORT",
         "HEALTH_HOST",
+        "FOLLOW_MAX_TOPICS",
+        "ANSWER_WATCH_DAYS",
+        "ANSWER_WATCH_MAX",
     }
     assert set(names) == expected
     for name in names:

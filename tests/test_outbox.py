@@ -241,3 +241,33 @@ async def test_an_article_is_new_once_and_the_first_library_is_not_news(outbox: 
     assert await outbox.new_articles(["a", "b", "c"]) == ["c"]
     assert await outbox.new_articles(["a", "c"]) == []
     assert await outbox.new_articles(["b", "d", "c", "e"]) == ["d", "e"]
+
+
+async def test_writes_from_many_tasks_on_the_shared_connection_never_collide(
+    outbox: Outbox, clock: Clock
+) -> None:
+    # The sender, the handlers and the follows share one connection: a second BEGIN while a
+    # transaction is open would fail, and a lone statement would join the other's transaction.
+    import asyncio
+
+    from bot.follows import Followed, Follows
+
+    follows = await Follows.open(outbox)
+    chats = range(1, 31)
+    results = await asyncio.gather(
+        *(outbox.enqueue(items(chat, 3)) for chat in chats),
+        *(outbox.subscribe(chat, None) for chat in chats),
+        *(follows.follow(chat, f"topic {chat}", None) for chat in chats),
+    )
+    assert results[:30] == [3] * 30
+    assert results[60:90] == [Followed.ADDED] * 30
+    assert len(await outbox.subscribers()) == 30
+    await asyncio.gather(
+        *(outbox.unsubscribe(chat) for chat in chats[:10]),
+        *(follows.unfollow(chat, f"topic {chat}") for chat in chats[:10]),
+    )
+    assert len(await outbox.subscribers()) == 20
+    assert (await follows.counts())["follows"] == 20
+    transport = Recorder(clock)
+    await drain(outbox, transport, clock)
+    assert len(transport.sent) == 20 * 3  # the unsubscribed chats' items were cancelled

@@ -17,8 +17,14 @@ from tests.telegram_html import parse_telegram_html
 
 
 def buttons(call: Call) -> list[dict]:
+    """The reply's buttons but "🔔 Tell me when answered" (tests/test_telegram_follows.py)."""
     markup = call.params.get("reply_markup") or {}
-    return [button for row in markup.get("inline_keyboard", []) for button in row]
+    return [
+        button
+        for row in markup.get("inline_keyboard", [])
+        for button in row
+        if not button.get("callback_data", "").startswith("watch:")
+    ]
 
 
 def votes(database: Path, query_id: str) -> list[tuple[int]]:

@@ -118,9 +118,9 @@ async def test_a_blocked_reader_is_suspended(bot: InProcessBot) -> None:
     assert outbox is not None
     deadline = time.monotonic() + 10
     while True:  # the sender records the refusal a moment after Telegram's answer
-        # (counts() reads the items, then the subscriptions: it may see the suspension
-        # committed between its two reads, so wait for both)
         counts = await outbox.counts()
+        # Both: counts() reads the items, then the subscriptions, on the sender's connection,
+        # so it can land inside the suspension's transaction, between the two.
         if (counts["suspended"] and counts["paused"]) or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.02)

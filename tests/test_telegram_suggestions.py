@@ -56,8 +56,14 @@ def readers(bot: InProcessBot) -> None:
 
 
 def buttons(call: Call) -> list[dict[str, Any]]:
+    """The reply's buttons but "🔔 Tell me when answered" (tests/test_telegram_follows.py)."""
     markup = call.params.get("reply_markup") or {}
-    return [button for row in markup.get("inline_keyboard", []) for button in row]
+    return [
+        button
+        for row in markup.get("inline_keyboard", [])
+        for button in row
+        if not button.get("callback_data", "").startswith("watch:")
+    ]
 
 
 async def logged(bot: InProcessBot, until: Any = bool) -> list[tuple[Any, ...]]:
