@@ -117,6 +117,9 @@ class InProcessBot:
             "SEEDS_DIR": str(self.seeds),
             "DATABASE_PATH": str(self.database),
             "PERSISTENCE_PATH": str(folder / "data" / "bot-state.pickle"),
+            # No watcher thread per test bot: tests/test_telegram_watcher.py drives the
+            # watcher itself, and its subprocess test runs the real one.
+            "SEEDS_WATCH": "off",
             **env,
         }
         self.settings: Settings = load_settings(environment, env_file=None)
