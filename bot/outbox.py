@@ -555,11 +555,11 @@ class Outbox:
     async def counts(self) -> dict[str, int]:
         """Items per state, and `subscribers` / `suspended` chats."""
         figures = {state: 0 for state in (PENDING, SENDING, SENT, UNKNOWN, FAILED, PAUSED)}
-        for state, count in await self._rows("SELECT state, COUNT(*) FROM outbox GROUP BY state"):
+        async with self.lock:  # both reads between transactions, never inside another's
+            states = await self._rows("SELECT state, COUNT(*) FROM outbox GROUP BY state")
+            rows = await self._rows("SELECT COUNT(*), COUNT(suspended) FROM subscriptions")
+        for state, count in states:
             figures[state] = count
-        rows = await self._rows(
-            "SELECT COUNT(*), COUNT(suspended) FROM subscriptions",
-        )
         total, suspended = rows[0]
         figures["subscribers"] = total - suspended
         figures["suspended"] = suspended
