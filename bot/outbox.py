@@ -172,9 +172,13 @@ class Pacer:
     _last_any: float = float("-inf")
     hold_until: float = 0.0  # a 429 holds every push until then
 
+    def ready_at_all(self, now: float) -> float:
+        """The earliest time (>= now) any message keeps the overall rate and a 429's hold."""
+        return max(now, self.hold_until, self._last_any + 1.0 / self.rate)
+
     def ready_at(self, chat_id: int, now: float) -> float:
         """The earliest time (>= now) a message to `chat_id` keeps every limit."""
-        at = max(now, self.hold_until, self._last_any + 1.0 / self.rate)
+        at = self.ready_at_all(now)
         last = self._last_chat.get(chat_id)
         if last is not None:
             at = max(at, last + self.chat_interval)
@@ -212,6 +216,8 @@ class Outbox:
         self.clock = clock
         self.pacer = Pacer(rate=rate)
         self.wake = asyncio.Event()  # set when something is queued or a chat resumes
+        # The batch of candidates next_due serves from (rows of the outbox table).
+        self._heads: list[Any] | None = None
         # One connection serves the sender, the handlers and the features that keep their
         # tables beside the outbox's (follows, answer requests, digests): a statement another
         # task issues inside an open transaction would join it (and a second BEGIN fail),
@@ -297,7 +303,7 @@ class Outbox:
             )
             queued = self.db.total_changes - before
         if queued:
-            self.wake.set()
+            self._queue_changed()
         return queued
 
     # -- sending ---------------------------------------------------------------------------
@@ -305,26 +311,44 @@ class Outbox:
     async def next_due(self) -> tuple[Queued | None, float | None]:
         """The item to send now, or None with the time the next one will be due (None:
         nothing pending). FIFO per chat: only each chat's oldest pending item is a
-        candidate, and the oldest of those that the pacing allows now goes first."""
+        candidate, and the oldest of those that the pacing allows now goes first.
+
+        The candidates are read in batches (`_heads`, up to HEADS_SCANNED chats' oldest
+        items) and served from memory until the batch is used up or something changes
+        what is queued (enqueue, suspend, subscribe, migrate, a send that did not go
+        through): asking the database for every chat's head before every push cost more
+        than the push itself at 10,000 chats (docs/benchmarks.md). While the overall rate
+        holds every push, the batch is not even looked at."""
         now = self.clock()
-        heads = await self._rows(
-            "SELECT id, chat_id, key, text, buttons, attempts, next_attempt FROM outbox "
-            "WHERE id IN (SELECT MIN(id) FROM outbox WHERE state IN (?, ?) GROUP BY chat_id) "
-            "AND state = ? ORDER BY id LIMIT ?",
-            (PENDING, PAUSED, PENDING, HEADS_SCANNED),
-        )
+        if self._heads:
+            soonest = self.pacer.ready_at_all(now)
+            if soonest > now:
+                return None, soonest
+        else:
+            self._heads = await self._rows(
+                "SELECT id, chat_id, key, text, buttons, attempts, next_attempt FROM outbox "
+                "WHERE id IN (SELECT MIN(id) FROM outbox WHERE state IN (?, ?) "
+                "GROUP BY chat_id) AND state = ? ORDER BY id LIMIT ?",
+                (PENDING, PAUSED, PENDING, HEADS_SCANNED),
+            )
         earliest: float | None = None
-        for row in heads:
-            item = Queued(
-                id=row[0], chat_id=row[1], key=row[2], text=row[3],
-                buttons=json.loads(row[4]) if row[4] else None,
-                attempts=row[5], next_attempt=row[6],
-            )  # fmt: skip
-            at = max(self.pacer.ready_at(item.chat_id, now), item.next_attempt)
+        for index, row in enumerate(self._heads):
+            at = max(self.pacer.ready_at(row[1], now), row[6])
             if at <= now:
+                del self._heads[index]
+                item = Queued(
+                    id=row[0], chat_id=row[1], key=row[2], text=row[3],
+                    buttons=json.loads(row[4]) if row[4] else None,
+                    attempts=row[5], next_attempt=row[6],
+                )  # fmt: skip
                 return item, now
             earliest = at if earliest is None else min(earliest, at)
         return None, earliest
+
+    def _queue_changed(self) -> None:
+        """What is queued changed behind the batch of candidates: read it again."""
+        self._heads = None
+        self.wake.set()
 
     async def send_next(self, transport: Transport) -> float | None:
         """Send at most one item. Returns how many seconds until the next one may be sent
@@ -336,10 +360,13 @@ class Outbox:
         return 0.0
 
     async def _send(self, item: Queued, transport: Transport) -> None:
-        await self.write(
-            "UPDATE outbox SET state = ?, attempts = attempts + 1 WHERE id = ?",
-            (SENDING, item.id),
+        claimed = await self.write(
+            "UPDATE outbox SET state = ?, attempts = attempts + 1 WHERE id = ? AND state = ?",
+            (SENDING, item.id, PENDING),
         )
+        if not claimed:  # cancelled, paused or moved since the batch was read
+            self._heads = None
+            return
         try:
             outcome = await transport(item)
         except asyncio.CancelledError:
@@ -354,6 +381,8 @@ class Outbox:
     async def _finish(self, item: Queued, outcome: Outcome) -> None:
         now = self.clock()
         result = outcome.result
+        if result not in (Result.SENT, Result.UNKNOWN):
+            self._heads = None  # the item is pending again (or its chat changed): re-read
         if result is Result.SENT:
             self.pacer.sent(item.chat_id, now)
             self.last_sent = now
@@ -452,6 +481,7 @@ class Outbox:
                 "UPDATE subscriptions SET suspended = ?, reason = ? WHERE chat_id = ?",
                 (self.clock(), reason, chat_id),
             )
+        self._heads = None
 
     async def migrate_chat(self, old: int, new: int) -> None:
         """A group became a supergroup (`migrate_to_chat_id`): its pending items and its
@@ -473,7 +503,7 @@ class Outbox:
                 (new, old),
             )
             await self.db.execute("DELETE FROM subscriptions WHERE chat_id = ?", (old,))
-        self.wake.set()
+        self._queue_changed()
 
     # -- subscriptions ---------------------------------------------------------------------
 
@@ -492,7 +522,7 @@ class Outbox:
                 "UPDATE outbox SET state = ? WHERE chat_id = ? AND state = ?",
                 (PENDING, chat_id, PAUSED),
             )
-        self.wake.set()
+        self._queue_changed()
         return before is None or before.suspended is not None
 
     async def unsubscribe(self, chat_id: int) -> bool:
@@ -508,6 +538,7 @@ class Outbox:
                 "WHERE chat_id = ? AND state IN (?, ?)",
                 (CANCELLED, chat_id, PENDING, PAUSED),
             )
+        self._heads = None
         return had
 
     async def subscription(self, chat_id: int) -> Subscription | None:
