@@ -29,8 +29,9 @@ from telegram.request import HTTPXRequest, RequestData
 from bot import logs
 from bot.config import Settings
 from bot.health import WEBHOOK_CHECK_SECONDS, HealthServer, Metrics, Vitals
-from bot.outbox import Outbox, Result
+from bot.outbox import Result
 from bot.querylog import QueryLog
+from bot.state import BotState
 from bot.subscription_stats import SubscriptionFigures
 from handlers.common import App
 
@@ -308,15 +309,18 @@ class Monitor:
             query_log_pending=log.pending if log is not None else None,
             query_log_dropped=log.dropped if log is not None else None,
             query_log_healthy=log.healthy if log is not None else None,
-            **self._outbox_vitals(state.outbox),
+            **self._outbox_vitals(state),
         )
 
-    def _outbox_vitals(self, outbox: Outbox | None) -> dict[str, Any]:
+    def _outbox_vitals(self, state: BotState) -> dict[str, Any]:
+        """The outbox's figures read before this scrape (none before the first, or without
+        an outbox), and its sends by result."""
         figures = self._outbox
-        if outbox is None or figures is None:
+        if figures is None:
             return {}
         pushes = dict.fromkeys((result.value for result in Result), 0)
-        pushes.update(outbox.results)
+        if state.outbox is not None:
+            pushes.update(state.outbox.results)
         return {
             "subscribers": figures.subscribers,
             "subscriptions_suspended": figures.suspended,
