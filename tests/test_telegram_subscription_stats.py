@@ -8,6 +8,7 @@ import asyncio
 import json
 import sqlite3
 import time
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,12 +18,21 @@ from bot.outbox import Item, Outbox, Outcome, Queued, Result
 from tests.conftest import ROVER, MainRunner
 from tests.inprocess import InProcessBot, StartBot
 from tests.telegram_harness import ADMIN, free_port, text_of
-from tests.test_operations import get
-from tests.test_telegram_subscriptions import upload
 
 pytestmark = pytest.mark.bot(env={"QUESTIONS_PER_WINDOW": "1000"})
 
 READER, BLOCKED = 6301, 6302
+
+
+async def upload(bot: InProcessBot, data: bytes, name: str) -> None:
+    """The admin uploads an article: a new one, pushed to the subscribers."""
+    bot.telegram.document_message(ADMIN, bot.telegram.add_file(data, name))
+    assert "Reloaded" in text_of(await bot.reply_to(ADMIN))
+
+
+def get(port: int, path: str) -> tuple[int, str]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+        return response.status, response.read().decode()
 
 
 async def pushed(bot: InProcessBot, sent: int, suspended: int = 0) -> float:
