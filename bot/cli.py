@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sqlite3
 import sys
 import time
 from collections.abc import Sequence
@@ -34,6 +35,7 @@ from bot.querylog import (
 )
 from bot.rendering import PLAIN, render_answer
 from bot.stats import passage_labels, render_stats
+from bot.subscription_stats import SubscriptionFigures, read_figures, render_subscriptions
 
 NO_TOKEN_MESSAGE = (
     "TELEGRAM_BOT_TOKEN is not set: put it in .env (see .env.example) or the environment; "
@@ -237,10 +239,18 @@ async def stats(
     # Passages are named by the articles in SEEDS_DIR now (read, not indexed: no matcher);
     # a passage no longer there keeps its id.
     labels = passage_labels(load_folder(settings.seeds_dir, ContentLimits.of(settings)).articles)
+    try:  # the outbox's tables, read-only: no sender runs here
+        subscriptions = read_figures(settings.database_path)
+    except sqlite3.Error as error:
+        print(f"warning: the subscriptions cannot be read: {error}", file=sys.stderr)
+        subscriptions = SubscriptionFigures()
     if as_json:
-        print(json.dumps(figures.to_json(labels), ensure_ascii=False))
+        data = figures.to_json(labels)
+        data["subscriptions"] = subscriptions.to_json()
+        print(json.dumps(data, ensure_ascii=False))
     else:
         print(render_stats(figures, labels))
+        print("\n" + render_subscriptions(subscriptions))
     if exported is not None:
         print(f"wrote {exported} rows to {export}", file=sys.stderr)
     if chart is not None:

@@ -17,7 +17,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
@@ -44,6 +44,7 @@ WEBHOOK_CHECK_SECONDS = 60.0
 WEBHOOK_SILENCE_SECONDS = 3 * WEBHOOK_CHECK_SECONDS
 # A request that is slower than this to arrive is dropped (a health probe is tiny).
 READ_TIMEOUT = 5.0
+REFRESH_TIMEOUT = 2.0  # seconds a scrape waits for the database's figures (then: the last)
 MAX_HEADER_LINES = 100
 
 
@@ -69,6 +70,12 @@ class Vitals:
     query_log_pending: int | None = None
     query_log_dropped: int | None = None
     query_log_healthy: bool | None = None
+    # The outbox (bot/subscription_stats.py), read at the scrape; None: no outbox open.
+    subscribers: int | None = None
+    subscriptions_suspended: int | None = None
+    outbox_items: dict[str, int] | None = None  # by state: pending, paused, sent, ...
+    outbox_last_push: float | None = None  # time.time() the last push was sent
+    outbox_pushes: dict[str, int] | None = None  # sends by result since the start
 
 
 def verdict(vitals: Vitals) -> list[str]:
@@ -108,6 +115,9 @@ class Metrics:
         disable_created_metrics()  # no *_created series beside every counter
         self.registry = CollectorRegistry(auto_describe=True)
         self.vitals = vitals
+        # Awaited before each scrape: what is read from the database for the gauges (the
+        # outbox's figures), so that `vitals` stays a plain read.
+        self.refresh: Callable[[], Awaitable[None]] | None = None
         r = self.registry
         self.updates = Counter(
             f"{PREFIX}_updates", "Updates handled, by type", ["type"], registry=r
@@ -264,6 +274,46 @@ class _VitalsCollector(Collector):
                 "query_log_healthy", "0 while the database cannot be written",
                 vitals.query_log_healthy,
             )  # fmt: skip
+        yield from _outbox_metrics(vitals)
+
+
+def _outbox_metrics(vitals: Vitals) -> Iterator[Metric]:
+    """The subscriptions' outbox: chats, items by state, the last push, sends by result."""
+    if vitals.subscribers is not None:
+        yield _gauge("subscribers", "Chats subscribed to new articles (not suspended)",
+                     vitals.subscribers)  # fmt: skip
+    if vitals.subscriptions_suspended is not None:
+        yield _gauge(
+            "subscriptions_suspended",
+            "Subscribed chats Telegram refused (blocked, kicked, not found): pushes paused",
+            vitals.subscriptions_suspended,
+        )
+    if vitals.outbox_items is not None:
+        items = GaugeMetricFamily(
+            f"{PREFIX}_outbox_items",
+            "Outbox items by state (pending: waiting to be sent; paused: for a suspended "
+            "chat; sent; unknown: cut off mid-send; failed: given up)",
+            labels=["state"],
+        )
+        for state, count in sorted(vitals.outbox_items.items()):
+            items.add_metric([state], float(count))
+        yield items
+    if vitals.outbox_last_push is not None:
+        yield _gauge(
+            "outbox_last_push_timestamp_seconds",
+            "When the last push was sent (kept in the database across restarts)",
+            vitals.outbox_last_push,
+        )
+    if vitals.outbox_pushes is not None:
+        pushes = CounterMetricFamily(
+            f"{PREFIX}_outbox_pushes",
+            "Pushes tried by this process, by result (sent; retry: a 429; blocked; migrated; "
+            "unknown: timed out; failed)",
+            labels=["result"],
+        )
+        for result, count in sorted(vitals.outbox_pushes.items()):
+            pushes.add_metric([result], float(count))
+        yield pushes
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
@@ -322,6 +372,8 @@ class HealthServer:
             if request is None:
                 return
             method, path, accept = request
+            if path == "/metrics" and self.metrics.refresh is not None:
+                await self._refresh(self.metrics.refresh)
             status, content_type, body = self.respond(method, path, accept)
             head = (
                 f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
@@ -338,6 +390,13 @@ class HealthServer:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+    async def _refresh(self, refresh: Callable[[], Awaitable[None]]) -> None:
+        """Read the database's figures for this scrape; on failure the last ones are shown."""
+        try:
+            await asyncio.wait_for(refresh(), REFRESH_TIMEOUT)
+        except Exception:
+            logger.warning("metrics: the outbox's figures could not be read", exc_info=True)
 
     def respond(self, method: str, path: str, accept: str = "") -> tuple[str, str, bytes]:
         """(status line, content type, body) for one request."""

@@ -29,7 +29,10 @@ from telegram.request import HTTPXRequest, RequestData
 from bot import logs
 from bot.config import Settings
 from bot.health import WEBHOOK_CHECK_SECONDS, HealthServer, Metrics, Vitals
+from bot.outbox import Result
 from bot.querylog import QueryLog
+from bot.state import BotState
+from bot.subscription_stats import SubscriptionFigures
 from handlers.common import App
 
 logger = logging.getLogger(__name__)
@@ -95,9 +98,11 @@ class Monitor:
         self._waiting: int | None = None
         self._in_progress = 0
         self._webhook_task: asyncio.Task[None] | None = None
+        self._outbox: SubscriptionFigures | None = None  # read at the last scrape
         self.metrics: Metrics | None = None
         if settings.health_port is not None:
             self.metrics = Metrics(self.vitals)
+            self.metrics.refresh = self.read_outbox
 
     @property
     def enabled(self) -> bool:
@@ -262,6 +267,12 @@ class Monitor:
 
     # -- reading ---------------------------------------------------------------------------
 
+    async def read_outbox(self) -> None:
+        """The outbox's figures from the database, before a scrape (None: no outbox)."""
+        application = self.application
+        outbox = application.bot_data.outbox if application is not None else None
+        self._outbox = await outbox.figures() if outbox is not None else None
+
     def vitals(self) -> Vitals:
         """What the bot is doing now (bot/health.py judges it)."""
         now = time.monotonic()
@@ -298,7 +309,31 @@ class Monitor:
             query_log_pending=log.pending if log is not None else None,
             query_log_dropped=log.dropped if log is not None else None,
             query_log_healthy=log.healthy if log is not None else None,
+            **self._outbox_vitals(state),
         )
+
+    def _outbox_vitals(self, state: BotState) -> dict[str, Any]:
+        """The outbox's figures read before this scrape (none before the first, or without
+        an outbox), and its sends by result."""
+        figures = self._outbox
+        if figures is None:
+            return {}
+        pushes = dict.fromkeys((result.value for result in Result), 0)
+        if state.outbox is not None:
+            pushes.update(state.outbox.results)
+        return {
+            "subscribers": figures.subscribers,
+            "subscriptions_suspended": figures.suspended,
+            "outbox_items": {
+                "pending": figures.pending,
+                "paused": figures.paused,
+                "sent": figures.sent,
+                "unknown": figures.unknown,
+                "failed": figures.failed,
+            },
+            "outbox_last_push": figures.last_push,
+            "outbox_pushes": pushes,
+        }
 
     def _since_contact(self, now: float) -> float | None:
         """Seconds since Telegram last answered, 0 while a healthy long poll waits."""

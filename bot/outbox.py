@@ -32,7 +32,7 @@ import contextlib
 import json
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -40,6 +40,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import aiosqlite
+
+from bot.subscription_stats import SubscriptionFigures, figures_of
 
 logger = logging.getLogger(__name__)
 
@@ -224,6 +226,8 @@ class Outbox:
         # so every write holds this lock (`transaction`, `write`).
         self.lock = asyncio.Lock()
         self.last_sent: float | None = None
+        # Sends by result in this process (/metrics); what the database holds: `figures`.
+        self.results: Counter[str] = Counter()
 
     @classmethod
     async def open(
@@ -381,6 +385,7 @@ class Outbox:
     async def _finish(self, item: Queued, outcome: Outcome) -> None:
         now = self.clock()
         result = outcome.result
+        self.results[result.value] += 1
         if result not in (Result.SENT, Result.UNKNOWN):
             self._heads = None  # the item is pending again (or its chat changed): re-read
         if result is Result.SENT:
@@ -582,6 +587,10 @@ class Outbox:
         return [] if first else fresh
 
     # -- figures ---------------------------------------------------------------------------
+
+    async def figures(self) -> SubscriptionFigures:
+        """Subscribers, suspended chats, items by state and the last push, for admins."""
+        return await figures_of(self.db)
 
     async def counts(self) -> dict[str, int]:
         """Items per state, and `subscribers` / `suspended` chats."""

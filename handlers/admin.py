@@ -18,6 +18,7 @@ from bot.parsing import LoadResult
 from bot.rendering import HTML
 from bot.state import BotState, load_content
 from bot.stats import passage_labels, render_stats
+from bot.subscription_stats import render_subscriptions
 from bot.watcher import Fingerprint, changed_files, fingerprint
 from handlers.access import admin_only
 from handlers.common import (
@@ -161,15 +162,12 @@ async def stats(incoming: Incoming, context: Context) -> None:
     text = render_stats(figures, labels, gettext=t.gettext, ngettext=t.ngettext)
     outbox = context.bot_data.outbox
     if outbox is not None:
-        counts = await outbox.counts()
-        pushes = t.gettext(
-            "Subscriptions: {subscribers} chats ({suspended} paused); pushes waiting: {pending}"
-        )
-        text += "\n\n" + pushes.format(
-            subscribers=counts["subscribers"],
-            suspended=counts["suspended"],
-            pending=counts["pending"] + counts["paused"],
-        )
+        try:
+            subscriptions = await outbox.figures()
+        except Exception:  # the query log's figures still go out
+            logger.exception("stats: the outbox's figures could not be read")
+        else:
+            text += "\n\n" + render_subscriptions(subscriptions, gettext=t.gettext)
     await reply(message, f"<pre>{html.escape(text)}</pre>")
     try:
         chart = await asyncio.to_thread(questions_chart, figures.per_day)

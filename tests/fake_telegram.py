@@ -23,6 +23,12 @@ with realistic JSON (`private_message`, `group_message`, `callback_query`, ...) 
 the messages in them (so edits and replies work), callback and inline query ids, files,
 command menus, the webhook, and which update ids the bot has confirmed.
 
+Telegram's flood limits are enforced when asked (``FakeTelegram(rate_limits=True)`` or a
+`RateLimits`; see `RateLimits` for the model): a message over a limit is answered 429 with
+``parameters.retry_after``, and every accepted message's time is recorded per chat
+(`sent_times`, `limit_breaches`). `flood_storm(seconds)` answers 429 to every request but
+getUpdates for a while, as Telegram does to a bot it throttles.
+
 Strict where Telegram is strict (see the error texts below); simplified where the difference
 cannot matter to a bot: message `entities` are not computed from HTML (the visible text is),
 Markdown parse modes are not validated, and nothing is ever sent to a webhook URL.
@@ -37,6 +43,7 @@ import email.message
 import itertools
 import json
 import logging
+import math
 import re
 import socket
 import struct
@@ -52,7 +59,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from tests.telegram_html import TelegramHtmlError, parse_telegram_html, utf16_length
 
-__all__ = ["ApiError", "Call", "FakeTelegram", "StoredFile", "UploadedFile"]
+__all__ = ["ApiError", "Call", "FakeTelegram", "RateLimits", "StoredFile", "UploadedFile"]
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +106,11 @@ NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
     "exactly the same as a current content and reply markup of the message"
 )
+
+# The methods that send a message to a chat: what Telegram's flood limits count.
+SENDING_METHODS = frozenset({"sendmessage", "sendphoto", "senddocument"})
+# Never flood-limited: long polling and the bot's own set-up.
+NEVER_LIMITED = frozenset({"getupdates", "getme", "setwebhook", "deletewebhook", "getwebhookinfo"})
 
 _COMMAND_RE = re.compile(r"(?<![\w/@])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/@])")
 _MENTION_RE = re.compile(r"(?<![\w/@])@[A-Za-z0-9_]{3,32}(?![\w@])")
@@ -188,6 +200,132 @@ class StoredFile:
     file_size: int = 0
     width: int | None = None  # set for images
     height: int | None = None
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Telegram's flood limits as the fake enforces them (its Bot FAQ: "avoid sending more
+    than one message per second" in a chat, "short bursts that go over this limit" allowed
+    before 429s begin; "no more than 20 messages per minute" in a group; "not more than
+    about 30 messages per second" for bulk notifications). The model:
+
+    - **per chat** (any chat): a token bucket of `chat_burst` messages refilled at
+      `chat_per_second` (1/s): a few messages at once, then one a second;
+    - **per group, supergroup or channel**: at most `group_per_minute` (20) accepted in any
+      `group_window` (60) seconds, no burst beyond;
+    - **per bot**: at most `bot_per_second` (30) accepted in any second, across all chats.
+
+    Only accepted messages (sendMessage, sendPhoto, sendDocument that succeed) count, at the
+    time their request arrives. A message over any limit is refused with 429 ``Too Many
+    Requests: retry after N`` and ``parameters.retry_after`` N: the whole seconds (at least
+    1) until that message would be accepted, so a client that waits N seconds and sends
+    again gets through (unless it sent something else meanwhile).
+    """
+
+    chat_per_second: float = 1.0
+    chat_burst: float = 3.0
+    group_per_minute: int = 20
+    group_window: float = 60.0
+    bot_per_second: int = 30
+    bot_window: float = 1.0
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class _Limiter:
+    """Enforces a `RateLimits` and records every accepted message (under the fake's lock)."""
+
+    def __init__(self, limits: RateLimits | None) -> None:
+        self.limits = limits  # None: only recorded, never refused
+        self.sends: dict[int, list[float]] = {}  # chat id -> arrival times of accepted ones
+        self.groups: set[int] = set()
+        self._buckets: dict[int, _Bucket] = {}
+        self._group_recent: dict[int, deque[float]] = {}
+        self._bot_recent: deque[float] = deque()
+        self.refused: dict[str, int] = {"chat": 0, "group": 0, "bot": 0, "storm": 0}
+
+    def wait(self, chat_id: int, group: bool, now: float) -> tuple[float, str]:
+        """Seconds until a message to the chat keeps every limit (0: now), and which limit."""
+        limits = self.limits
+        if limits is None:
+            return 0.0, ""
+        waits: list[tuple[float, str]] = []
+        bucket = self._buckets.get(chat_id)
+        if bucket is not None:
+            tokens = min(
+                limits.chat_burst, bucket.tokens + (now - bucket.updated) * limits.chat_per_second
+            )
+            if tokens < 1.0:
+                waits.append(((1.0 - tokens) / limits.chat_per_second, "chat"))
+        if group:
+            recent = self._group_recent.get(chat_id, deque())
+            while recent and recent[0] <= now - limits.group_window:
+                recent.popleft()
+            if len(recent) >= limits.group_per_minute:
+                oldest = recent[len(recent) - limits.group_per_minute]
+                waits.append((oldest + limits.group_window - now, "group"))
+        while self._bot_recent and self._bot_recent[0] <= now - limits.bot_window:
+            self._bot_recent.popleft()
+        if len(self._bot_recent) >= limits.bot_per_second:
+            oldest = self._bot_recent[len(self._bot_recent) - limits.bot_per_second]
+            waits.append((oldest + limits.bot_window - now, "bot"))
+        return max(waits, default=(0.0, ""))
+
+    def accepted(self, chat_id: int, group: bool, now: float) -> None:
+        self.sends.setdefault(chat_id, []).append(now)
+        if group:
+            self.groups.add(chat_id)
+        limits = self.limits
+        if limits is None:
+            return
+        bucket = self._buckets.get(chat_id)
+        if bucket is None:
+            bucket = self._buckets[chat_id] = _Bucket(limits.chat_burst, now)
+        bucket.tokens = min(
+            limits.chat_burst, bucket.tokens + (now - bucket.updated) * limits.chat_per_second
+        )
+        bucket.tokens -= 1.0
+        bucket.updated = now
+        if group:
+            self._group_recent.setdefault(chat_id, deque()).append(now)
+        self._bot_recent.append(now)
+
+
+def _breaches(sends: Mapping[int, list[float]], groups: set[int], limits: RateLimits) -> list[str]:
+    """Every place the recorded sends exceed `limits` (replayed from scratch)."""
+    found: list[str] = []
+    for chat_id, times in sends.items():
+        tokens, updated = limits.chat_burst, float("-inf")
+        for at in times:
+            tokens = min(limits.chat_burst, tokens + (at - updated) * limits.chat_per_second)
+            updated = at
+            if tokens < 1.0 - 1e-9:
+                found.append(f"chat {chat_id}: more than 1/s (burst {limits.chat_burst}) at {at}")
+                break
+            tokens -= 1.0
+        if chat_id in groups:
+            ordered = sorted(times)
+            for index in range(limits.group_per_minute, len(ordered)):
+                earlier = ordered[index - limits.group_per_minute]
+                if ordered[index] - earlier < limits.group_window:
+                    found.append(
+                        f"group {chat_id}: more than {limits.group_per_minute} messages within "
+                        f"{limits.group_window:g} s at {ordered[index]}"
+                    )
+                    break
+    every = sorted(at for times in sends.values() for at in times)
+    for index in range(limits.bot_per_second, len(every)):
+        if every[index] - every[index - limits.bot_per_second] < limits.bot_window:
+            found.append(
+                f"bot: more than {limits.bot_per_second} messages within "
+                f"{limits.bot_window:g} s at {every[index]}"
+            )
+            break
+    return found
 
 
 @dataclass
@@ -319,8 +457,14 @@ class FakeTelegram:
         can_join_groups: bool = True,
         can_read_all_group_messages: bool = False,
         supports_inline_queries: bool = True,
+        rate_limits: bool | RateLimits = False,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """Configure the bot's identity (what getMe answers); `start` to listen."""
+        """Configure the bot's identity (what getMe answers); `start` to listen.
+
+        `rate_limits`: True enforces Telegram's flood limits (`RateLimits()`), or give your
+        own; off by default, when sends are only recorded. `clock`: the seconds the limits
+        and `flood_storm` are measured in (a test may pass one it moves by hand)."""
         self.token = token or f"{bot_id}:AAFakeTelegramTestToken_0123456789abc"
         self.bot_id = bot_id
         self.username = username
@@ -339,6 +483,11 @@ class FakeTelegram:
         self._downloads: list[str] = []
         self._failures: dict[str, deque[_Failure]] = {}
         self._slow_chats: dict[int, float] = {}  # chat id -> seconds each request waits
+        self.clock = clock
+        if rate_limits is True:
+            rate_limits = RateLimits()
+        self._limiter = _Limiter(rate_limits or None)
+        self._storm_until = float("-inf")
         self._updates: deque[JSON] = deque()
         self._update_ids = itertools.count(100_000_001)
         self._allowed_updates: frozenset[str] | None = None  # None: the default set
@@ -600,6 +749,44 @@ class FakeTelegram:
             else:
                 self._slow_chats.pop(chat_id, None)
 
+    def flood_storm(self, seconds: float) -> None:
+        """For `seconds` (on `clock`) answer every request but getUpdates (and getMe, the
+        webhook's) with 429 and the seconds left as ``retry_after``, as Telegram does to a
+        bot it throttles whatever it sends."""
+        with self._lock:
+            self._storm_until = self.clock() + seconds
+
+    @property
+    def rate_limits(self) -> RateLimits | None:
+        """The limits enforced (None: off)."""
+        return self._limiter.limits
+
+    def sent_times(self, chat_id: int) -> list[float]:
+        """When each message the fake accepted for `chat_id` arrived (on `clock`), in order."""
+        with self._lock:
+            return list(self._limiter.sends.get(chat_id, []))
+
+    @property
+    def sent_counts(self) -> dict[int, int]:
+        """Accepted messages per chat."""
+        with self._lock:
+            return {chat: len(times) for chat, times in self._limiter.sends.items()}
+
+    @property
+    def refused_by_limits(self) -> dict[str, int]:
+        """429s given so far, by cause: "chat", "group", "bot" (a limit) or "storm"."""
+        with self._lock:
+            return dict(self._limiter.refused)
+
+    def limit_breaches(self, limits: RateLimits | None = None) -> list[str]:
+        """Where the accepted messages exceed `limits` (default: those enforced, else
+        `RateLimits()`): one line per chat that broke one, and one if the bot did. Empty
+        when every chat kept every limit; whether the fake enforces them or not."""
+        with self._lock:
+            sends = {chat: list(times) for chat, times in self._limiter.sends.items()}
+            groups = set(self._limiter.groups)
+        return _breaches(sends, groups, limits or self._limiter.limits or RateLimits())
+
     # ------------------------------------------------------------------ state
 
     def add_user(
@@ -637,6 +824,15 @@ class FakeTelegram:
             if started or user_id in self._chats:
                 self._chats[user_id] = self._private_chat(user)
             return copy.deepcopy(user)
+
+    def add_group(
+        self, chat_id: int, *, title: str | None = None, chat_type: str | None = None
+    ) -> JSON:
+        """Register a group (or supergroup, or channel with ``chat_type="channel"``) the bot
+        is a member of, without an update; returns the Chat (as `group_message` numbers
+        them)."""
+        with self._lock:
+            return self._group(chat_id, title, chat_type)
 
     def add_file(
         self,
@@ -1159,8 +1355,11 @@ class FakeTelegram:
                 if parse_error is not None:
                     raise parse_error
                 self._raise_armed_failure(canonical)
+                sending = self._flood_check(canonical.lower(), params)
                 response: JSON = {"ok": True, "result": handler(params, files)}
                 status = 200
+                if sending is not None:
+                    self._limiter.accepted(*sending)
             except ApiError as error:
                 response, status = error.payload(), error.error_code
             call = Call(
@@ -1180,6 +1379,26 @@ class FakeTelegram:
             self._changed.notify_all()
         logger.debug("%s %s -> %s", canonical, params, status)
         return call
+
+    def _flood_check(self, method: str, params: JSON) -> tuple[int, bool, float] | None:
+        """Raise the 429 of a storm or of a limit the message would break; for a message
+        that may go, (chat id, whether a group, now) to record once it is accepted."""
+        now = self.clock()
+        if now < self._storm_until and method not in NEVER_LIMITED:
+            self._limiter.refused["storm"] += 1
+            raise _too_many_requests(self._storm_until - now)
+        if method not in SENDING_METHODS:
+            return None
+        chat_id = _chat_key(params.get("chat_id"))
+        if chat_id is None:
+            return None
+        chat = self._chats.get(chat_id)
+        group = chat["type"] != "private" if chat is not None else chat_id < 0
+        wait, limit = self._limiter.wait(chat_id, group, now)
+        if wait > 0:
+            self._limiter.refused[limit] += 1
+            raise _too_many_requests(wait)
+        return chat_id, group, now
 
     def _raise_armed_failure(self, method: str) -> None:
         armed = self._failures.get(method.lower())
@@ -1963,6 +2182,14 @@ class FakeTelegram:
 
 
 # ---------------------------------------------------------------------- request parsing
+
+
+def _too_many_requests(seconds: float) -> ApiError:
+    """Telegram's 429: whole seconds, at least one."""
+    retry_after = max(1, math.ceil(seconds - 1e-9))
+    return ApiError(
+        429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+    )
 
 
 def _json_answer(body: JSON, status: int) -> tuple[int, str, bytes]:

@@ -71,7 +71,7 @@ def test_stats_json_chart_export_and_forget(run_main: MainRunner, tmp_path: Path
     assert result.returncode == 0, result.stderr
     (line,) = result.stdout.splitlines()
     figures = json.loads(line)
-    assert set(figures) == JSON_KEYS
+    assert set(figures) == JSON_KEYS | {"subscriptions"}  # the outbox's, beside the log's
     assert figures["questions"] == 3 and figures["days"] == 3 and len(figures["per_day"]) == 3
     assert figures["top_unanswered"] == [{"question": "football scores", "count": 2}]
     assert chart.read_bytes().startswith(PNG_SIGNATURE)

@@ -42,7 +42,7 @@ from telegram.error import (
 from telegram.ext import CallbackQueryHandler, ChatMemberHandler, CommandHandler, InlineQueryHandler
 from telegram.request import HTTPXRequest
 
-from tests.fake_telegram import Call, FakeTelegram
+from tests.fake_telegram import Call, FakeTelegram, RateLimits
 
 USER = 42
 GROUP = -4000123
@@ -863,3 +863,149 @@ def test_stop_ends_a_waiting_long_poll(fake: FakeTelegram) -> None:
     thread.join(5)
     assert not thread.is_alive()
     assert len(answers) == 1  # an empty answer or a closed connection, not a hang
+
+
+# ---------------------------------------------------------------------- flood limits
+
+
+class Clock:
+    """The limits' clock, moved by hand: no test waits a real second."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def limited(
+    clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[FakeTelegram, Bot]]:
+    """A fake enforcing Telegram's flood limits on a hand-moved clock, and a Bot on it."""
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    with FakeTelegram(rate_limits=True, clock=clock) as fake:
+        async with make_bot(fake) as bot:
+            yield fake, bot
+
+
+async def flooded(bot: Bot, chat_id: int) -> int:
+    """The retry_after of the 429 a send to `chat_id` must get, in seconds."""
+    with pytest.raises(RetryAfter) as raised:
+        await bot.send_message(chat_id, "x")
+    wait = raised.value.retry_after
+    return int(wait.total_seconds() if isinstance(wait, dt.timedelta) else wait)
+
+
+async def test_a_chat_gets_a_short_burst_then_one_a_second(
+    limited: tuple[FakeTelegram, Bot], clock: Clock
+) -> None:
+    fake, bot = limited
+    fake.add_user(USER)
+    for _ in range(3):  # the burst allowance
+        await bot.send_message(USER, "x")
+    assert await flooded(bot, USER) == 1
+    call = fake.calls_to("sendMessage")[-1]
+    assert call.response == {
+        "ok": False,
+        "error_code": 429,
+        "description": "Too Many Requests: retry after 1",
+        "parameters": {"retry_after": 1},
+    }
+    clock.now += 0.5  # not yet: half a token
+    assert await flooded(bot, USER) == 1
+    clock.now += 0.5  # the retry_after honoured: accepted
+    await bot.send_message(USER, "x")
+    assert await flooded(bot, USER) == 1
+    clock.now += 1.0
+    await bot.send_message(USER, "x")
+    assert len(fake.sent_times(USER)) == 5
+    assert fake.refused_by_limits["chat"] == 3
+    assert fake.limit_breaches() == []
+    fake.add_user(USER + 1)  # another chat is not held up by this one's limit
+    await bot.send_message(USER + 1, "x")
+
+
+async def test_a_group_gets_at_most_twenty_a_minute(
+    limited: tuple[FakeTelegram, Bot], clock: Clock
+) -> None:
+    fake, bot = limited
+    fake.add_group(GROUP)
+    first = clock.now
+    for _ in range(20):
+        await bot.send_message(GROUP, "x")
+        clock.now += 1.0  # within its per-chat limit, over its group limit at the 21st
+    assert await flooded(bot, GROUP) == 40  # until the first of the 20 leaves the minute
+    assert fake.refused_by_limits["group"] == 1
+    clock.now = first + 59.5
+    assert await flooded(bot, GROUP) == 1
+    clock.now = first + 60.0
+    await bot.send_message(GROUP, "x")
+    assert await flooded(bot, GROUP) == 1  # the second of the 20 went out at first + 1
+    assert fake.limit_breaches() == []
+
+
+async def test_the_bot_gets_at_most_thirty_a_second(
+    limited: tuple[FakeTelegram, Bot], clock: Clock
+) -> None:
+    fake, bot = limited
+    for user in range(1, 32):
+        fake.add_user(user)
+    for user in range(1, 31):
+        await bot.send_message(user, "x")
+    assert await flooded(bot, 31) == 1
+    assert fake.refused_by_limits == {"chat": 0, "group": 0, "bot": 1, "storm": 0}
+    clock.now += 1.0
+    await bot.send_message(31, "x")
+    assert fake.limit_breaches() == []
+
+
+async def test_a_storm_refuses_everything_for_a_while(
+    limited: tuple[FakeTelegram, Bot], clock: Clock
+) -> None:
+    fake, bot = limited
+    fake.add_user(USER)
+    fake.flood_storm(5.0)
+    clock.now += 0.5
+    assert await flooded(bot, USER) == 5  # 4.5 s left, in whole seconds
+    with pytest.raises(RetryAfter):
+        await bot.send_chat_action(USER, "typing")
+    assert await bot.get_updates(timeout=0) == ()  # long polling goes on
+    clock.now += 4.5
+    await bot.send_message(USER, "x")
+    assert fake.refused_by_limits["storm"] == 2
+    assert [call.status for call in fake.calls_to("sendMessage")] == [429, 200]
+
+
+async def test_refused_and_failed_sends_are_not_counted(
+    limited: tuple[FakeTelegram, Bot], clock: Clock
+) -> None:
+    fake, bot = limited
+    fake.add_user(USER)
+    with pytest.raises(BadRequest):
+        await bot.send_message(USER, "")
+    for _ in range(3):
+        await bot.send_message(USER, "x")
+    assert len(fake.sent_times(USER)) == 3
+
+
+def test_breaches_are_found_in_what_was_recorded_without_limits(fake: FakeTelegram) -> None:
+    fake.private_message(USER, "hi")
+    fake.add_group(GROUP)
+    token = fake.token
+    for _ in range(4):  # no limit enforced: all accepted, and recorded
+        fake.call(token, "sendMessage", {"chat_id": str(USER), "text": "x"})
+    for _ in range(21):
+        fake.call(token, "sendMessage", {"chat_id": str(GROUP), "text": "x"})
+    assert fake.sent_counts == {USER: 4, GROUP: 21}
+    breaches = fake.limit_breaches()
+    assert [line.split(":")[0] for line in breaches] == [
+        f"chat {USER}", f"chat {GROUP}", f"group {GROUP}"
+    ]  # fmt: skip
+    lenient = RateLimits(chat_burst=100, group_per_minute=100, bot_per_second=20)
+    assert [line.split(":")[0] for line in fake.limit_breaches(lenient)] == ["bot"]
