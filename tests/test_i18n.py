@@ -247,3 +247,18 @@ def test_no_message_hides_in_an_f_string() -> None:
                 ):
                     hidden.append(f"{path.relative_to(ROOT)}:{inner.lineno}")
     assert hidden == []
+
+
+@pytest.mark.parametrize("language", ["en", "zh_Hans", "zh_Hant"])
+def test_every_catalog_reads_without_a_warning(
+    language: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Babel prints what it skips (a msgid without its msgstr, a stray line) and goes on:
+    # at start-up that would be a silently missing message and a line outside the JSON log.
+    from babel.messages.pofile import read_po
+
+    path = ROOT / "bot" / "locale" / language / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as catalog:
+        read_po(catalog, abort_invalid=True)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""

@@ -166,6 +166,8 @@ def check_json_log(running: RunningBot, token: str) -> None:
     update carry its id and the chat as the query log stores it; never the token."""
     output = running.output
     assert token not in output
+    plain = [line for line in output.splitlines() if line.strip() and not line.startswith("{")]
+    assert not plain, plain
     lines = [json.loads(line) for line in output.splitlines() if line.strip()]
     assert lines, "the bot logged nothing"
     for line in lines:
