@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,15 @@ SUSPENDED_SQL = (
 )
 TABLES_SQL = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)"
 TABLES = ("outbox", "subscriptions")
+# The features that keep their tables beside the outbox's (created when they first open):
+# each figure is read only where its table exists, zero elsewhere.
+FEATURE_TABLES_SQL = (
+    "SELECT name FROM sqlite_master WHERE type = 'table' "
+    "AND name IN ('digests', 'follows', 'watches')"
+)
+DIGESTS_SQL = "SELECT cadence, COUNT(*) FROM digests GROUP BY cadence"
+FOLLOWS_SQL = "SELECT COUNT(*), COUNT(DISTINCT chat_id) FROM follows"
+REQUESTS_SQL = "SELECT COUNT(*) FROM watches WHERE closed IS NULL"
 
 Rows = Sequence[Sequence[Any]]
 
@@ -56,6 +65,12 @@ class SubscriptionFigures:
     failed: int = 0  # given up
     last_push: float | None = None  # time.time() the last push was sent
     suspended_chats: tuple[SuspendedChat, ...] = field(default_factory=tuple)
+    digests: int = 0  # chats that get a digest instead of each article
+    daily: int = 0
+    weekly: int = 0
+    follows: int = 0  # topics followed, all chats
+    following_chats: int = 0
+    open_requests: int = 0  # "tell me when answered", not answered yet
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,7 +86,25 @@ class SubscriptionFigures:
                 {"chat_id": c.chat_id, "since": iso_time(c.since), "reason": c.reason}
                 for c in self.suspended_chats
             ],
+            "digests": {"chats": self.digests, "daily": self.daily, "weekly": self.weekly},
+            "follows": {"topics": self.follows, "chats": self.following_chats},
+            "open_requests": self.open_requests,
         }
+
+    def with_features(self, digests: Rows, follows: Rows, requests: Rows) -> SubscriptionFigures:
+        """These figures and the digests', follows' and answer requests' (rows of
+        DIGESTS_SQL, FOLLOWS_SQL, REQUESTS_SQL; empty where a table is not there)."""
+        by_cadence = {str(cadence): int(count) for cadence, count in digests}
+        topics, chats = follows[0] if follows else (0, 0)
+        return replace(
+            self,
+            digests=sum(by_cadence.values()),
+            daily=by_cadence.get("daily", 0),
+            weekly=by_cadence.get("weekly", 0),
+            follows=int(topics),
+            following_chats=int(chats),
+            open_requests=int(requests[0][0]) if requests else 0,
+        )
 
 
 def iso_time(seconds: float | None) -> str | None:
@@ -108,11 +141,17 @@ async def figures_of(db: aiosqlite.Connection) -> SubscriptionFigures:
         async with db.execute(sql) as cursor:
             return list(await cursor.fetchall())
 
-    return _figures(
+    figures = _figures(
         await rows(STATES_SQL),
         await rows(LAST_PUSH_SQL),
         await rows(SUBSCRIBERS_SQL),
         await rows(SUSPENDED_SQL),
+    )
+    present = {str(name) for (name,) in await rows(FEATURE_TABLES_SQL)}
+    return figures.with_features(
+        await rows(DIGESTS_SQL) if "digests" in present else [],
+        await rows(FOLLOWS_SQL) if "follows" in present else [],
+        await rows(REQUESTS_SQL) if "watches" in present else [],
     )
 
 
@@ -132,8 +171,14 @@ def read_figures(database: Path, busy_timeout_ms: int = 5000) -> SubscriptionFig
     try:
         if connection.execute(TABLES_SQL, TABLES).fetchone()[0] < len(TABLES):
             return SubscriptionFigures()
-        return _figures(
+        figures = _figures(
             rows(STATES_SQL), rows(LAST_PUSH_SQL), rows(SUBSCRIBERS_SQL), rows(SUSPENDED_SQL)
+        )
+        present = {str(name) for (name,) in rows(FEATURE_TABLES_SQL)}
+        return figures.with_features(
+            rows(DIGESTS_SQL) if "digests" in present else [],
+            rows(FOLLOWS_SQL) if "follows" in present else [],
+            rows(REQUESTS_SQL) if "watches" in present else [],
         )
     finally:
         connection.close()
@@ -158,6 +203,17 @@ def render_subscriptions(
             pending=figures.pending + figures.paused,
         )
     ]
+    lines.append(
+        gettext(
+            "Digests: {digests} chats; follows: {follows} topics in {chats} chats; "
+            "answer requests waiting: {requests}"
+        ).format(
+            digests=figures.digests,
+            follows=figures.follows,
+            chats=figures.following_chats,
+            requests=figures.open_requests,
+        )
+    )
     if figures.last_push is None:
         lines.append(gettext("No push sent yet."))
     else:

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.follows import Follows
 from bot.outbox import Item, Outbox, Outcome, Queued, Result
+from bot.watches import Watches
 from tests.conftest import ROVER, MainRunner
 from tests.inprocess import InProcessBot, StartBot
 from tests.telegram_harness import ADMIN, free_port, text_of
@@ -142,6 +144,11 @@ async def outbox_with_a_push_and_a_suspended_chat(database: Path) -> float:
             assert item is not None
             await outbox._send(item, transport)
             now[0] += 1.0  # past the overall pacing
+        follows = await Follows.open(outbox)
+        for topic in ("Alibaba", "lunar rover"):
+            await follows.follow(1, topic, None)
+        watches = await Watches.open(outbox)
+        await watches.request(3, "How long does the rover battery last?", None)
         figures = await outbox.figures()
     finally:
         await outbox.close()
@@ -156,6 +163,8 @@ def test_stats_json_carries_the_subscriptions(run_main: MainRunner, tmp_path: Pa
     assert json.loads(empty.stdout)["subscriptions"] == {
         "subscribers": 0, "suspended": 0, "pending": 0, "paused": 0, "sent": 0,
         "unknown": 0, "failed": 0, "last_push": None, "suspended_chats": [],
+        "digests": {"chats": 0, "daily": 0, "weekly": 0},
+        "follows": {"topics": 0, "chats": 0}, "open_requests": 0,
     }  # fmt: skip
 
     last_push = asyncio.run(outbox_with_a_push_and_a_suspended_chat(database))
@@ -170,6 +179,8 @@ def test_stats_json_carries_the_subscriptions(run_main: MainRunner, tmp_path: Pa
         "unknown": 0, "failed": 0,
         "last_push": datetime.fromtimestamp(last_push, UTC).isoformat(timespec="seconds"),
         "suspended_chats": [{"chat_id": 2, "reason": "Forbidden: bot was kicked"}],
+        "digests": {"chats": 0, "daily": 0, "weekly": 0},
+        "follows": {"topics": 2, "chats": 1}, "open_requests": 1,
     }  # fmt: skip
     assert since.endswith("+00:00")
     # Read only: no sender ran, nothing was sent or marked.
@@ -178,3 +189,4 @@ def test_stats_json_carries_the_subscriptions(run_main: MainRunner, tmp_path: Pa
     text = run_main("stats", cwd=tmp_path, DATABASE_PATH=str(database))
     assert "Subscriptions: 2 chats (1 paused); pushes waiting: 2" in text.stdout
     assert f"Last push sent: {minute(last_push)} UTC" in text.stdout
+    assert "follows: 2 topics in 1 chats; answer requests waiting: 1" in text.stdout
