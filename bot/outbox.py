@@ -192,8 +192,12 @@ class Pacer:
                 at = max(at, sends[0] + self.group_window)
         return at
 
-    def sent(self, chat_id: int, now: float) -> None:
-        self._last_any = now
+    def sent(self, chat_id: int, now: float, started: float | None = None) -> None:
+        """A message to `chat_id` went out: sent at `now`, its request begun at `started`.
+        The overall rate counts from the start (the next push need not also wait out this
+        one's round trip, which would keep the rate under OUTBOX_RATE by its latency); a
+        chat's and a group's limits from the answer, the later and safer of the two."""
+        self._last_any = now if started is None else started
         self._last_chat[chat_id] = now
         if chat_id < 0:
             self._group_sends.setdefault(chat_id, deque()).append(now)
@@ -371,6 +375,7 @@ class Outbox:
         if not claimed:  # cancelled, paused or moved since the batch was read
             self._heads = None
             return
+        started = self.clock()
         try:
             outcome = await transport(item)
         except asyncio.CancelledError:
@@ -380,16 +385,16 @@ class Outbox:
         except Exception as error:  # a transport bug: the item is not lost, tried again
             logger.exception("outbox: item %s to %s: the send raised", item.id, item.chat_id)
             outcome = Outcome(Result.FAILED, reason=f"{type(error).__name__}: {error}")
-        await self._finish(item, outcome)
+        await self._finish(item, outcome, started)
 
-    async def _finish(self, item: Queued, outcome: Outcome) -> None:
+    async def _finish(self, item: Queued, outcome: Outcome, started: float | None = None) -> None:
         now = self.clock()
         result = outcome.result
         self.results[result.value] += 1
         if result not in (Result.SENT, Result.UNKNOWN):
             self._heads = None  # the item is pending again (or its chat changed): re-read
         if result is Result.SENT:
-            self.pacer.sent(item.chat_id, now)
+            self.pacer.sent(item.chat_id, now, started)
             self.last_sent = now
             await self.write(
                 "UPDATE outbox SET state = ?, sent = ?, message_id = ?, error = NULL WHERE id = ?",
