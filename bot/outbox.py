@@ -224,6 +224,9 @@ class Outbox:
         self.wake = asyncio.Event()  # set when something is queued or a chat resumes
         # The batch of candidates next_due serves from (rows of the outbox table).
         self._heads: list[Any] | None = None
+        # What else moves with a group when a push finds it migrated (its digest, its
+        # follows: features keeping their rows by chat id add theirs).
+        self.migration_hooks: list[Callable[[int, int], Awaitable[None]]] = []
         # One connection serves the sender, the handlers and the features that keep their
         # tables beside the outbox's (follows, answer requests, digests): a statement another
         # task issues inside an open transaction would join it (and a second BEGIN fail),
@@ -416,6 +419,14 @@ class Outbox:
         elif result is Result.MIGRATED and outcome.new_chat_id is not None:
             await self.write("UPDATE outbox SET state = ? WHERE id = ?", (PENDING, item.id))
             await self.migrate_chat(item.chat_id, outcome.new_chat_id)
+            for follow in self.migration_hooks:
+                try:
+                    await follow(item.chat_id, outcome.new_chat_id)
+                except Exception:  # the push and the subscription moved: the rest stands
+                    logger.exception(
+                        "outbox: chat %s moved to %s, but not all of its settings",
+                        item.chat_id, outcome.new_chat_id,
+                    )  # fmt: skip
         elif result is Result.UNKNOWN:
             logger.warning(
                 "outbox: item %s to %s: %s; not sent again", item.id, item.chat_id, outcome.reason

@@ -216,6 +216,7 @@ async def open_digests(state: BotState) -> None:
         return
     try:
         state.digests = await Digests.open(outbox)
+        outbox.migration_hooks.append(state.digests.migrate_chat)
     except Exception as error:
         logger.warning(
             "digests: cannot open their tables (%s: %s); no digests until a restart",

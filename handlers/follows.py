@@ -72,6 +72,7 @@ async def open_follows(state: BotState) -> None:
     settings = state.settings
     try:
         state.follows = await Follows.open(outbox)
+        outbox.migration_hooks.append(state.follows.migrate_chat)
         state.watches = await Watches.open(
             outbox, days=settings.answer_watch_days, max_open=settings.answer_watch_max
         )

@@ -271,3 +271,22 @@ async def test_writes_from_many_tasks_on_the_shared_connection_never_collide(
     transport = Recorder(clock)
     await drain(outbox, transport, clock)
     assert len(transport.sent) == 20 * 3  # the unsubscribed chats' items were cancelled
+
+
+async def test_a_push_that_finds_its_group_migrated_moves_the_groups_follows_too(
+    outbox: Outbox, clock: Clock
+) -> None:
+    from bot.follows import Follows
+
+    follows = await Follows.open(outbox)
+    outbox.migration_hooks.append(follows.migrate_chat)
+    await outbox.subscribe(-5, None)
+    await follows.follow(-5, "Alibaba", None)
+    await outbox.enqueue([Item(-5, "article:x", "news")])
+
+    async def migrated(item: Queued) -> Outcome:
+        return Outcome(Result.MIGRATED, new_chat_id=-1005, reason="upgraded to a supergroup")
+
+    assert await outbox.send_next(migrated) == 0.0
+    assert [f.chat_id for f in await follows.everyone()] == [-1005]
+    assert [s.chat_id for s in await outbox.subscribers()] == [-1005]
