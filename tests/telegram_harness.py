@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import SEEDS, hermetic_environment
 from tests.fake_telegram import Call, FakeTelegram
@@ -137,6 +138,12 @@ def kill_leftovers(since: int = 0) -> None:
 
 
 atexit.register(kill_leftovers)
+
+
+def buttons(call: Call) -> list[dict[str, Any]]:
+    """The inline keyboard's buttons of a sendMessage (or edit), row by row, in order."""
+    markup = call.params.get("reply_markup") or {}
+    return [button for row in markup.get("inline_keyboard", []) for button in row]
 
 
 def text_of(call: Call) -> str:

@@ -18,17 +18,12 @@ from typing import Any
 
 from tests.conftest import ROVER
 from tests.fake_telegram import Call, FakeTelegram
-from tests.telegram_harness import ADMIN, BOT, OTHER_READER, READER, RunningBot, text_of
+from tests.telegram_harness import ADMIN, BOT, OTHER_READER, READER, RunningBot, buttons, text_of
 
 GROUP, GROUP_ADMIN, MEMBER, BLOCKER = -4242, 9101, 9102, 9103
 MARS = ROVER.replace(b"Lunar rover program update", b"Mars sample return update").replace(
     b"lunar night", b"Martian winter"
 )
-
-
-def buttons(call: Call) -> list[dict[str, Any]]:
-    markup = call.params.get("reply_markup") or {}
-    return [button for row in markup.get("inline_keyboard", []) for button in row]
 
 
 def sent_to(fake: FakeTelegram, chat_id: int, after: int) -> list[Call]:

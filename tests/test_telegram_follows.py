@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import ROVER
 from tests.fake_telegram import Call
 from tests.inprocess import InProcessBot
-from tests.telegram_harness import ADMIN, BOT, text_of
+from tests.telegram_harness import ADMIN, BOT, buttons, text_of
 
 pytestmark = pytest.mark.bot(env={"QUESTIONS_PER_WINDOW": "1000"})
 
@@ -22,11 +22,6 @@ READER, OTHER, HANS_READER = 6301, 6302, 6303
 GROUP, GROUP_ADMIN, GROUP_MEMBER = -100777, 6401, 6402
 # Nothing in the seed answers it; ROVER's Battery passage does.
 ROVER_QUESTION = "How long does the lunar rover battery last?"
-
-
-def buttons(call: Call) -> list[dict[str, Any]]:
-    markup = call.params.get("reply_markup") or {}
-    return [button for row in markup.get("inline_keyboard", []) for button in row]
 
 
 def button(call: Call, text: str) -> dict[str, Any]:

@@ -13,18 +13,13 @@ from tests.conftest import SEED_ID
 from tests.fake_telegram import Call
 from tests.inprocess import InProcessBot
 from tests.telegram_harness import ADMIN, BOT, text_of
+from tests.telegram_harness import buttons as every_button
 from tests.telegram_html import parse_telegram_html
 
 
 def buttons(call: Call) -> list[dict]:
     """The reply's buttons but "🔔 Tell me when answered" (tests/test_telegram_follows.py)."""
-    markup = call.params.get("reply_markup") or {}
-    return [
-        button
-        for row in markup.get("inline_keyboard", [])
-        for button in row
-        if not button.get("callback_data", "").startswith("watch:")
-    ]
+    return [b for b in every_button(call) if not b.get("callback_data", "").startswith("watch:")]
 
 
 def votes(database: Path, query_id: str) -> list[tuple[int]]:

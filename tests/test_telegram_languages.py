@@ -13,7 +13,7 @@ import pytest
 
 from tests.fake_telegram import Call
 from tests.inprocess import InProcessBot, query_log_rows
-from tests.telegram_harness import BOT, text_of
+from tests.telegram_harness import BOT, buttons, text_of
 
 pytestmark = pytest.mark.bot(env={"QUESTIONS_PER_WINDOW": "1000"})
 
@@ -26,11 +26,6 @@ def readers(bot: InProcessBot) -> None:
     """An English, a Simplified and a Traditional Chinese reader, by Telegram's language."""
     for reader, code in ((EN_READER, "en"), (HANS_READER, "zh-hans"), (HANT_READER, "zh-hant")):
         bot.telegram.add_user(reader, language_code=code)
-
-
-def buttons(call: Call) -> list[dict[str, Any]]:
-    markup = call.params.get("reply_markup") or {}
-    return [button for row in markup.get("inline_keyboard", []) for button in row]
 
 
 async def press_for_reply(

@@ -7,7 +7,6 @@ The real bot in process against the strict fake (tests/inprocess.py); a fresh bo
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -15,7 +14,7 @@ import pytest
 from tests.conftest import ROVER, SEED_ID
 from tests.fake_telegram import Call
 from tests.inprocess import InProcessBot, query_log_rows
-from tests.telegram_harness import ADMIN, BOT, text_of
+from tests.telegram_harness import ADMIN, BOT, buttons, text_of
 
 pytestmark = pytest.mark.bot(env={"QUESTIONS_PER_WINDOW": "1000"})
 
@@ -32,11 +31,6 @@ PARAGRAPH_7 = {EN_READER: "paragraph 7", HANS_READER: "第 7 段", HANT_READER: 
 def readers(bot: InProcessBot) -> None:
     for reader, code in LANGUAGES.items():
         bot.telegram.add_user(reader, language_code=code, started=False)
-
-
-def buttons(call: Call) -> list[dict[str, Any]]:
-    markup = call.params.get("reply_markup") or {}
-    return [button for row in markup.get("inline_keyboard", []) for button in row]
 
 
 def shared_link(call: Call, label: str) -> tuple[str, str]:

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from tests.fake_telegram import Call
 from tests.inprocess import InProcessBot, query_log_rows
-from tests.telegram_harness import ADMIN, text_of
-
-
-def buttons(call: Call) -> list[dict]:
-    markup = call.params.get("reply_markup") or {}
-    return [button for row in markup.get("inline_keyboard", []) for button in row]
+from tests.telegram_harness import ADMIN, buttons, text_of
 
 
 async def test_questions_summaries_and_picks_are_logged_apart(

@@ -6,24 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 import pytest
 
 from tests.conftest import ROVER
 from tests.fake_telegram import Call
 from tests.inprocess import InProcessBot
-from tests.telegram_harness import ADMIN, BOT, text_of
+from tests.telegram_harness import ADMIN, BOT, buttons, text_of
 
 pytestmark = pytest.mark.bot(env={"QUESTIONS_PER_WINDOW": "1000"})
 
 READER, OTHER, HANS_READER = 6101, 6102, 6103
 GROUP, GROUP_ADMIN, GROUP_MEMBER = -100888, 6201, 6202
-
-
-def buttons(call: Call) -> list[dict[str, Any]]:
-    markup = call.params.get("reply_markup") or {}
-    return [button for row in markup.get("inline_keyboard", []) for button in row]
 
 
 async def upload(bot: InProcessBot, data: bytes, name: str) -> str:

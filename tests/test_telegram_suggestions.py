@@ -17,6 +17,7 @@ from tests.conftest import ROVER, SEED_ID
 from tests.fake_telegram import Call
 from tests.inprocess import InProcessBot, query_log_rows
 from tests.telegram_harness import BOT, text_of
+from tests.telegram_harness import buttons as every_button
 
 pytestmark = pytest.mark.bot(env={"QUESTIONS_PER_WINDOW": "1000", "MATCH_ANSWER_THRESHOLD": "1.0"})
 
@@ -57,13 +58,7 @@ def readers(bot: InProcessBot) -> None:
 
 def buttons(call: Call) -> list[dict[str, Any]]:
     """The reply's buttons but "🔔 Tell me when answered" (tests/test_telegram_follows.py)."""
-    markup = call.params.get("reply_markup") or {}
-    return [
-        button
-        for row in markup.get("inline_keyboard", [])
-        for button in row
-        if not button.get("callback_data", "").startswith("watch:")
-    ]
+    return [b for b in every_button(call) if not b.get("callback_data", "").startswith("watch:")]
 
 
 async def logged(bot: InProcessBot, until: Any = bool) -> list[tuple[Any, ...]]:

@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import ROVER, SEED_ID
 from tests.fake_telegram import Call
 from tests.inprocess import InProcessBot
-from tests.telegram_harness import ADMIN, BOT, text_of
+from tests.telegram_harness import ADMIN, BOT, buttons, text_of
 from tests.telegram_html import utf16_length
 
 pytestmark = pytest.mark.bot(env={"QUESTIONS_PER_WINDOW": "1000", "SUMMARY_COOLDOWN_SECONDS": "0"})
@@ -54,11 +54,6 @@ SECTION_POINTS = [
 def readers(bot: InProcessBot) -> None:
     bot.telegram.add_user(EN_READER, language_code="en", started=False)
     bot.telegram.add_user(HANS_READER, language_code="zh-hans", started=False)
-
-
-def buttons(call: Call) -> list[dict[str, Any]]:
-    markup = call.params.get("reply_markup") or {}
-    return [button for row in markup.get("inline_keyboard", []) for button in row]
 
 
 async def press_for_reply(bot: InProcessBot, user: int, message: dict[str, Any], data: str) -> Call:
