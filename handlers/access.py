@@ -1,4 +1,7 @@
-"""Who may do what: `admin_only`, the one check in front of every admin handler."""
+"""Who may do what: `admin_only`, the one check in front of every bot-admin handler (by
+numeric user id), and `may_change_chat`, the one check in front of what changes a group for
+everyone in it (its language, subscription, digest, follows: the group's own admins, by
+getChatMember)."""
 
 from __future__ import annotations
 
@@ -6,12 +9,18 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 
+from telegram import Chat, Message, User
+from telegram.constants import ChatMemberStatus
+from telegram.error import TelegramError
+
 from bot.i18n import N_
-from handlers.common import Context, Incoming, reply, translator_for
+from bot.rendering import HTML
+from handlers.common import Context, Incoming, is_group, reply, translator_for
 
 logger = logging.getLogger(__name__)
 
 REFUSAL = N_("Sorry, only the bot's admins can do that.")
+ADMINS = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 
 MessageHandlerFunction = Callable[[Incoming, Context], Awaitable[None]]
 
@@ -44,3 +53,34 @@ def record_admin_action(context: Context, user_id: int | None, action: str, allo
     log = context.bot_data.query_log
     if log is not None:
         log.record_admin_action(user_id=user_id, action=action, allowed=allowed)
+
+
+async def may_change_chat(incoming: Incoming, context: Context, refusal: str) -> bool:
+    """Whether the sender may change what the chat gets: in a group, only its admins (asked
+    of Telegram now); anyone else is told `refusal` (a message id, translated here).
+    Private chats and channels (whose posts only admins can write): yes."""
+    if is_group(incoming.chat) and not await sent_by_admin(incoming.message, context):
+        t = translator_for(incoming.update, context)
+        await reply(incoming.message, HTML.esc(t.gettext(refusal)))
+        return False
+    return True
+
+
+async def sent_by_admin(message: Message, context: Context) -> bool:
+    """Whether a group message comes from one of its admins (an anonymous admin writes as
+    the group itself)."""
+    if message.sender_chat is not None:
+        return message.sender_chat.id == message.chat.id
+    return message.from_user is not None and await is_admin(
+        message.chat, message.from_user, context
+    )
+
+
+async def is_admin(chat: Chat, user: User, context: Context) -> bool:
+    """Whether `user` administers `chat`, as getChatMember says now (False if unknown)."""
+    try:
+        member = await context.bot.get_chat_member(chat.id, user.id)
+    except TelegramError as error:
+        logger.info("chat %s: cannot check whether %s is an admin: %s", chat.id, user.id, error)
+        return False
+    return member.status in ADMINS

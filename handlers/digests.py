@@ -35,17 +35,16 @@ from bot.digests import (
 from bot.i18n import N_, Translator
 from bot.rendering import HTML
 from bot.state import BotState
+from handlers.access import may_change_chat
 from handlers.common import (
     App,
     Context,
     Handlers,
     Incoming,
-    is_group,
     on_message,
     reply,
     translator_for,
 )
-from handlers.language import sent_by_admin
 
 logger = logging.getLogger(__name__)
 
@@ -93,15 +92,6 @@ def _digests(context: Context) -> Digests | None:
     return context.bot_data.digests
 
 
-async def _may_change(incoming: Incoming, context: Context, t: Translator) -> bool:
-    """Whether this reader may change the chat's digest or time zone (in a group: its
-    admins); if not, they are told."""
-    if is_group(incoming.chat) and not await sent_by_admin(incoming.message, context):
-        await reply(incoming.message, HTML.esc(t.gettext(ADMINS_ONLY)))
-        return False
-    return True
-
-
 def local_text(seconds: float, zone_name: str) -> str:
     """A Unix time as the chat's local date and time: '2026-11-30 08:00'."""
     return dt.datetime.fromtimestamp(seconds, zone(zone_name)).strftime("%Y-%m-%d %H:%M")
@@ -132,7 +122,7 @@ async def digest(incoming: Incoming, context: Context) -> None:
         await reply(incoming.message, HTML.esc(text + "\n\n" + t.gettext(USAGE)))
         return
     if len(words) == 1 and words[0].casefold() in OFF_WORDS:
-        if not await _may_change(incoming, context, t):
+        if not await may_change_chat(incoming, context, ADMINS_ONLY):
             return
         if await digests.remove(chat_id):
             await outbox.unsubscribe(chat_id)
@@ -147,7 +137,7 @@ async def digest(incoming: Incoming, context: Context) -> None:
         problem = t.gettext(error.message).format(value=error.value)
         await reply(incoming.message, HTML.esc(problem + "\n\n" + t.gettext(USAGE)))
         return
-    if not await _may_change(incoming, context, t):
+    if not await may_change_chat(incoming, context, ADMINS_ONLY):
         return
     # The digest rides on the chat's subscription (resumed, if Telegram had refused it).
     await outbox.subscribe(chat_id, t.language)
@@ -182,7 +172,7 @@ async def timezone(incoming: Incoming, context: Context) -> None:
             text += "\n" + t.gettext(ZONE_SUGGEST).format(zone=close)
         await reply(incoming.message, HTML.esc(text))
         return
-    if not await _may_change(incoming, context, t):
+    if not await may_change_chat(incoming, context, ADMINS_ONLY):
         return
     found = await digests.set_zone(chat_id, name)
     text = t.gettext(ZONE_SET).format(zone=name, time=local_text(now, name)[-5:])

@@ -34,6 +34,7 @@ from bot.limits import Verdict
 from bot.rendering import HTML, shorten
 from bot.state import BotState
 from bot.watches import Requested, Watches, answer_requests
+from handlers.access import is_admin, may_change_chat
 from handlers.buttons import SLOW_DOWN
 from handlers.common import (
     Context,
@@ -46,7 +47,6 @@ from handlers.common import (
     reply,
     translator_for,
 )
-from handlers.language import is_admin, sent_by_admin
 
 logger = logging.getLogger(__name__)
 
@@ -125,8 +125,7 @@ async def _changeable_follows(
     if follows is None:
         await reply(incoming.message, HTML.esc(t.gettext(UNAVAILABLE)))
         return None
-    if is_group(incoming.chat) and not await sent_by_admin(incoming.message, context):
-        await reply(incoming.message, HTML.esc(t.gettext(ADMINS_ONLY)))
+    if not await may_change_chat(incoming, context, ADMINS_ONLY):
         return None
     return follows
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, User
-from telegram.constants import ChatMemberStatus
-from telegram.error import TelegramError
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_
+from handlers.access import is_admin, may_change_chat
 from handlers.buttons import EXPIRED
 from handlers.common import (
     Context,
@@ -31,7 +30,6 @@ from handlers.common import (
 logger = logging.getLogger(__name__)
 
 PREFIX = "lang:"  # callback_data "lang:zh_Hant": 12 bytes at most
-ADMINS = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 ADMINS_ONLY = N_("Only the group's admins can change my language here.")
 
 
@@ -51,8 +49,7 @@ def language_keyboard() -> InlineKeyboardMarkup:
 async def language(incoming: Incoming, context: Context) -> None:
     """Offer the languages; in a group, only to its admins."""
     t = translator_for(incoming.update, context)
-    if is_group(incoming.chat) and not await sent_by_admin(incoming.message, context):
-        await reply(incoming.message, t.gettext(ADMINS_ONLY))
+    if not await may_change_chat(incoming, context, ADMINS_ONLY):
         return
     await reply(
         incoming.message,
@@ -79,26 +76,6 @@ async def choose_language(pressed: Pressed, context: Context) -> None:
     done = chosen.gettext("From now on I speak {language} in this chat.")
     await query.answer(done.format(language=LANGUAGE_NAMES[code]))
     await query.edit_message_text(done.format(language=LANGUAGE_NAMES[code]))
-
-
-async def sent_by_admin(message: Message, context: Context) -> bool:
-    """Whether a group message comes from one of its admins (an anonymous admin writes as
-    the group itself)."""
-    if message.sender_chat is not None:
-        return message.sender_chat.id == message.chat.id
-    return message.from_user is not None and await is_admin(
-        message.chat, message.from_user, context
-    )
-
-
-async def is_admin(chat: Chat, user: User, context: Context) -> bool:
-    """Whether `user` administers `chat`, as getChatMember says now (False if unknown)."""
-    try:
-        member = await context.bot.get_chat_member(chat.id, user.id)
-    except TelegramError as error:
-        logger.info("chat %s: cannot check whether %s is an admin: %s", chat.id, user.id, error)
-        return False
-    return member.status in ADMINS
 
 
 def handlers() -> Handlers:

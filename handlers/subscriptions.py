@@ -34,19 +34,18 @@ from bot.i18n import N_, Translator
 from bot.outbox import SEND_ONCE, Outbox, Outcome, Queued, Result
 from bot.state import BotState
 from bot.subscriptions import announce_articles, fresh_articles
+from handlers.access import may_change_chat
 from handlers.common import (
     App,
     Context,
     Handlers,
     Incoming,
-    is_group,
     on_message,
     reply,
     translator_for,
 )
 from handlers.digests import open_digests
 from handlers.follows import close_follows, on_new_articles, open_follows
-from handlers.language import sent_by_admin
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +66,7 @@ async def _changeable_outbox(incoming: Incoming, context: Context, t: Translator
     if outbox is None:
         await reply(incoming.message, t.gettext("Subscriptions are not available right now."))
         return None
-    if is_group(incoming.chat) and not await sent_by_admin(incoming.message, context):
-        await reply(incoming.message, t.gettext(ADMINS_ONLY))
+    if not await may_change_chat(incoming, context, ADMINS_ONLY):
         return None
     return outbox
 
