@@ -25,13 +25,13 @@ from typing import Any
 import aiosqlite
 
 from bot.answers import Match
-from bot.callbacks import summary_data
 from bot.content import Article
 from bot.i18n import N_, Translators
 from bot.library import Library
 from bot.outbox import Item, Outbox, migrate
 from bot.rendering import HTML, render_match
-from bot.text import normalise
+from bot.subscriptions import full_summary_keyboard
+from bot.text import fold
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,6 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 
 DEFAULT_MAX_TOPICS = 20  # per chat (FOLLOW_MAX_TOPICS)
 MAX_TOPIC_CHARS = 100  # a topic is a few words, not a paragraph
-FULL_SUMMARY = N_("📄 Full summary")  # the same message as an answer's button
 # TRANSLATORS: above a passage pushed because the chat follows {topic}.
 NEW_ON_TOPIC = N_("🔔 New on “{topic}”")
 
@@ -74,11 +73,6 @@ class Follow:
     topic: str
     language: str | None
     created: float
-
-
-def fold(topic: str) -> str:
-    """A topic as compared: normalised (NFKC, case, punctuation spacing), spaces collapsed."""
-    return " ".join(normalise(topic).split())
 
 
 def clean_topic(text: str) -> str:
@@ -235,8 +229,7 @@ def _item(follow: Follow, match: Match, languages: Translators) -> Item:
     t = languages.for_reader(follow.language, None)
     heading = HTML.bold(t.gettext(NEW_ON_TOPIC).format(topic=follow.topic))
     text = f"{heading}\n\n{render_match(match, HTML, t)}"
-    button = {"text": t.gettext(FULL_SUMMARY), "callback_data": summary_data(match.article)}
-    return Item(follow.chat_id, follow_key(match), text, {"inline_keyboard": [[button]]})
+    return Item(follow.chat_id, follow_key(match), text, full_summary_keyboard(match.article, t))
 
 
 async def push_follows(

@@ -11,19 +11,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from bot.callbacks import summary_data
 from bot.content import Article
 from bot.digests import digest_chats
-from bot.i18n import N_, Translators
+from bot.i18n import N_, Translator, Translators
 from bot.outbox import Item, Outbox
 from bot.rendering import HTML, render_short_summary
 
 logger = logging.getLogger(__name__)
 
-# The same message as an answer's button (handlers/ask.py): one translation for both.
+# The button under an answer (handlers/ask.py) and under every push (a new article, a
+# followed topic's passage, an answer sent later): one message, one translation.
 FULL_SUMMARY = N_("📄 Full summary")
 NEW_ARTICLE = N_("🆕 New article")
+
+
+def full_summary_keyboard(article: Article, t: Translator) -> dict[str, Any]:
+    """A push's keyboard, as the Bot API's JSON: the one "Full summary" button."""
+    button = {"text": t.gettext(FULL_SUMMARY), "callback_data": summary_data(article)}
+    return {"inline_keyboard": [[button]]}
 
 
 def article_key(article: Article) -> str:
@@ -45,8 +53,8 @@ def push_items(
                 text = f"{HTML.bold(HTML.esc(t.gettext(NEW_ARTICLE)))}\n\n" + render_short_summary(
                     article, HTML, t
                 )
-                button = {"text": t.gettext(FULL_SUMMARY), "callback_data": summary_data(article)}
-                template = Item(0, article_key(article), text, {"inline_keyboard": [[button]]})
+                keyboard = full_summary_keyboard(article, t)
+                template = Item(0, article_key(article), text, keyboard)
                 rendered[(article.id, language)] = template
             items.append(Item(chat_id, template.key, template.text, template.buttons))
     return items

@@ -81,6 +81,12 @@ def normalise(text: str) -> str:
     return _POSSESSIVE_RE.sub("", text)
 
 
+def fold(text: str) -> str:
+    """Text as compared for sameness (a followed topic, a question asked again): normalised
+    (NFKC, case, punctuation spacing), spaces collapsed."""
+    return " ".join(normalise(text).split())
+
+
 def stem(word: str) -> str:
     """A light stem: computing/computational/compute meet; -ise/-ize spellings meet."""
     if word[0].isdigit():

@@ -23,13 +23,13 @@ from typing import Any
 import aiosqlite
 
 from bot.answers import Match, Outcome
-from bot.callbacks import summary_data
 from bot.content import Article
 from bot.i18n import N_, Translators
 from bot.library import Library
 from bot.outbox import Item, Outbox, migrate
 from bot.rendering import HTML, render_match, shorten
-from bot.text import normalise
+from bot.subscriptions import full_summary_keyboard
+from bot.text import fold
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,6 @@ DEFAULT_DAYS = 30  # ANSWER_WATCH_DAYS
 DEFAULT_MAX_OPEN = 20  # ANSWER_WATCH_MAX, per reader
 DAY = 86_400.0
 QUOTED_CHARS = 300  # of the question, in the answer's first line
-FULL_SUMMARY = N_("📄 Full summary")  # the same message as an answer's button
 # TRANSLATORS: the first line of an answer sent later; {question} is the reader's question.
 YOU_ASKED = N_("You asked: “{question}”")
 
@@ -76,10 +75,6 @@ class Watch:
     question: str
     language: str | None
     created: float
-
-
-def fold(question: str) -> str:
-    return " ".join(normalise(question).split())
 
 
 class Watches:
@@ -228,8 +223,7 @@ def _item(watch: Watch, match: Match, languages: Translators) -> Item:
     t = languages.for_reader(watch.language, None)
     asked = t.gettext(YOU_ASKED).format(question=shorten(watch.question, QUOTED_CHARS))
     text = f"{HTML.italic(asked)}\n\n{render_match(match, HTML, t)}"
-    button = {"text": t.gettext(FULL_SUMMARY), "callback_data": summary_data(match.article)}
-    return Item(watch.chat_id, answer_key(watch), text, {"inline_keyboard": [[button]]})
+    return Item(watch.chat_id, answer_key(watch), text, full_summary_keyboard(match.article, t))
 
 
 async def answer_requests(

@@ -34,6 +34,7 @@ from bot.rendering import (
 )
 from bot.share import share_url
 from bot.smalltalk import SmallTalk, small_talk
+from bot.subscriptions import FULL_SUMMARY
 from handlers.common import (
     Context,
     Handlers,
@@ -54,7 +55,6 @@ EXAMPLE_LENGTH = 64  # an example question's button: the whole question, as a ru
 # TRANSLATORS: the example in /ask's usage line; any question the articles answer.
 USAGE_QUESTION = N_("How many customers does Alibaba Cloud serve?")
 SLOW_DOWN = N_("You're asking faster than I can answer well. Please wait a few seconds.")
-FULL_SUMMARY = N_("📄 Full summary")
 # TRANSLATORS: the button under an unanswered or suggested question (handlers/follows.py).
 WATCH = N_("🔔 Tell me when answered")
 # TRANSLATORS: the button under an answer that shares the passage's link to another chat.
