@@ -238,6 +238,19 @@ class InProcessBot:
                 return call
         raise AssertionError(f"no message to {chat_id}; the bot called:\n{describe(calls)}")
 
+    def sent_to(self, chat_id: int, after: int = 0) -> list[Call]:
+        """The messages Telegram accepted for `chat_id` since call `after` (fake.mark())."""
+        return [
+            c
+            for c in self.telegram.calls[after:]
+            if c.method == "sendMessage" and c.ok and c.params.get("chat_id") == chat_id
+        ]
+
+    async def upload(self, data: bytes, name: str) -> str:
+        """ADMIN sends the file `name` in private; the text of the bot's report."""
+        self.telegram.document_message(ADMIN, self.telegram.add_file(data, name))
+        return text_of(await self.reply_to(ADMIN))
+
     async def private(self, user_id: int, text: str, **message: Any) -> Call:
         """`user_id` writes `text` to the bot in private; the bot's reply."""
         self.telegram.private_message(user_id, text, **message)

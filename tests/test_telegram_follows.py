@@ -29,20 +29,6 @@ def button(call: Call, text: str) -> dict[str, Any]:
     return found
 
 
-async def upload(bot: InProcessBot, data: bytes = ROVER, name: str = "rover.md") -> str:
-    file_id = bot.telegram.add_file(data, name)
-    bot.telegram.document_message(ADMIN, file_id)
-    return text_of(await bot.reply_to(ADMIN))
-
-
-def sent_to(bot: InProcessBot, chat_id: int, after: int = 0) -> list[Call]:
-    return [
-        c
-        for c in bot.telegram.calls[after:]
-        if c.method == "sendMessage" and c.ok and c.params["chat_id"] == chat_id
-    ]
-
-
 async def drained(bot: InProcessBot) -> None:
     """Until the outbox has sent everything (its sender paces pushes a second apart per chat)."""
     outbox = bot.app.bot_data.outbox
@@ -74,12 +60,12 @@ async def test_a_follow_gets_the_one_new_passage_answering_it_once(bot: InProces
     listed = await bot.private(READER, "/following")
     assert "• ground-penetrating radar\n• water ice" in text_of(listed)
     mark = bot.telegram.mark()
-    assert "Reloaded" in await upload(bot)
+    assert "Reloaded" in await bot.upload(ROVER, "rover.md")
     push = await bot.telegram.wait_for_async(
         lambda c: c.method == "sendMessage" and c.params["chat_id"] == READER, after=mark
     )
     await drained(bot)
-    [only] = sent_to(bot, READER, mark)
+    [only] = bot.sent_to(READER, mark)
     assert only is push
     text = text_of(push)
     assert text.startswith("🔔 New on “ground-penetrating radar”")
@@ -88,12 +74,12 @@ async def test_a_follow_gets_the_one_new_passage_answering_it_once(bot: InProces
     assert "📰 Lunar rover program update" in text and "Space Desk" in text
     assert "paragraph 4" in text
     assert [b["text"] for b in buttons(push)] == ["📄 Full summary"]
-    assert sent_to(bot, OTHER, mark) == []
+    assert bot.sent_to(OTHER, mark) == []
     # A reload and a restart send nothing more.
     await bot.private(ADMIN, "/reload")
     await bot.restart()
     await bot.fast_forward(5)
-    assert len(sent_to(bot, READER, mark)) == 1
+    assert len(bot.sent_to(READER, mark)) == 1
 
 
 async def test_a_chinese_topic_reaches_an_english_passage(bot: InProcessBot) -> None:
@@ -101,7 +87,7 @@ async def test_a_chinese_topic_reaches_an_english_passage(bot: InProcessBot) -> 
     done = await bot.private(HANS_READER, "/follow 雷达")  # radar
     assert text_of(done).startswith("已关注“雷达”")
     mark = bot.telegram.mark()
-    await upload(bot)
+    await bot.upload(ROVER, "rover.md")
     push = await bot.telegram.wait_for_async(
         lambda c: c.method == "sendMessage" and c.params["chat_id"] == HANS_READER, after=mark
     )
@@ -109,16 +95,16 @@ async def test_a_chinese_topic_reaches_an_english_passage(bot: InProcessBot) -> 
     assert "ground-penetrating radar" in text_of(push)
     assert "第 4 段" in text_of(push)
     await drained(bot)
-    assert len(sent_to(bot, HANS_READER, mark)) == 1
+    assert len(bot.sent_to(HANS_READER, mark)) == 1
 
 
 async def test_a_topic_nothing_new_answers_sends_nothing(bot: InProcessBot) -> None:
     bot.telegram.add_user(READER, language_code="en")
     await bot.private(READER, "/follow Alibaba")
     mark = bot.telegram.mark()
-    await upload(bot)
+    await bot.upload(ROVER, "rover.md")
     await drained(bot)
-    assert sent_to(bot, READER, mark) == []
+    assert bot.sent_to(READER, mark) == []
 
 
 @pytest.mark.bot(env={"FOLLOW_MAX_TOPICS": "2"})
@@ -159,7 +145,7 @@ async def test_only_a_groups_admins_change_its_follows(bot: InProcessBot) -> Non
     anyone = await bot.group(GROUP, GROUP_MEMBER, f"/following@{BOT}")
     assert "• radar" in text_of(anyone)
     mark = fake.mark()
-    await upload(bot)
+    await bot.upload(ROVER, "rover.md")
     push = await fake.wait_for_async(
         lambda c: c.method == "sendMessage" and c.params["chat_id"] == GROUP, after=mark
     )
@@ -178,7 +164,7 @@ async def test_a_migrated_groups_follows_move_with_it(bot: InProcessBot) -> None
     listed = await bot.group(supergroup, admin, f"/following@{BOT}")
     assert "• radar" in text_of(listed)
     mark = fake.mark()
-    await upload(bot)
+    await bot.upload(ROVER, "rover.md")
     push = await fake.wait_for_async(
         lambda c: c.method == "sendMessage" and c.ok and c.params["chat_id"] == supergroup,
         after=mark,
@@ -203,7 +189,7 @@ async def test_a_request_is_answered_once_in_private_by_an_upload(bot: InProcess
     assert watches is not None
     assert (await watches.counts())["open_requests"] == 1
     mark = bot.telegram.mark()
-    await upload(bot)
+    await bot.upload(ROVER, "rover.md")
     answer = await bot.telegram.wait_for_async(
         lambda c: c.method == "sendMessage" and c.params["chat_id"] == READER, after=mark
     )
@@ -212,15 +198,15 @@ async def test_a_request_is_answered_once_in_private_by_an_upload(bot: InProcess
     assert "solid-state battery keeps the rover running through the lunar night" in text
     assert "📰 Lunar rover program update" in text and "paragraphs 2, 3" in text
     await drained(bot)
-    assert sent_to(bot, READER, mark) == [answer]
+    assert bot.sent_to(READER, mark) == [answer]
     assert (await watches.counts()) == {"open_requests": 0, "answered_requests": 1}
     # Another upload, a reload and a restart send nothing more.
-    await upload(bot, ROVER.replace(b"Lunar rover", b"Lunar rover (again)"), "rover2.md")
+    await bot.upload(ROVER.replace(b"Lunar rover", b"Lunar rover (again)"), "rover2.md")
     await bot.private(ADMIN, "/reload")
     await bot.restart()
     await bot.fast_forward(5)
     await drained(bot)
-    assert sent_to(bot, READER, mark) == [answer]
+    assert bot.sent_to(READER, mark) == [answer]
 
 
 async def test_a_suggested_question_offers_the_bell_under_its_choices(
@@ -248,16 +234,16 @@ async def test_in_a_group_the_presser_is_answered_in_private_once_started(
     mark = fake.mark()
     taken = await bot.press(GROUP_MEMBER, miss.result, bell["callback_data"])
     assert taken.params["text"].startswith("I'll send you the answer in private")
-    [note] = sent_to(bot, GROUP_MEMBER, mark)
+    [note] = bot.sent_to(GROUP_MEMBER, mark)
     assert ROVER_QUESTION in text_of(note)
     mark = fake.mark()
-    await upload(bot)
+    await bot.upload(ROVER, "rover.md")
     answer = await fake.wait_for_async(
         lambda c: c.method == "sendMessage" and c.params["chat_id"] == GROUP_MEMBER, after=mark
     )
     assert text_of(answer).startswith("You asked:")
     await drained(bot)
-    assert sent_to(bot, GROUP, mark) == []
+    assert bot.sent_to(GROUP, mark) == []
 
 
 async def test_an_expired_request_is_not_answered(bot: InProcessBot) -> None:
@@ -269,9 +255,9 @@ async def test_an_expired_request_is_not_answered(bot: InProcessBot) -> None:
     made = time.time()
     watches.clock = lambda: made + 31 * 86_400  # 31 days later (ANSWER_WATCH_DAYS=30)
     mark = bot.telegram.mark()
-    await upload(bot)
+    await bot.upload(ROVER, "rover.md")
     await drained(bot)
-    assert sent_to(bot, READER, mark) == []
+    assert bot.sent_to(READER, mark) == []
     assert (await watches.counts()) == {"open_requests": 0, "answered_requests": 0}
 
 
@@ -286,6 +272,6 @@ async def test_forget_deletes_follows_and_requests(bot: InProcessBot) -> None:
     [edited] = [c for c in calls if c.method == "editMessageText"]
     assert "Also deleted: 1 followed topic and 1 answer request." in edited.params["text"]
     mark = bot.telegram.mark()
-    await upload(bot)
+    await bot.upload(ROVER, "rover.md")
     await drained(bot)
-    assert sent_to(bot, READER, mark) == []
+    assert bot.sent_to(READER, mark) == []

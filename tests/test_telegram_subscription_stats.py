@@ -26,12 +26,6 @@ pytestmark = pytest.mark.bot(env={"QUESTIONS_PER_WINDOW": "1000"})
 READER, BLOCKED = 6301, 6302
 
 
-async def upload(bot: InProcessBot, data: bytes, name: str) -> None:
-    """The admin uploads an article: a new one, pushed to the subscribers."""
-    bot.telegram.document_message(ADMIN, bot.telegram.add_file(data, name))
-    assert "Reloaded" in text_of(await bot.reply_to(ADMIN))
-
-
 def get(port: int, path: str) -> tuple[int, str]:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
         return response.status, response.read().decode()
@@ -72,7 +66,7 @@ async def test_stats_show_subscribers_suspended_chats_and_the_last_push(
 
     fake.block_user(BLOCKED)
     await bot.deliver()
-    await upload(bot, ROVER, "rover.md")
+    assert "Reloaded" in await bot.upload(ROVER, "rover.md")
     last_push = await pushed(bot, sent=1, suspended=1)
     stats = text_of(await bot.private(ADMIN, "/stats"))
     assert "Subscriptions: 1 chats (1 paused); pushes waiting: 1" in stats
@@ -109,7 +103,7 @@ async def test_metrics_show_the_outbox(start_bot: StartBot) -> None:
     bot = await start_bot(HEALTH_PORT=str(port), QUESTIONS_PER_WINDOW="1000")
     bot.telegram.add_user(READER, language_code="en")
     await bot.private(READER, "/subscribe")
-    await upload(bot, ROVER, "rover.md")
+    assert "Reloaded" in await bot.upload(ROVER, "rover.md")
     last_push = await pushed(bot, sent=1)
     # The scrape is served by this event loop: the request waits in a thread.
     status, body = await asyncio.to_thread(get, port, "/metrics")

@@ -10,7 +10,6 @@ import time
 import pytest
 
 from tests.conftest import ROVER
-from tests.fake_telegram import Call
 from tests.inprocess import InProcessBot
 from tests.telegram_harness import ADMIN, BOT, buttons, text_of
 
@@ -18,20 +17,6 @@ pytestmark = pytest.mark.bot(env={"QUESTIONS_PER_WINDOW": "1000"})
 
 READER, OTHER, HANS_READER = 6101, 6102, 6103
 GROUP, GROUP_ADMIN, GROUP_MEMBER = -100888, 6201, 6202
-
-
-async def upload(bot: InProcessBot, data: bytes, name: str) -> str:
-    file_id = bot.telegram.add_file(data, name)
-    bot.telegram.document_message(ADMIN, file_id)
-    return text_of(await bot.reply_to(ADMIN))
-
-
-def pushes(bot: InProcessBot, chat_id: int, after: int = 0) -> list[Call]:
-    return [
-        c
-        for c in bot.telegram.calls[after:]
-        if c.method == "sendMessage" and c.ok and c.params["chat_id"] == chat_id
-    ]
 
 
 async def test_subscribe_in_private_and_a_new_article_is_pushed_once(bot: InProcessBot) -> None:
@@ -48,7 +33,7 @@ async def test_subscribe_in_private_and_a_new_article_is_pushed_once(bot: InProc
     status = await bot.private(READER, "/subscriptions")
     assert text_of(status).startswith("This chat gets each new article")
     mark = bot.telegram.mark()
-    report = await upload(bot, ROVER, "rover.md")
+    report = await bot.upload(ROVER, "rover.md")
     assert "Reloaded" in report
     push = await bot.telegram.wait_for_async(
         lambda c: c.method == "sendMessage" and c.params["chat_id"] == READER, after=mark
@@ -64,14 +49,14 @@ async def test_subscribe_in_private_and_a_new_article_is_pushed_once(bot: InProc
     # The button sends the full summary.
     mark_press = bot.telegram.mark()
     await bot.press(READER, push.result, buttons(push)[0]["callback_data"])
-    [summary] = pushes(bot, READER, mark_press)
+    [summary] = bot.sent_to(READER, mark_press)
     assert "Battery" in text_of(summary)
     # A reload (or a restart) does not push it again; nobody else got it.
     await bot.private(ADMIN, "/reload")
     await bot.restart()
     await bot.fast_forward(5)
-    assert len(pushes(bot, READER, mark)) == 2  # the push and the summary asked for
-    assert pushes(bot, OTHER, mark) == []
+    assert len(bot.sent_to(READER, mark)) == 2  # the push and the summary asked for
+    assert bot.sent_to(OTHER, mark) == []
     # Unsubscribed: nothing more.
     bye = await bot.private(READER, "/unsubscribe")
     assert text_of(bye).startswith("Unsubscribed")
@@ -91,7 +76,7 @@ async def test_only_a_groups_admins_subscribe_it(bot: InProcessBot) -> None:
     anyone = await bot.group(GROUP, GROUP_MEMBER, f"/subscriptions@{BOT}")
     assert text_of(anyone).startswith("This chat gets each new article")
     mark = fake.mark()
-    await upload(bot, ROVER, "rover.md")
+    await bot.upload(ROVER, "rover.md")
     push = await fake.wait_for_async(
         lambda c: c.method == "sendMessage" and c.params["chat_id"] == GROUP, after=mark
     )
@@ -104,7 +89,7 @@ async def test_a_blocked_reader_is_suspended(bot: InProcessBot) -> None:
     bot.telegram.block_user(READER)
     await bot.deliver()
     mark = bot.telegram.mark()
-    await upload(bot, ROVER, "rover.md")
+    await bot.upload(ROVER, "rover.md")
     await bot.telegram.wait_for_async(
         lambda c: c.method == "sendMessage" and c.params["chat_id"] == READER, after=mark
     )
@@ -150,7 +135,7 @@ async def test_subscribe_in_a_channel_where_the_bot_is_an_admin(bot: InProcessBo
     fake.channel_post(CHANNEL, "What about Alibaba Cloud?")
     await bot.silent_in(CHANNEL)
     mark = fake.mark()
-    await upload(bot, ROVER, "rover.md")
+    await bot.upload(ROVER, "rover.md")
     push = await fake.wait_for_async(
         lambda c: c.method == "sendMessage" and c.params["chat_id"] == CHANNEL, after=mark
     )
@@ -173,7 +158,7 @@ async def test_a_migrated_groups_subscription_follows_it(bot: InProcessBot) -> N
     assert await outbox.subscription(BASIC_GROUP) is None
     assert await outbox.subscription(supergroup) is not None
     mark = fake.mark()
-    await upload(bot, ROVER, "rover.md")
+    await bot.upload(ROVER, "rover.md")
     push = await fake.wait_for_async(
         lambda c: c.method == "sendMessage" and c.params["chat_id"] == supergroup, after=mark
     )
@@ -194,10 +179,10 @@ async def test_a_restart_in_the_middle_of_a_fan_out_sends_no_chat_its_push_twice
         fake.add_user(reader, language_code="en")
         await bot.private(reader, "/subscribe")
     mark = fake.mark()
-    await upload(bot, ROVER, "rover.md")
+    await bot.upload(ROVER, "rover.md")
 
     def received() -> dict[int, int]:
-        return {reader: len(pushes(bot, reader, mark)) for reader in readers}
+        return {reader: len(bot.sent_to(reader, mark)) for reader in readers}
 
     deadline = time.monotonic() + 10
     while sum(received().values()) < 5:  # under way...
