@@ -19,8 +19,7 @@ import pytest
 from bot.digests import Digests
 from tests.conftest import ROVER
 from tests.inprocess import InProcessBot
-from tests.telegram_harness import BOT, text_of
-from tests.test_telegram_subscriptions import buttons, pushes, upload
+from tests.telegram_harness import BOT, buttons, text_of
 
 pytestmark = pytest.mark.bot(env={"QUESTIONS_PER_WINDOW": "1000"})
 
@@ -73,9 +72,9 @@ async def test_a_digest_at_a_faked_clock(bot: InProcessBot) -> None:
 
     # A new article: no immediate push to a chat in digest mode.
     mark = bot.telegram.mark()
-    assert "Reloaded" in await upload(bot, ROVER, "rover.md")
+    assert "Reloaded" in await bot.upload(ROVER, "rover.md")
     await bot.fast_forward(1)
-    assert pushes(bot, READER, mark) == []
+    assert bot.sent_to(READER, mark) == []
 
     # 08:00 in Shanghai: one digest, through the outbox.
     clock.jump_to(due - dt.timedelta(days=1, seconds=-1))
@@ -91,12 +90,12 @@ async def test_a_digest_at_a_faked_clock(bot: InProcessBot) -> None:
     assert button["text"] == "📄 Lunar rover program update"
     await bot.fast_forward(60)  # the job again: still one
     await asyncio.sleep(0.05)
-    assert len(pushes(bot, READER, mark)) == 1
+    assert len(bot.sent_to(READER, mark)) == 1
 
     # Its button sends the full summary.
     pressed = bot.telegram.mark()
     await bot.press(READER, digest.result, button["callback_data"])
-    [summary] = pushes(bot, READER, pressed)
+    [summary] = bot.sent_to(READER, pressed)
     assert "Battery" in text_of(summary)
 
     # A day later with nothing new: nothing sent, the next one scheduled.
@@ -104,7 +103,7 @@ async def test_a_digest_at_a_faked_clock(bot: InProcessBot) -> None:
     clock.jump_to(due + dt.timedelta(seconds=1))
     await bot.fast_forward(60)
     await asyncio.sleep(0.05)
-    assert pushes(bot, READER, quiet) == []
+    assert bot.sent_to(READER, quiet) == []
     found = await digests.digest(READER)
     assert found is not None and found.next_due == (due + dt.timedelta(days=1)).timestamp()
 
@@ -180,7 +179,7 @@ async def test_a_digest_missed_while_the_bot_was_down_is_sent_once(bot: InProces
     today = dt.datetime.now(dt.UTC).date()
     clock.jump_to(dt.datetime.combine(today + dt.timedelta(days=1), dt.time(12), dt.UTC))
     await bot.private(READER, "/digest daily 18:00")  # UTC
-    await upload(bot, ROVER, "rover.md")
+    await bot.upload(ROVER, "rover.md")
     await bot.stop()
     # Down for three due times; at the start, the missed digest is sent once.
     await bot.launch()
@@ -194,4 +193,4 @@ async def test_a_digest_missed_while_the_bot_was_down_is_sent_once(bot: InProces
     assert text_of(digest).startswith("Digest: 1 new article")
     await bot.fast_forward(60)
     await asyncio.sleep(0.05)
-    assert len(pushes(bot, READER, mark)) == 1
+    assert len(bot.sent_to(READER, mark)) == 1
