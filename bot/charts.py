@@ -31,6 +31,7 @@ FONT_SIZE = 11.0  # points: tick labels and the window's dates (the legend's one
 TITLE_SIZE = 14.0
 MAX_X_TICKS = 6
 MAX_Y_TICKS = 5
+MAX_BARS = 62  # days drawn as separate bars; a longer window is drawn as filled steps
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -60,10 +61,15 @@ def questions_figure(days: Sequence[Day], title: str = "Questions per day") -> F
     axes = figure.add_subplot()
     positions = range(len(days))
     bottom = [0] * len(days)
+    edges = [position - 0.5 for position in range(len(days) + 1)]
     for name in OUTCOME_NAMES:
         heights = [getattr(day, name) for day in days]
-        axes.bar(positions, heights, bottom=bottom, color=COLOURS[name], label=name, width=0.8)
-        bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+        top = [b + h for b, h in zip(bottom, heights, strict=True)]
+        if len(days) <= MAX_BARS:
+            axes.bar(positions, heights, bottom=bottom, color=COLOURS[name], label=name, width=0.8)
+        else:  # one filled outline, not hundreds of 2 px bars (a year's took over a second)
+            axes.stairs(top, edges, baseline=bottom, fill=True, color=COLOURS[name], label=name)
+        bottom = top
     axes.set_title(title, fontsize=TITLE_SIZE, loc="left")
     if days:  # the window in full under the axis, the ticks only say "Jun 7"
         window = days[0].date if len(days) == 1 else f"{days[0].date} to {days[-1].date}"

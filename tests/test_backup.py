@@ -114,7 +114,7 @@ def stored_ids(path: Path) -> set[str]:
 
 def test_backup_while_the_bot_logs_questions(tmp_path: Path, run_main: MainRunner) -> None:
     """`python -m bot backup` (its `main`, here) copies the database a running bot writes."""
-    readers = 150
+    readers = 60  # 2 s of answers at the bot's overall 30 a second: time for three backups
     with FakeTelegram(username=BOT) as fake:
         running = RunningBot(fake, tmp_path)
         try:

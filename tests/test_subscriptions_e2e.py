@@ -91,7 +91,7 @@ def test_subscriptions_follows_and_answer_requests_over_http(
             )
 
         settle(fake, delivered, "the new article's pushes")
-        time.sleep(1.5)  # anything doubled would have come by now (pushes go at 25/s)
+        time.sleep(0.5)  # anything doubled would have come by now (pushes go at 25/s)
         to_reader = [text_of(c) for c in sent_to(fake, READER, mark)]
         assert len(to_reader) == 2
         assert sum("🆕 New article" in text for text in to_reader) == 1
