@@ -173,6 +173,7 @@ ABLATIONS: dict[str, dict[str, object]] = {
     # name: the MatcherConfig fields that switch the part off.
     "full matcher": {},
     "without meaning (static embeddings)": {"semantic_weight": 0.0},
+    "without answering on a lead": {"answer_on_lead": False},
     "without the Chinese dictionary": {"chinese_dictionary": False},
     "without the name rule": {"names_must_appear": False},
     "without the fact rule (how much / when)": {"facts_must_appear": False},
@@ -215,7 +216,7 @@ def main() -> None:
     parser.add_argument(
         "--round",
         type=int,
-        choices=(6, 7, 8, 9),
+        choices=(6, 7, 8, 9, 10),
         help="a blind round instead: tests/data/eval_roundN.jsonl, with its digests and those "
         "of the rounds before it (tests/data/articles_round6, articles_round7, ...)",
     )

@@ -54,10 +54,10 @@ def test_the_set_is_blind_chinese_and_off_topic_enough() -> None:
 
 def test_four_articles_hold_their_measured_levels(tmp_path: Path) -> None:
     t = tally(corpus(tmp_path))["all"]
-    # Measured: 76/171 answered right, 120/171 first, 7 wrong, 4/46 off-topic answered
-    # (the Chinese answer bar 0.05 lower, chosen on the tune questions, answers 7 more
-    # right and 2 more wrong here than before it).
-    assert t.answered_right >= 73
+    # Measured: 84/171 answered right, 120/171 first, 7 wrong, 4/46 off-topic answered
+    # (answering on a clear lead, chosen on the tune questions, answers 8 more right here
+    # than before it, with no more wrong or off-topic answers).
+    assert t.answered_right >= 81
     assert t.ranked_first >= 115
     assert t.answered_wrong <= 7
     assert t.off_topic_answered <= 5
@@ -82,7 +82,7 @@ def test_held_out_targets_with_200_distractors(tmp_path: Path) -> None:
     assert every.off_topic_answered / every.off_topic <= 0.02 + tolerance
 
 
-@pytest.mark.parametrize("number", [6, 7, 8, 9])
+@pytest.mark.parametrize("number", [6, 7, 8, 9, 10])
 def test_blind_rounds_are_well_formed_and_kept_blind(number: int) -> None:
     """A blind round waits for the matcher change it measures: here only its shape is
     checked (its digests and those of the rounds before it are loaded beside the others)."""
