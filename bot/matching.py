@@ -446,7 +446,7 @@ class Matcher:
         rivals = {s.passage.article_id for s in tied} - {best.passage.article_id}
         ambiguous = bool(rivals) and best.passage.article_id != prefer_article
         sure = (
-            best.score >= self._answer_bar(reading)
+            self._scores_enough(best, ranked, reading)
             and (not self.config.names_must_appear or self._mentions_names(best, query, reading))
             and (not self.config.facts_must_appear or _has_the_fact_asked(question, best.passage))
         )
@@ -486,6 +486,27 @@ class Matcher:
                 found.append(scored)
         found.sort(key=lambda s: (-s.score, s.passage.article_id, s.passage.number))
         return found
+
+    def _scores_enough(
+        self, best: ScoredPassage, ranked: list[ScoredPassage], reading: _Reading
+    ) -> bool:
+        """Whether the best passage scores enough to answer: the answer bar, or a lower bar
+        when it leads every other passage, and the suggest bar, by `lead_margin` (a passage
+        left out of `ranked` scored under the suggest bar)."""
+        bar = self._answer_bar(reading)
+        if best.score >= bar:
+            return True
+        if not self.config.answer_on_lead:
+            return False
+        runner_up = max(
+            [s.score for s in ranked if s.passage is not best.passage],
+            default=self.config.suggest_threshold,
+        )
+        runner_up = max(runner_up, self.config.suggest_threshold)
+        return (
+            best.score >= bar - self.config.lead_discount
+            and best.score - runner_up >= self.config.lead_margin
+        )
 
     def _answer_bar(self, reading: _Reading) -> float:
         """The score that answers: lower for a question read through the dictionary, whose

@@ -34,7 +34,9 @@ def log() -> RecordedQueries:
 @pytest.fixture
 def session(library: Library, log: RecordedQueries) -> ChatSession:
     """A session in which every plausible match is a suggestion (no score reaches 1.01)."""
-    suggesting = Library(library.articles, MatcherConfig(answer_threshold=1.01))
+    suggesting = Library(
+        library.articles, MatcherConfig(answer_threshold=1.01, answer_on_lead=False)
+    )
     return ChatSession(suggesting, cast(BackgroundQueryLog, log))
 
 

@@ -71,8 +71,8 @@ def test_mid_scores_are_suggested_with_up_to_three_candidates() -> None:
         Passage("a", 0, "Core Viewpoint", "Solar panels are getting cheaper every year.", ()),
         Passage("a", 1, "Costs", "Battery storage prices fell sharply in Europe.", (1,)),
     ]
-    matcher = Matcher(passages, config=MatcherConfig(answer_threshold=0.99, suggest_threshold=0.2))
-    result = matcher.match("cheaper solar panels")
+    config = MatcherConfig(answer_threshold=0.99, suggest_threshold=0.2, answer_on_lead=False)
+    result = Matcher(passages, config=config).match("cheaper solar panels")
     assert result.outcome is Outcome.SUGGESTED
     assert 1 <= len(result.matches) <= 3
     assert result.matches[0].passage.number == 0
@@ -277,3 +277,30 @@ def test_a_chinese_question_answers_from_a_slightly_lower_bar() -> None:
     assert matcher._answer_bar(matcher._read("Tencent capital expenditure")) == 0.75
     no_dictionary = Matcher(passages, replace(config, chinese_dictionary=False))
     assert no_dictionary._answer_bar(no_dictionary._read("腾讯的资本开支")) == 0.75
+
+
+def article(article_id: str, *texts: str) -> list[Passage]:
+    """An article's passages: the core viewpoint, then one bullet per text."""
+    return [
+        Passage(article_id, n, "Core Viewpoint" if n == 0 else f"Group {n}", text, (n,))
+        for n, text in enumerate(texts)
+    ]
+
+
+ROVER_PASSAGES = article(
+    "rover",
+    "The lunar rover program is on schedule after its battery redesign.",
+    "The redesigned solid-state battery keeps the rover running through the lunar night.",
+    "A ground-penetrating radar maps water ice under the landing site.",
+)
+
+
+def test_a_best_passage_that_stands_out_answers_from_under_the_bar() -> None:
+    question = "How does the rover survive the night?"  # the battery 0.78, the next 0.56
+    config = MatcherConfig(answer_threshold=0.85)  # leading by 0.12, it answers from 0.75
+    assert Matcher(ROVER_PASSAGES, config=config).match(question).outcome is Outcome.ANSWERED
+    without = replace(config, answer_on_lead=False)
+    assert Matcher(ROVER_PASSAGES, config=without).match(question).outcome is Outcome.SUGGESTED
+    # Two passages alike (0.97 and 0.94): no lead, so the bar holds.
+    close = Matcher(ROVER_PASSAGES, config=MatcherConfig(answer_threshold=1.0))
+    assert close.match("rover battery").outcome is Outcome.SUGGESTED

@@ -23,8 +23,8 @@ pytestmark = pytest.mark.bot(env={"QUESTIONS_PER_WINDOW": "1000", "MATCH_ANSWER_
 
 EN_READER, HANS_READER = 5601, 5602
 GROUP = -100960
-ONE_SUGGESTION = "Huawei strategy"
-TWO_SUGGESTIONS = "Tencent capital expenditure"
+ONE_SUGGESTION = "Huawei chips"
+TWO_SUGGESTIONS = "Tencent and Alibaba capex"
 SEED_HEADLINE = "全球“All in AI” 中国科技巨头生态“攻守”"
 STRATEGIES = "Competitive Strategies of Major Players"
 WORDS = {
