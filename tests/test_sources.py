@@ -298,6 +298,7 @@ def test_every_test_digests_source_has_a_name(tmp_path: Path) -> None:
         "Jing Ji Guan Cha Wang": "The Economic Observer",
         "Mei Ri Jing Ji Xin Wen": "National Business Daily",
         "Ke Chuang Ban Ri Bao": "STAR Market Daily",
+        "Tai Mei Ti": "TMTPost",
     }
     for article in library.articles:
         assert article.source_info is not None
