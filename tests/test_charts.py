@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from bot import charts
 from bot.charts import DPI, SIZE_INCHES, ChartsUnavailableError, questions_chart
 from bot.stats import Day
 
@@ -31,5 +32,16 @@ def test_chart_without_matplotlib_says_it_is_unavailable(monkeypatch: pytest.Mon
     for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    charts._drawn.cache_clear()  # no chart drawn before may answer for it
     with pytest.raises(ChartsUnavailableError, match="charts unavailable"):
         questions_chart([Day("2025-06-01", 1)])
+
+
+def test_the_same_figures_are_drawn_once() -> None:
+    pytest.importorskip("matplotlib")
+    days = [Day("2025-07-01", 3, 1, 2), Day("2025-07-02", 5)]
+    first = questions_chart(days)
+    hits = charts._drawn.cache_info().hits
+    assert questions_chart(tuple(days)) == first  # /stats again with nothing changed
+    assert charts._drawn.cache_info().hits == hits + 1
+    assert questions_chart([*days, Day("2025-07-03", 1)]) != first
