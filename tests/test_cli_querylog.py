@@ -47,8 +47,12 @@ def test_ask_and_chat_log_with_via_cli_unless_no_log(run_main: MainRunner, tmp_p
 
 
 def test_unwritable_log_still_answers(
-    run_main: MainRunner, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    run_main: MainRunner,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr("bot.cli.CLI_DRAIN_TIMEOUT", 0.1)  # its retries, not a real second
     (tmp_path / "blocker").write_text("", encoding="utf-8")
     result = run_main(
         "ask", "--json", "Alibaba Cloud customers", cwd=tmp_path,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import re
 import tomllib
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,7 @@ CHINESE = (ZH_HANS, ZH_HANT)
 PLACEHOLDER_RE = re.compile(r"\{[^{}]*\}|%\([^)]*\)[a-z]|%[a-z]")
 
 
+@cache
 def code_messages() -> dict[str | tuple[str, ...], str]:
     """Every message the code marks for translation (bot/ and handlers/, as babel.cfg and
     the documented `pybabel extract` read them) -> where it is."""
