@@ -15,6 +15,7 @@ import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +52,7 @@ class Glossary:
         # not rewritten twice. The aliases are compiled as tries (one regex branch per
         # shared prefix): a plain alternation of hundreds of aliases made every question
         # try each alias at each position, which cost more than the matching itself.
-        chinese = [a for a in self.aliases if CJK_RE.search(a)]
-        latin = [a for a in self.aliases if not CJK_RE.search(a)]
-        parts = []
-        if chinese:  # Chinese has no word boundaries: these match anywhere
-            parts.append(_trie_pattern(chinese, word_end=""))
-        if latin:  # whole words only: "ali" must not fire inside "alibaba"
-            parts.append(r"(?<![a-z0-9])" + _trie_pattern(latin, word_end=r"(?![a-z0-9])"))
-        pattern = re.compile("|".join(parts)) if parts else None
-        object.__setattr__(self, "_pattern", pattern)
+        object.__setattr__(self, "_pattern", _aliases_pattern(tuple(sorted(self.aliases))))
 
     def __len__(self) -> int:
         return len(self.aliases)
@@ -123,6 +116,20 @@ def _trie_regex(trie: dict[str, dict], word_end: str) -> str:
         if not stack:
             return pattern
         stack[-1][2].append(re.escape(leading.pop()) + pattern)
+
+
+@lru_cache(maxsize=8)
+def _aliases_pattern(aliases: tuple[str, ...]) -> re.Pattern[str] | None:
+    """The aliases as one regex of tries, made once for the same aliases: building and
+    compiling it is most of a glossary's load, and a reload usually finds it unchanged."""
+    chinese = [a for a in aliases if CJK_RE.search(a)]
+    latin = [a for a in aliases if not CJK_RE.search(a)]
+    parts = []
+    if chinese:  # Chinese has no word boundaries: these match anywhere
+        parts.append(_trie_pattern(chinese, word_end=""))
+    if latin:  # whole words only: "ali" must not fire inside "alibaba"
+        parts.append(r"(?<![a-z0-9])" + _trie_pattern(latin, word_end=r"(?![a-z0-9])"))
+    return re.compile("|".join(parts)) if parts else None
 
 
 def _children(node: dict[str, dict]) -> list[str]:
