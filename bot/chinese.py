@@ -19,7 +19,14 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
-from bot.text import CHINESE_STOP_RE, CHINESE_STOPWORDS, CJK, CJK_RE, STOPWORDS
+from bot.text import (
+    CHINESE_STOP_RE,
+    CHINESE_STOPWORDS,
+    CJK,
+    CJK_RE,
+    STOPWORDS,
+    sorted_lines,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +70,8 @@ class Lexicon:
     """
 
     def __init__(self, data: bytes) -> None:
-        # The "#" header lines are only at the top.
-        while data.startswith(b"#"):
-            data = data[data.find(b"\n") + 1 if b"\n" in data else len(data) :]
         # "word<TAB>glosses" lines sort as their words do: a tab sorts before any character.
-        self.lines = data.split(b"\n")
-        if self.lines and not self.lines[-1]:
-            self.lines.pop()
+        self.lines = sorted_lines(data)
 
     def __len__(self) -> int:
         return len(self.lines)

@@ -498,11 +498,8 @@ class Matcher:
             return True
         if not self.config.answer_on_lead:
             return False
-        runner_up = max(
-            [s.score for s in ranked if s.passage is not best.passage],
-            default=self.config.suggest_threshold,
-        )
-        runner_up = max(runner_up, self.config.suggest_threshold)
+        others = [s.score for s in ranked if s.passage is not best.passage]
+        runner_up = max([*others, self.config.suggest_threshold])
         return (
             best.score >= bar - self.config.lead_discount
             and best.score - runner_up >= self.config.lead_margin

@@ -21,7 +21,7 @@ from pathlib import Path
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from bot.text import stem
+from bot.text import sorted_lines, stem
 from bot.thesaurus import Thesaurus
 
 MIN_LENGTH = 4
@@ -121,9 +121,7 @@ class SortedWords:
     """
 
     def __init__(self, data: bytes) -> None:
-        while data.startswith(b"#"):  # the header is only at the top
-            data = data[data.find(b"\n") + 1 if b"\n" in data else len(data) :]
-        self._words = data.split(b"\n")
+        self._words = sorted_lines(data)
 
     def __contains__(self, word: object) -> bool:
         if not isinstance(word, str) or not word:
@@ -133,7 +131,7 @@ class SortedWords:
         return i < len(self._words) and self._words[i] == key
 
     def __len__(self) -> int:
-        return sum(1 for word in self._words if word)
+        return len(self._words)
 
 
 @lru_cache(maxsize=1)

@@ -134,3 +134,15 @@ def word_terms(word: str) -> tuple[str, ...]:
 def terms(text: str) -> list[str]:
     """Normalise and tokenise text into index terms, in order, with repeats."""
     return [t for word in words(normalise(text)) for t in word_terms(word)]
+
+
+def sorted_lines(data: bytes) -> list[bytes]:
+    """A bundled sorted data file's lines as UTF-8 bytes, its "#" header (only at the top)
+    and the final empty line left out: bytes sort as the code points do, so the lines can
+    be searched by bisection with no line decoded and no set or dict built."""
+    while data.startswith(b"#"):
+        data = data[data.find(b"\n") + 1 if b"\n" in data else len(data) :]
+    lines = data.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    return lines

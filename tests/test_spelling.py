@@ -111,3 +111,20 @@ def test_a_question_about_france_is_not_answered_from_capital_expenditure(
 ) -> None:
     answer = library.ask("What is the capital of France?")
     assert answer.outcome is not Outcome.ANSWERED  # "france" stays unknown: it counts against
+
+
+def test_the_vocabulary_is_found_by_bisection_in_its_sorted_file() -> None:
+    from bot.spelling import ENGLISH_WORDS_PATH, SortedWords, english_words
+
+    listed = [
+        line
+        for line in ENGLISH_WORDS_PATH.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert listed == sorted(listed)  # what bisection needs: tools/build_words.py sorts it
+    vocabulary = english_words()
+    assert len(vocabulary) == len(listed)
+    assert all(word in vocabulary for word in listed[:: len(listed) // 500])
+    assert "france" in vocabulary and "sold" in vocabulary
+    assert "investmnet" not in vocabulary and "" not in vocabulary
+    assert "b" in SortedWords(b"# header\na\nb\nc\n") and "d" not in SortedWords(b"a\nb\n")
