@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -160,15 +160,27 @@ def parse_glossary(
     """Parse the glossary's TOML; every problem names the file, line and reason.
 
     Within the limits (nesting, aliases, characters per alias); any other error of the
-    TOML parser or of compiling the aliases is an `ArticleError` with a reason too.
+    TOML parser or of compiling the aliases is an `ArticleError` with a reason too. The
+    same text is read once: a reload that finds the glossary unchanged reuses its aliases.
     """
-    check_depth(text, name)
     try:
-        return _parse_glossary(text, name, limits)
+        aliases = _aliases_of(text, limits)
+    except ArticleError as error:  # found without the file's name: put it in
+        raise ArticleError(replace(error.problem, file=name)) from None
+    return Glossary(aliases, name)
+
+
+@lru_cache(maxsize=4)
+def _aliases_of(text: str, limits: ContentLimits) -> dict[str, str]:
+    """The glossary's aliases (alias -> term, normalised), kept for the same text; raises
+    `ArticleError` naming no file. Never changed by its callers (a Glossary is frozen)."""
+    check_depth(text, "")
+    try:
+        return _parse_glossary(text, "", limits)
     except ArticleError:
         raise
     except (*PARSER_ERRORS, re.error) as error:
-        raise ArticleError(Problem(name, 0, f"cannot be parsed: {describe(error)}")) from None
+        raise ArticleError(Problem("", 0, f"cannot be parsed: {describe(error)}")) from None
 
 
 def check_depth(
@@ -227,7 +239,7 @@ def parse_toml(text: str, name: str) -> dict[str, Any]:
         raise ArticleError(Problem(name, line, f"not valid TOML: {reason}")) from None
 
 
-def _parse_glossary(text: str, name: str, limits: ContentLimits) -> Glossary:
+def _parse_glossary(text: str, name: str, limits: ContentLimits) -> dict[str, str]:
     """tomllib, then the [aliases] table's checks; raises `ArticleError`."""
     data = parse_toml(text, name)
     lines = text.splitlines()
@@ -283,7 +295,7 @@ def _parse_glossary(text: str, name: str, limits: ContentLimits) -> Glossary:
                     )
                 )
             aliases[key] = target
-    return Glossary(aliases, name)
+    return aliases
 
 
 def _checked_length(
