@@ -176,7 +176,7 @@ ABLATIONS: dict[str, dict[str, object]] = {
     "without answering on a lead": {"answer_on_lead": False},
     "without the Chinese dictionary": {"chinese_dictionary": False},
     "without the name rule": {"names_must_appear": False},
-    "without the fact rule (how much / when)": {"facts_must_appear": False},
+    "without the fact rule (how much, when, age, founder...)": {"facts_must_appear": False},
     "without the real-word guard on spelling": {"real_word_guard": False},
     "without typo correction": {"typo_correction": False},
 }
@@ -221,14 +221,22 @@ def main() -> None:
         "of the rounds before it (tests/data/articles_round6, articles_round7, ...)",
     )
     parser.add_argument("--round6", action="store_true", help="the same as --round 6")
+    parser.add_argument(
+        "--tune6",
+        action="store_true",
+        help="the tune6 questions instead (tests/data/eval_tune6.jsonl: 70 off-topic, 50 "
+        "answerable, for tuning), over the digests of every round",
+    )
     args = parser.parse_args()
     global QUESTIONS, EXTRA
-    blind_round = 6 if args.round6 else args.round
+    blind_round = 6 if args.round6 else (11 if args.tune6 else args.round)
     if blind_round:
         QUESTIONS = ROOT / "tests" / "data" / f"eval_round{blind_round}.jsonl"
         EXTRA = tuple(
             ROOT / "tests" / "data" / f"articles_round{n}" for n in range(6, blind_round + 1)
         )
+    if args.tune6:
+        QUESTIONS = ROOT / "tests" / "data" / "eval_tune6.jsonl"
     questions = load_questions(QUESTIONS)
     subsets = args.subsets or list(SUBSETS)
     held = sum(q.split.startswith("heldout") for q in questions)

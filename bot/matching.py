@@ -64,6 +64,43 @@ _DATE_RE = re.compile(
     r"\bq[1-4]\b|quarter|\b(?:year|month|week)s?\b|since|ago|\d+\s*[年月日]|季度"
 )
 
+# Other facts a question may ask for, and what a passage must hold to give them: an age,
+# who founded or runs a company, where it is based, a dividend, a share price or whether
+# to buy its stock. A passage on the company's revenue shares the question's names and
+# words, and meaning lifts it, but it holds none of these; the question is off its topic.
+_FACTS_ASKED: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    (
+        re.compile(r"\bhow old\b|\bage\b|\baged\b|多大了|几岁|年龄|多少岁"),
+        re.compile(r"\b\d{1,3}[- ]year[- ]old\b|\baged \d{1,3}\b|\b\d{1,3} years old\b|\bborn\b"),
+    ),
+    (
+        re.compile(
+            r"\bwho (?:is|was|are)\b.*\b(?:ceo|chief executive|chairman|chairwoman|president|"
+            r"boss|head)\b|\bwho (?:founded|started|runs|leads|owns)\b|\bfounders?\b|\bceo\b|"
+            r"\bchairman\b|创始人|董事长|总裁|老板|谁创办|首席执行官"
+        ),
+        re.compile(
+            r"\bfound(?:er|ers|ed|ing)\b|\bco-?founder\b|\bceo\b|\bchief executive\b|"
+            r"\bchairman\b|\bchairwoman\b|\bpresident\b|\bhead of\b|\bboss\b"
+        ),
+    ),
+    (
+        re.compile(r"\bheadquarter|\bhq\b|\bwhere (?:is|are)\b.*\bbased\b|总部"),
+        re.compile(r"\bheadquarter|\bbased in\b|\bhq\b"),
+    ),
+    (re.compile(r"\bdividends?\b|分红|股息"), re.compile(r"\bdividends?\b|\bpayout\b")),
+    (
+        re.compile(
+            r"\bshare price\b|\bstock price\b|\bprice target\b|\bshould i (?:buy|sell)\b|"
+            r"\bbuy (?:the |its )?(?:stock|shares)\b|股价|目标价|买.*股票"
+        ),
+        re.compile(
+            r"\bshare price\b|\bstock price\b|\bprice target\b|\bmarket value\b|\bvaluation\b|"
+            r"\bshares? (?:rose|fell|jumped|dropped|climbed|gained|lost)\b"
+        ),
+    ),
+)
+
 
 @dataclass(frozen=True)
 class ScoredPassage:
@@ -687,15 +724,21 @@ def _has_the_fact_asked(question: str, passage: Passage) -> bool:
     """A question asking how much or when is answered only by a passage holding a number
     or a date: "how many employees does Huawei have" is not answered by a passage about
     Huawei's strategy, however many words the two share; one asking what something costs
-    or pays, only by a passage holding an amount of money."""
+    or pays, only by a passage holding an amount of money; one asking an age, a founder or
+    chief, a headquarters, a dividend or a share price, only by a passage that says one
+    (`_FACTS_ASKED`)."""
     lowered = normalise(question)
+    if CJK_RE.search(lowered):
+        lowered = to_simplified(lowered)  # 幾歲, 創始人: one spelling to look for
     text = passage.text.lower()
     if _HOW_MUCH_RE.search(lowered):
         if not _NUMBER_RE.search(text):
             return False
         if _MONEY_ASKED_RE.search(lowered) and not _MONEY_RE.search(text):
             return False
-    return not (_WHEN_RE.search(lowered) and not _DATE_RE.search(text))
+    if _WHEN_RE.search(lowered) and not _DATE_RE.search(text):
+        return False
+    return not any(asked.search(lowered) and not held.search(text) for asked, held in _FACTS_ASKED)
 
 
 def _specific_first(ranked: list[ScoredPassage], margin: float) -> list[ScoredPassage]:

@@ -304,3 +304,35 @@ def test_a_best_passage_that_stands_out_answers_from_under_the_bar() -> None:
     # Two passages alike (0.97 and 0.94): no lead, so the bar holds.
     close = Matcher(ROVER_PASSAGES, config=MatcherConfig(answer_threshold=1.0))
     assert close.match("rover battery").outcome is Outcome.SUGGESTED
+
+
+MEITUAN = Passage(
+    "food", 2, "", "Meituan founder Wang Xing said the subsidy war has no winners; the group is "
+    "based in Beijing and its shares fell 3% after the results."
+)  # fmt: skip
+REVENUE = Passage("food", 1, "", "Meituan's revenue rose 12% to 91.8 billion yuan in the quarter.")
+
+
+@pytest.mark.parametrize(
+    ("question", "from_founder_passage", "from_revenue_passage"),
+    [
+        ("How old is Wang Xing?", False, False),  # an age: neither gives one
+        ("Wang Xing 几岁了？", False, False),
+        ("Who founded Meituan?", True, False),
+        ("Who is Meituan's CEO?", True, False),  # "founder" is what the passage says of him
+        ("美團的創始人是誰", True, False),  # Traditional, read as Simplified
+        ("Where is Meituan headquartered?", True, False),  # "based in Beijing"
+        ("What dividend does Meituan pay?", False, False),
+        ("美团的股息是多少", False, False),
+        ("Should I buy Meituan stock now?", True, False),  # its shares fell: something to say
+        ("What is Meituan's share price?", True, False),
+        ("How much did Meituan's revenue rise?", True, True),  # nothing of the kind asked
+    ],
+)
+def test_a_fact_asked_is_answered_only_by_a_passage_that_holds_one(
+    question: str, from_founder_passage: bool, from_revenue_passage: bool
+) -> None:
+    from bot.matching import _has_the_fact_asked
+
+    assert _has_the_fact_asked(question, MEITUAN) is from_founder_passage
+    assert _has_the_fact_asked(question, REVENUE) is from_revenue_passage
