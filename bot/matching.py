@@ -70,7 +70,7 @@ _DATE_RE = re.compile(
 # words, and meaning lifts it, but it holds none of these; the question is off its topic.
 _FACTS_ASKED: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     (
-        re.compile(r"\bhow old\b|\bage\b|\baged\b|多大了|几岁|年龄|多少岁"),
+        re.compile(r"\bhow old\b|\bage\b(?! of)|多大了|几岁|年龄|多少岁"),  # not "the age of AI"
         re.compile(r"\b\d{1,3}[- ]year[- ]old\b|\baged \d{1,3}\b|\b\d{1,3} years old\b|\bborn\b"),
     ),
     (

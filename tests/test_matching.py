@@ -327,6 +327,7 @@ REVENUE = Passage("food", 1, "", "Meituan's revenue rose 12% to 91.8 billion yua
         ("Should I buy Meituan stock now?", True, False),  # its shares fell: something to say
         ("What is Meituan's share price?", True, False),
         ("How much did Meituan's revenue rise?", True, True),  # nothing of the kind asked
+        ("How is the age of AI changing food delivery?", True, True),  # an era, not an age
     ],
 )
 def test_a_fact_asked_is_answered_only_by_a_passage_that_holds_one(
