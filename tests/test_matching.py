@@ -337,3 +337,14 @@ def test_a_fact_asked_is_answered_only_by_a_passage_that_holds_one(
 
     assert _has_the_fact_asked(question, MEITUAN) is from_founder_passage
     assert _has_the_fact_asked(question, REVENUE) is from_revenue_passage
+
+
+def test_a_core_viewpoint_does_not_answer_how_much() -> None:
+    from bot.matching import _has_the_fact_asked
+
+    core = Passage("robots", 0, "Core Viewpoint", "Unitree and UBTech cut prices by 50% in 2025.")
+    bullet = Passage("robots", 3, "", "Unitree's R1 starts at 39,900 yuan.")
+    question = "How much is Unitree's cheapest robot?"
+    assert not _has_the_fact_asked(question, core)  # it sums up: the figure is in a bullet
+    assert _has_the_fact_asked(question, bullet)
+    assert _has_the_fact_asked("What is the article about?", core)
