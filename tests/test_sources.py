@@ -300,6 +300,7 @@ def test_every_test_digests_source_has_a_name(tmp_path: Path) -> None:
         "Ke Chuang Ban Ri Bao": "STAR Market Daily",
         "Tai Mei Ti": "TMTPost",
         "Bei Jing Shang Bao": "Beijing Business Today",
+        "Hua Xia Shi Bao": "China Times",
     }
     for article in library.articles:
         assert article.source_info is not None
