@@ -17,7 +17,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
@@ -289,15 +289,14 @@ def _outbox_metrics(vitals: Vitals) -> Iterator[Metric]:
             vitals.subscriptions_suspended,
         )
     if vitals.outbox_items is not None:
-        items = GaugeMetricFamily(
-            f"{PREFIX}_outbox_items",
+        yield _by_label(
+            GaugeMetricFamily,
+            "outbox_items",
             "Outbox items by state (pending: waiting to be sent; paused: for a suspended "
             "chat; sent; unknown: cut off mid-send; failed: given up)",
-            labels=["state"],
+            "state",
+            vitals.outbox_items,
         )
-        for state, count in sorted(vitals.outbox_items.items()):
-            items.add_metric([state], float(count))
-        yield items
     if vitals.outbox_last_push is not None:
         yield _gauge(
             "outbox_last_push_timestamp_seconds",
@@ -305,15 +304,28 @@ def _outbox_metrics(vitals: Vitals) -> Iterator[Metric]:
             vitals.outbox_last_push,
         )
     if vitals.outbox_pushes is not None:
-        pushes = CounterMetricFamily(
-            f"{PREFIX}_outbox_pushes",
+        yield _by_label(
+            CounterMetricFamily,
+            "outbox_pushes",
             "Pushes tried by this process, by result (sent; retry: a 429; blocked; migrated; "
             "unknown: timed out; failed)",
-            labels=["result"],
+            "result",
+            vitals.outbox_pushes,
         )
-        for result, count in sorted(vitals.outbox_pushes.items()):
-            pushes.add_metric([result], float(count))
-        yield pushes
+
+
+def _by_label(
+    family: type[GaugeMetricFamily] | type[CounterMetricFamily],
+    name: str,
+    documentation: str,
+    label: str,
+    counts: Mapping[str, int],
+) -> GaugeMetricFamily | CounterMetricFamily:
+    """One metric with a sample per `label` value, in sorted order."""
+    metric = family(f"{PREFIX}_{name}", documentation, labels=[label])
+    for value, count in sorted(counts.items()):
+        metric.add_metric([value], float(count))
+    return metric
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
