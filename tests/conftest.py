@@ -49,6 +49,16 @@ def hermetic_environment(**env: str) -> dict[str, str]:
     }
 
 
+class HandClock:
+    """A clock a test moves by hand (`clock.now += 30`): no test waits a real second."""
+
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> Iterator[int]:
     """`-n auto` starts one worker more than xdist would (one per core): a few tests wait

@@ -32,6 +32,7 @@ from bot.i18n import Translators, translators
 from bot.outbox import Outbox
 from bot.rendering import telegram_length
 from bot.subscriptions import announce
+from tests.conftest import HandClock
 
 UTC = dt.UTC
 NEW_YORK = zone("America/New_York")
@@ -228,20 +229,14 @@ def test_a_long_digest_keeps_the_newest_within_telegrams_limit() -> None:
 # -- the scheduler ------------------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self, start: dt.datetime) -> None:
-        self.now = start.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
+class Clock(HandClock):
     def set(self, when: dt.datetime) -> None:
         self.now = when.timestamp()
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock(at(UTC, 2026, 11, 29, 20, 0))  # Sunday, 04:00 Monday in Shanghai
+    return Clock(at(UTC, 2026, 11, 29, 20, 0).timestamp())  # Sunday, 04:00 Monday in Shanghai
 
 
 @pytest.fixture

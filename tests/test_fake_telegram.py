@@ -42,6 +42,7 @@ from telegram.error import (
 from telegram.ext import CallbackQueryHandler, ChatMemberHandler, CommandHandler, InlineQueryHandler
 from telegram.request import HTTPXRequest
 
+from tests.conftest import HandClock
 from tests.fake_telegram import Call, FakeTelegram, RateLimits
 
 USER = 42
@@ -868,24 +869,14 @@ def test_stop_ends_a_waiting_long_poll(fake: FakeTelegram) -> None:
 # ---------------------------------------------------------------------- flood limits
 
 
-class Clock:
-    """The limits' clock, moved by hand: no test waits a real second."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> HandClock:
+    return HandClock(1000.0)
 
 
 @pytest.fixture
 async def limited(
-    clock: Clock, monkeypatch: pytest.MonkeyPatch
+    clock: HandClock, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[tuple[FakeTelegram, Bot]]:
     """A fake enforcing Telegram's flood limits on a hand-moved clock, and a Bot on it."""
     monkeypatch.setenv("PTB_TIMEDELTA", "true")
@@ -903,7 +894,7 @@ async def flooded(bot: Bot, chat_id: int) -> int:
 
 
 async def test_a_chat_gets_a_short_burst_then_one_a_second(
-    limited: tuple[FakeTelegram, Bot], clock: Clock
+    limited: tuple[FakeTelegram, Bot], clock: HandClock
 ) -> None:
     fake, bot = limited
     fake.add_user(USER)
@@ -932,7 +923,7 @@ async def test_a_chat_gets_a_short_burst_then_one_a_second(
 
 
 async def test_a_group_gets_at_most_twenty_a_minute(
-    limited: tuple[FakeTelegram, Bot], clock: Clock
+    limited: tuple[FakeTelegram, Bot], clock: HandClock
 ) -> None:
     fake, bot = limited
     fake.add_group(GROUP)
@@ -951,7 +942,7 @@ async def test_a_group_gets_at_most_twenty_a_minute(
 
 
 async def test_the_bot_gets_at_most_thirty_a_second(
-    limited: tuple[FakeTelegram, Bot], clock: Clock
+    limited: tuple[FakeTelegram, Bot], clock: HandClock
 ) -> None:
     fake, bot = limited
     for user in range(1, 32):
@@ -966,7 +957,7 @@ async def test_the_bot_gets_at_most_thirty_a_second(
 
 
 async def test_a_storm_refuses_everything_for_a_while(
-    limited: tuple[FakeTelegram, Bot], clock: Clock
+    limited: tuple[FakeTelegram, Bot], clock: HandClock
 ) -> None:
     fake, bot = limited
     fake.add_user(USER)
@@ -983,7 +974,7 @@ async def test_a_storm_refuses_everything_for_a_while(
 
 
 async def test_refused_and_failed_sends_are_not_counted(
-    limited: tuple[FakeTelegram, Bot], clock: Clock
+    limited: tuple[FakeTelegram, Bot], clock: HandClock
 ) -> None:
     fake, bot = limited
     fake.add_user(USER)

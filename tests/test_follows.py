@@ -20,24 +20,16 @@ from bot.library import Library
 from bot.outbox import Outbox
 from bot.parsing import load_folder
 from bot.watches import DAY, Requested, Watches, answer_requests
-from tests.conftest import ROVER, SEEDS
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.conftest import ROVER, SEEDS, HandClock
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> HandClock:
+    return HandClock()
 
 
 @pytest.fixture
-async def outbox(tmp_path: Path, clock: Clock) -> AsyncIterator[Outbox]:
+async def outbox(tmp_path: Path, clock: HandClock) -> AsyncIterator[Outbox]:
     box = await Outbox.open(tmp_path / "bot.sqlite3", clock=clock)
     yield box
     await box.close()
@@ -117,7 +109,7 @@ async def test_push_follows_queues_once_across_announcements(
 
 
 async def test_requests_once_limited_answered_once_and_expired(
-    outbox: Outbox, clock: Clock, with_rover: Library
+    outbox: Outbox, clock: HandClock, with_rover: Library
 ) -> None:
     watches = await Watches.open(outbox, days=30, max_open=2)
     question = "How long does the lunar rover battery last?"

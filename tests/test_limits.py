@@ -1,18 +1,11 @@
 from __future__ import annotations
 
 from bot.limits import Cooldown, QuestionLimiter, Verdict
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.conftest import HandClock
 
 
 def test_limiter_allows_the_limit_then_notifies_once_then_is_silent() -> None:
-    clock = Clock()
+    clock = HandClock(1000.0)
     limiter = QuestionLimiter(limit=3, window=10, clock=clock)
     assert [limiter.check("reader") for _ in range(3)] == [Verdict.ALLOW] * 3
     assert limiter.check("reader") is Verdict.NOTIFY
@@ -21,7 +14,7 @@ def test_limiter_allows_the_limit_then_notifies_once_then_is_silent() -> None:
 
 
 def test_limiter_window_slides() -> None:
-    clock = Clock()
+    clock = HandClock(1000.0)
     limiter = QuestionLimiter(limit=2, window=10, clock=clock)
     limiter.check("r")
     clock.now += 6
@@ -36,7 +29,7 @@ def test_limiter_forgets_idle_readers(monkeypatch) -> None:
     import bot.limits
 
     monkeypatch.setattr(bot.limits, "MAX_TRACKED", 5)
-    clock = Clock()
+    clock = HandClock(1000.0)
     limiter = QuestionLimiter(limit=1, window=10, clock=clock)
     for reader in range(6):
         limiter.check(reader)
@@ -46,7 +39,7 @@ def test_limiter_forgets_idle_readers(monkeypatch) -> None:
 
 
 def test_cooldown_remembers_what_it_produced_and_moves() -> None:
-    clock = Clock()
+    clock = HandClock(1000.0)
     cooldown = Cooldown(seconds=30, clock=clock)
     assert cooldown.remaining(-1) == 0
     cooldown.start(-1, produced=77)
@@ -60,7 +53,7 @@ def test_cooldown_remembers_what_it_produced_and_moves() -> None:
 
 
 def test_a_summary_sent_while_its_group_migrates_lands_on_the_new_id() -> None:
-    cooldown = Cooldown(seconds=30, clock=Clock())
+    cooldown = Cooldown(seconds=30, clock=HandClock(1000.0))
     cooldown.start(-1)  # /summary begins in the old group...
     cooldown.move(-1, -100)  # ...the group migrates while it is being sent...
     cooldown.start(-1, produced=77)  # ...and its message id arrives under the old id

@@ -24,20 +24,13 @@ from bot.outbox import (
     Queued,
     Result,
 )
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.conftest import HandClock
 
 
 class Recorder:
     """A transport: every item is sent (with a message id) unless told otherwise."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: HandClock) -> None:
         self.clock = clock
         self.sent: list[tuple[float, int, str]] = []
         self.answers: list[Outcome] = []  # the next sends' outcomes, before "sent"
@@ -52,18 +45,18 @@ class Recorder:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> HandClock:
+    return HandClock()
 
 
 @pytest.fixture
-async def outbox(tmp_path: Path, clock: Clock) -> AsyncIterator[Outbox]:
+async def outbox(tmp_path: Path, clock: HandClock) -> AsyncIterator[Outbox]:
     box = await Outbox.open(tmp_path / "bot.sqlite3", rate=25.0, clock=clock)
     yield box
     await box.close()
 
 
-async def drain(outbox: Outbox, transport: Recorder, clock: Clock, limit: int = 10_000) -> None:
+async def drain(outbox: Outbox, transport: Recorder, clock: HandClock, limit: int = 10_000) -> None:
     """Send everything, moving the fake clock on by what the outbox says to wait."""
     for _ in range(limit):
         wait = await outbox.send_next(transport)
@@ -83,7 +76,7 @@ def states(path: Path) -> dict[str, int]:
 
 
 async def test_one_chat_gets_its_items_in_order_at_most_one_a_second(
-    outbox: Outbox, clock: Clock
+    outbox: Outbox, clock: HandClock
 ) -> None:
     transport = Recorder(clock)
     assert await outbox.enqueue(items(7, 5)) == 5
@@ -94,7 +87,7 @@ async def test_one_chat_gets_its_items_in_order_at_most_one_a_second(
     assert times[-1] - times[0] == pytest.approx(4.0)
 
 
-async def test_a_group_gets_at_most_twenty_in_any_minute(outbox: Outbox, clock: Clock) -> None:
+async def test_a_group_gets_at_most_twenty_in_any_minute(outbox: Outbox, clock: HandClock) -> None:
     transport = Recorder(clock)
     await outbox.enqueue(items(-100, 45))
     await drain(outbox, transport, clock)
@@ -106,7 +99,7 @@ async def test_a_group_gets_at_most_twenty_in_any_minute(outbox: Outbox, clock: 
     assert times[-1] - times[0] >= 120.0  # 45 messages: three windows
 
 
-async def test_many_chats_share_the_overall_rate(outbox: Outbox, clock: Clock) -> None:
+async def test_many_chats_share_the_overall_rate(outbox: Outbox, clock: HandClock) -> None:
     transport = Recorder(clock)
     await outbox.enqueue(Item(chat, "article:x", "new") for chat in range(1, 101))
     start = clock.now
@@ -118,7 +111,7 @@ async def test_many_chats_share_the_overall_rate(outbox: Outbox, clock: Clock) -
 
 
 async def test_the_same_key_is_queued_once_per_chat_even_after_it_was_sent(
-    outbox: Outbox, clock: Clock
+    outbox: Outbox, clock: HandClock
 ) -> None:
     transport = Recorder(clock)
     assert await outbox.enqueue([Item(1, "article:x", "new"), Item(2, "article:x", "new")]) == 2
@@ -130,7 +123,7 @@ async def test_the_same_key_is_queued_once_per_chat_even_after_it_was_sent(
 
 
 async def test_a_restart_in_the_middle_sends_nothing_twice_and_loses_nothing(
-    tmp_path: Path, clock: Clock
+    tmp_path: Path, clock: HandClock
 ) -> None:
     path = tmp_path / "bot.sqlite3"
     transport = Recorder(clock)
@@ -155,7 +148,7 @@ class Crash(BaseException):
 
 
 async def test_an_item_cut_off_mid_send_is_not_sent_again_after_a_restart(
-    tmp_path: Path, clock: Clock
+    tmp_path: Path, clock: HandClock
 ) -> None:
     path = tmp_path / "bot.sqlite3"
     box = await Outbox.open(path, clock=clock)
@@ -176,7 +169,7 @@ async def test_an_item_cut_off_mid_send_is_not_sent_again_after_a_restart(
 
 
 async def test_429_is_waited_out_as_long_as_telegram_asks_however_often(
-    outbox: Outbox, clock: Clock, tmp_path: Path
+    outbox: Outbox, clock: HandClock, tmp_path: Path
 ) -> None:
     transport = Recorder(clock)
     transport.answers = [Outcome(Result.RETRY, retry_after=30.0, reason="429")] * 6
@@ -189,7 +182,7 @@ async def test_429_is_waited_out_as_long_as_telegram_asks_however_often(
 
 
 async def test_forbidden_pauses_the_chat_and_suspends_it_until_it_subscribes_again(
-    outbox: Outbox, clock: Clock
+    outbox: Outbox, clock: HandClock
 ) -> None:
     transport = Recorder(clock)
     for chat in (1, 2):
@@ -208,7 +201,7 @@ async def test_forbidden_pauses_the_chat_and_suspends_it_until_it_subscribes_aga
 
 
 async def test_a_migrated_group_is_followed_with_its_items_and_subscription(
-    outbox: Outbox, clock: Clock
+    outbox: Outbox, clock: HandClock
 ) -> None:
     transport = Recorder(clock)
     await outbox.subscribe(-5, "en")
@@ -223,7 +216,7 @@ async def test_a_migrated_group_is_followed_with_its_items_and_subscription(
 
 
 async def test_unsubscribing_cancels_what_was_queued(
-    outbox: Outbox, clock: Clock, tmp_path: Path
+    outbox: Outbox, clock: HandClock, tmp_path: Path
 ) -> None:
     transport = Recorder(clock)
     await outbox.subscribe(1, None)
@@ -244,7 +237,7 @@ async def test_an_article_is_new_once_and_the_first_library_is_not_news(outbox: 
 
 
 async def test_writes_from_many_tasks_on_the_shared_connection_never_collide(
-    outbox: Outbox, clock: Clock
+    outbox: Outbox, clock: HandClock
 ) -> None:
     # The sender, the handlers and the follows share one connection: a second BEGIN while a
     # transaction is open would fail, and a lone statement would join the other's transaction.
@@ -274,7 +267,7 @@ async def test_writes_from_many_tasks_on_the_shared_connection_never_collide(
 
 
 async def test_a_push_that_finds_its_group_migrated_moves_the_groups_follows_too(
-    outbox: Outbox, clock: Clock
+    outbox: Outbox, clock: HandClock
 ) -> None:
     from bot.follows import Follows
 
