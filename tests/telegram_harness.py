@@ -21,6 +21,7 @@ from typing import Any
 
 from tests.conftest import SEEDS, hermetic_environment
 from tests.fake_telegram import Call, FakeTelegram
+from tests.preloaded import PreloadedProcess, launcher
 from tests.telegram_html import parse_telegram_html
 
 ADMIN = 42
@@ -44,12 +45,20 @@ def bot_environment(fake: FakeTelegram, **env: str) -> dict[str, str]:
 class RunningBot:
     """A `python -m bot run` subprocess and the fake it talks to.
 
-    It starts with its own copy of the seeds and its own query log in `folder`, and (unless
+    The process is forked from a launcher that has done the bot's imports already
+    (tests/preloaded.py), or, with `fresh_interpreter`, is a new interpreter. It starts
+    with its own copy of the seeds and its own query log in `folder`, and (unless
     `polling` is off, as in webhook mode) returns once the bot is waiting for updates.
     """
 
     def __init__(
-        self, fake: FakeTelegram, folder: Path, *, polling: bool = True, **env: str
+        self,
+        fake: FakeTelegram,
+        folder: Path,
+        *,
+        polling: bool = True,
+        fresh_interpreter: bool = False,
+        **env: str,
     ) -> None:
         self.fake = fake
         self.folder = folder
@@ -69,13 +78,19 @@ class RunningBot:
         )
         self._output = self.output_path.open("wb")
         polls = fake.polls
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
-            cwd=folder,  # no .env there: only the environment above counts
-            env=environment,
-            stdout=self._output,
-            stderr=subprocess.STDOUT,
-        )
+        self.process: subprocess.Popen[bytes] | PreloadedProcess
+        if fresh_interpreter:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run"],
+                cwd=folder,  # no .env there: only the environment above counts
+                env=environment,
+                stdout=self._output,
+                stderr=subprocess.STDOUT,
+            )
+        else:  # the same, forked from an interpreter that has done the imports
+            self.process = launcher(hermetic_environment()).start(
+                ["run"], environment, folder, self.output_path
+            )
         STARTED.append(self)
         if polling:
             fake.wait_until_polling(timeout=60, since=polls)

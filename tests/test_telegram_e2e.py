@@ -271,7 +271,8 @@ async def test_forget_deletes_the_readers_rows_after_confirmation(bot: InProcess
 
 def test_debug_logs_never_show_the_token_and_sigterm_drains_the_log(tmp_path: Path) -> None:
     with FakeTelegram(username=BOT) as fake:
-        running = RunningBot(fake, tmp_path, LOG_LEVEL="DEBUG")
+        # A new interpreter: every line the process logs from its first one on.
+        running = RunningBot(fake, tmp_path, fresh_interpreter=True, LOG_LEVEL="DEBUG")
         asked = ("Huawei strategy", "How do I bake bread?", "Alibaba Cloud", "/summary 1")
         for question in asked:
             running.reply_to(lambda q=question: fake.private_message(READER, q), READER)
