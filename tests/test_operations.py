@@ -115,6 +115,10 @@ def test_healthz_and_metrics_follow_the_content_and_the_questions_answered(
             probe = probe_health(probe_environment)
             assert probe.returncode == 0, probe.stderr
             assert json.loads(probe.stdout)["status"] == "ok"
+            # The /reload's rows (the reload, the admin action) are written behind the reply.
+            wait_until(
+                lambda: scrape(port)["digest_bot_query_log_pending"] == 0, "the rows written"
+            )
             before = scrape(port)
             assert before["digest_bot_up"] == 1
             assert before["digest_bot_articles_loaded"] == 1
