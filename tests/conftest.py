@@ -75,6 +75,11 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
+        "slow: the test takes a second or more (a bot process, a real flood wait): it starts "
+        "first in its worker's share (slow_first)",
+    )
+    config.addinivalue_line(
+        "markers",
         "bot(env={}, files={}, privacy_mode=True): how the `bot` fixture's bot is set up: "
         "environment variables as for `python -m bot run`, extra files in its seeds folder "
         "(name -> text, bytes, or a Path to copy), and Telegram's group privacy mode; a "
@@ -82,14 +87,37 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked needs_shared are skipped visibly (never silently passed) without it."""
-    if SHARED.is_dir():
-        return
-    skip = pytest.mark.skip(reason=f"needs the shared folder at {SHARED}, which is absent")
-    for item in items:
-        if item.get_closest_marker("needs_shared"):
-            item.add_marker(skip)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked needs_shared are skipped visibly (never silently passed) without it;
+    the slow tests go first in each worker's share."""
+    if not SHARED.is_dir():
+        skip = pytest.mark.skip(reason=f"needs the shared folder at {SHARED}, which is absent")
+        for item in items:
+            if item.get_closest_marker("needs_shared"):
+                item.add_marker(skip)
+    workers = getattr(config, "workerinput", {}).get("workercount", 1)
+    items[:] = slow_first(items, workers)
+
+
+def slow_first(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
+    """`items` reordered so that each of `workers` shares starts with its part of the slow
+    tests. xdist's worksteal hands worker k the k-th contiguous share of the collection and
+    lets an idle worker take the back half of the longest queue: slow tests at the front of
+    every share start at once, side by side, and none is left to run alone at the end (a
+    3 s test started last made the suite 3 s longer). Every worker computes the same order."""
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    rest = [item for item in items if not item.get_closest_marker("slow")]
+    if workers <= 1 or not slow:
+        return items
+    ordered: list[pytest.Item] = []
+    remaining = len(items)
+    for share in range(workers):  # the sizes xdist's WorkStealingScheduling sends
+        size = remaining // (workers - share)
+        remaining -= size
+        own = slow[share::workers]
+        ordered += own + rest[: max(size - len(own), 0)]
+        del rest[: max(size - len(own), 0)]
+    return ordered + rest
 
 
 @pytest.hookimpl(wrapper=True)

@@ -112,6 +112,7 @@ def stored_ids(path: Path) -> set[str]:
         return {query_id for (query_id,) in db.execute("SELECT id FROM queries")}
 
 
+@pytest.mark.slow
 def test_backup_while_the_bot_logs_questions(tmp_path: Path, run_main: MainRunner) -> None:
     """`python -m bot backup` (its `main`, here) copies the database a running bot writes."""
     readers = 60  # 2 s of answers at the bot's overall 30 a second: time for three backups

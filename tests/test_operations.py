@@ -76,6 +76,7 @@ MESSAGES = 'digest_bot_updates_total{type="message"}'
 LATENCIES = 'digest_bot_update_latency_seconds_count{type="message"}'
 
 
+@pytest.mark.slow
 def test_healthz_and_metrics_follow_the_content_and_the_questions_answered(
     tmp_path: Path,
 ) -> None:
@@ -201,6 +202,7 @@ def probe_health(environment: dict[str, str]) -> subprocess.CompletedProcess[str
     )
 
 
+@pytest.mark.slow
 def test_a_health_port_in_use_stops_the_start_with_one_clear_line(tmp_path: Path) -> None:
     with socket.socket() as taken, FakeTelegram(username=BOT) as fake:
         taken.bind(("127.0.0.1", 0))

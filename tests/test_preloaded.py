@@ -44,6 +44,7 @@ def test_a_child_runs_in_its_folder_with_only_the_tests_environment(tmp_path: Pa
     assert output.strip() == "error: ADMIN_USER_IDS: 'bob' is not a numeric Telegram user id"
 
 
+@pytest.mark.slow
 def test_exit_codes_and_signals_are_as_popens(fake: FakeTelegram, tmp_path: Path) -> None:
     # `run` without a token exits 2 at once; a chat reading stdin (nothing: /dev/null) ends 0.
     assert start(["run"], tmp_path)[0] == 2

@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import ROVER
 from tests.fake_telegram import Call, FakeTelegram
 from tests.telegram_harness import ADMIN, BOT, OTHER_READER, READER, RunningBot, buttons, text_of
@@ -47,6 +49,7 @@ def settle(fake: FakeTelegram, done: Any, what: str, timeout: float = 20.0) -> N
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_subscriptions_follows_and_answer_requests_over_http(
     fake: FakeTelegram, tmp_path: Path
 ) -> None:

@@ -168,6 +168,7 @@ async def test_edited_question_edits_its_answer_and_other_edits_are_ignored(
     await bot.silent_in(READER)
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # PTB's RetryAfter
 async def test_a_429_on_the_next_send_is_waited_out(bot: InProcessBot) -> None:
     bot.telegram.fail_next("sendMessage", 429, retry_after=1)
@@ -269,6 +270,7 @@ async def test_forget_deletes_the_readers_rows_after_confirmation(bot: InProcess
 # -- as a subprocess ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_debug_logs_never_show_the_token_and_sigterm_drains_the_log(tmp_path: Path) -> None:
     with FakeTelegram(username=BOT) as fake:
         # A new interpreter: every line the process logs from its first one on.
@@ -293,6 +295,7 @@ def test_debug_logs_never_show_the_token_and_sigterm_drains_the_log(tmp_path: Pa
     assert rows[-1][3] == SEED_ID  # the summary row names its article
 
 
+@pytest.mark.slow
 def test_webhook_mode_serves_updates_with_the_secret(tmp_path: Path) -> None:
     import json
     import urllib.error

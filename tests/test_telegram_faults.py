@@ -70,6 +70,7 @@ async def test_stats_and_reload_in_a_group_point_to_a_private_chat(bot: InProces
 # -- as a subprocess: many updates at once through the real update processor, floods, SIGTERM
 
 
+@pytest.mark.slow
 def test_a_429_storm_delays_answers_but_loses_none(fake: FakeTelegram, tmp_path: Path) -> None:
     bot = RunningBot(fake, tmp_path, QUESTIONS_PER_WINDOW="100")
     try:
@@ -92,6 +93,7 @@ def test_a_429_storm_delays_answers_but_loses_none(fake: FakeTelegram, tmp_path:
     assert len(rows) == 10 and {r[3] for r in rows} == {1}  # every answer delivered
 
 
+@pytest.mark.slow
 def test_one_chats_backlog_does_not_delay_another_and_polling_asks_for_used_types(
     fake: FakeTelegram, tmp_path: Path
 ) -> None:
@@ -128,6 +130,7 @@ def test_one_chats_backlog_does_not_delay_another_and_polling_asks_for_used_type
 QUEUED = 24  # questions from one slow chat: 12 s of answers at 0.5 s each
 
 
+@pytest.mark.slow
 def test_sigterm_under_load_stops_in_time_and_the_rest_is_answered_after_a_restart(
     fake: FakeTelegram, tmp_path: Path
 ) -> None:

@@ -188,6 +188,7 @@ def edit_is_answered_by_process(bot: RunningBot, reader: int, asked: dict, answe
     assert not [c for c in sent if c.params.get("chat_id") == reader]
 
 
+@pytest.mark.slow
 def test_a_bot_killed_at_any_moment_starts_again(fake: FakeTelegram, tmp_path: Path) -> None:
     # The old failure: SIGKILL (docker stop after its grace period) during a save left a
     # truncated state file, and the next start exited 1. SQLite's transactions leave the

@@ -170,6 +170,7 @@ async def test_a_migrated_groups_subscription_follows_it(bot: InProcessBot) -> N
     assert text_of(status).startswith("This chat gets each new article")
 
 
+@pytest.mark.slow
 async def test_a_restart_in_the_middle_of_a_fan_out_sends_no_chat_its_push_twice(
     bot: InProcessBot,
 ) -> None:

@@ -104,6 +104,7 @@ async def test_the_report_is_in_the_admins_language(bot: InProcessBot) -> None:
     assert text_of(report).startswith("内容文件夹有变动：broken.md")
 
 
+@pytest.mark.slow
 def test_a_file_dropped_into_the_running_bots_folder(fake: FakeTelegram, tmp_path: Path) -> None:
     """One process: a new article reaches a subscriber once (a touch or the same bytes again
     send nothing), a broken file gets the admin its file, line and reason, the rest keeps
