@@ -397,7 +397,7 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None)
         builder = builder.rate_limiter(PatientRateLimiter(settings.flood_give_up_seconds))
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
-    elif monitor.enabled:  # HEALTH_PORT: every Bot API request counted (bot/monitoring.py)
+    else:  # with HEALTH_PORT, every Bot API request counted (bot/monitoring.py)
         general, get_updates = monitor.requests()
         builder = builder.request(general).get_updates_request(get_updates)
     application = builder.build()

@@ -19,6 +19,7 @@ forks from one thread only, and ends when its stdin closes (the pytest worker is
 from __future__ import annotations
 
 import atexit
+import gc
 import importlib
 import json
 import os
@@ -41,7 +42,12 @@ def _preload() -> None:
     for module in ("bot.cli", "bot.app"):  # bot.app: python-telegram-bot, the handlers
         importlib.import_module(module)
     from bot.config import load_settings
+    from bot.i18n import translators
     from bot.library import load_library
+    from bot.monitoring import tls_context
+
+    translators()  # the languages' catalogs, parsed
+    tls_context()  # the certificates Telegram is verified with, read
 
     # Loading the bundled seeds reads what the matcher loads on first use (the embedding
     # model, the synonyms and spelling lists, the Chinese lexicon and rjieba's dictionary).
@@ -117,6 +123,9 @@ def _run_child(request: dict[str, Any]) -> None:
 
 def main() -> None:
     _preload()
+    # What is loaded now is shared with every child until written to: kept out of the
+    # garbage collector's passes, it stays shared (gc.freeze's purpose).
+    gc.freeze()
     request = _serve()
     if request is not None:
         _run_child(request)
