@@ -181,6 +181,7 @@ class Launcher:
         self.changed = threading.Condition()
         self.returncodes: dict[int, int] = {}
         self._started: list[int] = []
+        self.ended = False
         self._lock = threading.Lock()  # one start at a time: answers come in order
         threading.Thread(target=self._read, name="launcher-replies", daemon=True).start()
 
@@ -195,6 +196,7 @@ class Launcher:
                     self._started.append(message["pid"])
                 self.changed.notify_all()
         with self.changed:  # the launcher ended: nothing more will start
+            self.ended = True
             self.changed.notify_all()
 
     def start(
@@ -208,7 +210,8 @@ class Launcher:
             count = len(self._started)
             self.process.stdin.write((json.dumps(request) + "\n").encode())
             self.process.stdin.flush()
-            if not self.changed.wait_for(lambda: len(self._started) > count, timeout=60):
+            self.changed.wait_for(lambda: len(self._started) > count or self.ended, timeout=60)
+            if len(self._started) <= count:  # a launcher that died left its traceback on stderr
                 raise RuntimeError(f"the launcher did not start the bot: {self.process.poll()=}")
             return PreloadedProcess(self, self._started[count])
 
