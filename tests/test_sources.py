@@ -301,6 +301,7 @@ def test_every_test_digests_source_has_a_name(tmp_path: Path) -> None:
         "Tai Mei Ti": "TMTPost",
         "Bei Jing Shang Bao": "Beijing Business Today",
         "Hua Xia Shi Bao": "China Times",
+        "Zhong Guo Jing Ying Bao": "China Business Journal",
     }
     for article in library.articles:
         assert article.source_info is not None
