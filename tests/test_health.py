@@ -25,7 +25,7 @@ from bot.health import (
     Vitals,
     verdict,
 )
-from bot.monitoring import Monitor, update_kind
+from bot.monitoring import Monitor, WatchedRequest, tls_context, update_kind
 
 HEALTHY = Vitals(
     mode="polling", running=True, receiving=True, articles=1, passages=9, since_contact=0.5
@@ -283,6 +283,17 @@ def test_without_health_port_nothing_is_recorded() -> None:
         pass
     monitor.requested("sendMessage", 200, 0.01)
     monitor.query("private", "question", "answered", True, 1.0)
+
+
+@pytest.mark.parametrize("health_port", [None, 9464])
+def test_both_request_layers_verify_with_one_tls_context(health_port: int | None) -> None:
+    # Read once for both connection pools, watched or not: each would read the
+    # certificates again.
+    general, get_updates = Monitor(Settings(health_port=health_port)).requests()
+    assert isinstance(general, WatchedRequest) is (health_port is not None)
+    assert general._client_kwargs["verify"] is tls_context()
+    assert get_updates._client_kwargs["verify"] is tls_context()
+    assert general._client_kwargs["limits"].max_connections == 256
 
 
 class StubBot:
