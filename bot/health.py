@@ -239,55 +239,38 @@ class _VitalsCollector(Collector):
                 metrics._rejected,
             )
         yield _gauge("updates_in_progress", "Updates being handled or waiting", vitals.in_progress)
-        if vitals.since_update is not None:
-            yield _gauge(
-                "last_update_age_seconds", "Seconds since an update was last handled",
-                vitals.since_update,
-            )  # fmt: skip
-        if vitals.since_contact is not None:
-            yield _gauge(
-                "telegram_contact_age_seconds",
-                "Seconds since Telegram last answered getUpdates (or getWebhookInfo)",
-                vitals.since_contact,
-            )
-        if vitals.waiting_at_telegram is not None:
-            yield _gauge(
-                "webhook_pending_updates",
-                "Updates Telegram holds for the webhook (getWebhookInfo)",
-                vitals.waiting_at_telegram,
-            )
-        if vitals.query_log_pending is not None:
-            yield _gauge(
-                "query_log_pending",
-                "Query-log rows waiting in memory to be written",
-                vitals.query_log_pending,
-            )
+        yield from _known_gauges(
+            ("last_update_age_seconds", "Seconds since an update was last handled",
+             vitals.since_update),
+            ("telegram_contact_age_seconds",
+             "Seconds since Telegram last answered getUpdates (or getWebhookInfo)",
+             vitals.since_contact),
+            ("webhook_pending_updates", "Updates Telegram holds for the webhook (getWebhookInfo)",
+             vitals.waiting_at_telegram),
+            ("query_log_pending", "Query-log rows waiting in memory to be written",
+             vitals.query_log_pending),
+        )  # fmt: skip
         if vitals.query_log_dropped is not None:
-            dropped = CounterMetricFamily(
+            yield CounterMetricFamily(
                 f"{PREFIX}_query_log_dropped",
                 "Query-log rows dropped by this process (the memory cap was reached)",
                 value=vitals.query_log_dropped,
             )
-            yield dropped
-        if vitals.query_log_healthy is not None:
-            yield _gauge(
-                "query_log_healthy", "0 while the database cannot be written",
-                vitals.query_log_healthy,
-            )  # fmt: skip
+        yield from _known_gauges(
+            ("query_log_healthy", "0 while the database cannot be written",
+             vitals.query_log_healthy),
+        )  # fmt: skip
         yield from _outbox_metrics(vitals)
 
 
 def _outbox_metrics(vitals: Vitals) -> Iterator[Metric]:
     """The subscriptions' outbox: chats, items by state, the last push, sends by result."""
-    if vitals.subscribers is not None:
-        yield _gauge("subscribers", "Chats subscribed to new articles (not suspended)",
-                     vitals.subscribers)  # fmt: skip
-    if vitals.subscriptions_suspended is not None:
-        yield _gauge(
-            "subscriptions_suspended",
-            "Subscribed chats Telegram refused (blocked, kicked, not found): pushes paused",
-            vitals.subscriptions_suspended,
-        )
+    yield from _known_gauges(
+        ("subscribers", "Chats subscribed to new articles (not suspended)", vitals.subscribers),
+        ("subscriptions_suspended",
+         "Subscribed chats Telegram refused (blocked, kicked, not found): pushes paused",
+         vitals.subscriptions_suspended),
+    )  # fmt: skip
     if vitals.outbox_items is not None:
         yield _by_label(
             GaugeMetricFamily,
@@ -297,12 +280,11 @@ def _outbox_metrics(vitals: Vitals) -> Iterator[Metric]:
             "state",
             vitals.outbox_items,
         )
-    if vitals.outbox_last_push is not None:
-        yield _gauge(
-            "outbox_last_push_timestamp_seconds",
-            "When the last push was sent (kept in the database across restarts)",
-            vitals.outbox_last_push,
-        )
+    yield from _known_gauges(
+        ("outbox_last_push_timestamp_seconds",
+         "When the last push was sent (kept in the database across restarts)",
+         vitals.outbox_last_push),
+    )  # fmt: skip
     if vitals.outbox_pushes is not None:
         yield _by_label(
             CounterMetricFamily,
@@ -330,6 +312,14 @@ def _by_label(
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
     return GaugeMetricFamily(f"{PREFIX}_{name}", documentation, value=float(value))
+
+
+def _known_gauges(*gauges: tuple[str, str, float | None]) -> Iterator[GaugeMetricFamily]:
+    """A gauge for each (name, documentation, value) whose value is known: a figure the
+    bot cannot read now (no query log, no webhook) is left out rather than shown as 0."""
+    for name, documentation, value in gauges:
+        if value is not None:
+            yield _gauge(name, documentation, value)
 
 
 @contextlib.contextmanager
