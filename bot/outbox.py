@@ -41,7 +41,12 @@ from typing import Any, Protocol
 
 import aiosqlite
 
-from bot.subscription_stats import SubscriptionFigures, figures_of
+from bot.subscription_stats import (
+    STATES_SQL,
+    SUBSCRIBERS_SQL,
+    SubscriptionFigures,
+    figures_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -606,14 +611,15 @@ class Outbox:
 
     async def figures(self) -> SubscriptionFigures:
         """Subscribers, suspended chats, items by state and the last push, for admins."""
-        return await figures_of(self.db)
+        async with self.lock:  # every read between transactions, never inside another's
+            return await figures_of(self.db)
 
     async def counts(self) -> dict[str, int]:
         """Items per state, and `subscribers` / `suspended` chats."""
         figures = {state: 0 for state in (PENDING, SENDING, SENT, UNKNOWN, FAILED, PAUSED)}
         async with self.lock:  # both reads between transactions, never inside another's
-            states = await self._rows("SELECT state, COUNT(*) FROM outbox GROUP BY state")
-            rows = await self._rows("SELECT COUNT(*), COUNT(suspended) FROM subscriptions")
+            states = await self._rows(STATES_SQL)
+            rows = await self._rows(SUBSCRIBERS_SQL)
         for state, count in states:
             figures[state] = count
         total, suspended = rows[0]
