@@ -22,6 +22,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import chain
 
 import numpy as np
@@ -720,6 +721,32 @@ def _reader_names(question: str) -> list[str]:
     return capitalised
 
 
+@dataclass(frozen=True)
+class _FactsAsked:
+    """What a question asks for that a passage must hold to answer it (`_facts_asked`)."""
+
+    how_much: bool = False  # a number, and never from a core viewpoint
+    money: bool = False  # an amount of money
+    when: bool = False  # a date
+    held: tuple[re.Pattern[str], ...] = ()  # _FACTS_ASKED's passage patterns it needs
+
+
+@lru_cache(maxsize=256)
+def _facts_asked(question: str) -> _FactsAsked:
+    """The question read once for `_has_the_fact_asked`, however many passages it is
+    checked against (a followed topic meets every passage of a new article)."""
+    lowered = normalise(question)
+    if CJK_RE.search(lowered):
+        lowered = to_simplified(lowered)  # 幾歲, 創始人: one spelling to look for
+    how_much = _HOW_MUCH_RE.search(lowered) is not None
+    return _FactsAsked(
+        how_much=how_much,
+        money=how_much and _MONEY_ASKED_RE.search(lowered) is not None,
+        when=_WHEN_RE.search(lowered) is not None,
+        held=tuple(held for asked, held in _FACTS_ASKED if asked.search(lowered)),
+    )
+
+
 def _has_the_fact_asked(question: str, passage: Passage) -> bool:
     """A question asking how much or when is answered only by a passage holding a number
     or a date: "how many employees does Huawei have" is not answered by a passage about
@@ -727,20 +754,18 @@ def _has_the_fact_asked(question: str, passage: Passage) -> bool:
     or pays, only by a passage holding an amount of money; one asking an age, a founder or
     chief, a headquarters, a dividend or a share price, only by a passage that says one
     (`_FACTS_ASKED`); how much or how many, never by a core viewpoint."""
-    lowered = normalise(question)
-    if CJK_RE.search(lowered):
-        lowered = to_simplified(lowered)  # 幾歲, 創始人: one spelling to look for
+    asked = _facts_asked(question)
     text = passage.text.lower()
-    if _HOW_MUCH_RE.search(lowered):
+    if asked.how_much:
         # A core viewpoint sums its article up: the figure asked for is in a bullet (it won
         # such questions only by naming the article's subject, wrongly each time measured).
         if passage.number == 0 or not _NUMBER_RE.search(text):
             return False
-        if _MONEY_ASKED_RE.search(lowered) and not _MONEY_RE.search(text):
+        if asked.money and not _MONEY_RE.search(text):
             return False
-    if _WHEN_RE.search(lowered) and not _DATE_RE.search(text):
+    if asked.when and not _DATE_RE.search(text):
         return False
-    return not any(asked.search(lowered) and not held.search(text) for asked, held in _FACTS_ASKED)
+    return all(held.search(text) for held in asked.held)
 
 
 def _specific_first(ranked: list[ScoredPassage], margin: float) -> list[ScoredPassage]:
