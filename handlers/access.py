@@ -1,7 +1,7 @@
 """Who may do what: `admin_only`, the one check in front of every bot-admin handler (by
-numeric user id), and `may_change_chat`, the one check in front of what changes a group for
-everyone in it (its language, subscription, digest, follows: the group's own admins, by
-getChatMember)."""
+numeric user id), and `may_change_chat` (a command) or `may_press_in_chat` (a button), the
+one check in front of what changes a group for everyone in it (its language,
+subscription, digest, follows: the group's own admins, by getChatMember)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from telegram.error import TelegramError
 
 from bot.i18n import N_
 from bot.rendering import HTML
-from handlers.common import Context, Incoming, is_group, reply, translator_for
+from handlers.common import Context, Incoming, Pressed, is_group, reply, translator_for
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,16 @@ async def may_change_chat(incoming: Incoming, context: Context, refusal: str) ->
     if is_group(incoming.chat) and not await sent_by_admin(incoming.message, context):
         t = translator_for(incoming.update, context)
         await reply(incoming.message, HTML.esc(t.gettext(refusal)))
+        return False
+    return True
+
+
+async def may_press_in_chat(pressed: Pressed, chat: Chat, context: Context, refusal: str) -> bool:
+    """`may_change_chat` for a button pressed under a message in `chat`: in a group, only
+    its admins' presses count; anyone else is told `refusal` (translated here) in an alert."""
+    if is_group(chat) and not await is_admin(chat, pressed.query.from_user, context):
+        t = translator_for(pressed.update, context)
+        await pressed.query.answer(t.gettext(refusal), show_alert=True)
         return False
     return True
 

@@ -34,14 +34,13 @@ from bot.limits import Verdict
 from bot.rendering import HTML, shorten
 from bot.state import BotState
 from bot.watches import Requested, Watches, answer_requests
-from handlers.access import is_admin, may_change_chat
+from handlers.access import may_change_chat, may_press_in_chat
 from handlers.buttons import SLOW_DOWN
 from handlers.common import (
     Context,
     Handlers,
     Incoming,
     Pressed,
-    is_group,
     on_message,
     on_press,
     reply,
@@ -247,8 +246,7 @@ async def unfollow_button(pressed: Pressed, context: Context) -> None:
     if follows is None or message is None or not raw.isdigit():
         await query.answer(t.gettext(EXPIRED), show_alert=True)
         return
-    if is_group(message.chat) and not await is_admin(message.chat, query.from_user, context):
-        await query.answer(t.gettext(ADMINS_ONLY), show_alert=True)
+    if not await may_press_in_chat(pressed, message.chat, context, ADMINS_ONLY):
         return
     removed = await follows.unfollow_id(message.chat.id, int(raw))
     if removed is None:

@@ -13,14 +13,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_
-from handlers.access import is_admin, may_change_chat
+from handlers.access import may_change_chat, may_press_in_chat
 from handlers.buttons import EXPIRED
 from handlers.common import (
     Context,
     Handlers,
     Incoming,
     Pressed,
-    is_group,
     on_message,
     on_press,
     reply,
@@ -68,8 +67,7 @@ async def choose_language(pressed: Pressed, context: Context) -> None:
     if code not in LANGUAGES or not isinstance(message, Message) or context.chat_data is None:
         await query.answer(t.gettext(EXPIRED), show_alert=True)
         return
-    if is_group(message.chat) and not await is_admin(message.chat, query.from_user, context):
-        await query.answer(t.gettext(ADMINS_ONLY), show_alert=True)
+    if not await may_press_in_chat(pressed, message.chat, context, ADMINS_ONLY):
         return
     context.chat_data.language = code
     chosen = context.bot_data.translators[code]
