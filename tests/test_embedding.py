@@ -176,6 +176,47 @@ def test_build_helpers(tmp_path: Path) -> None:
         assert json.loads(data["meta"].tobytes()) == {}
 
 
+def test_the_padding_mask_pools_a_padded_row_as_the_row_alone() -> None:
+    """The masked forward pass (benchmarks/experiment_transformer.py batches texts of
+    different lengths) gives a short text the vector it has on its own."""
+    build = load_tool("build_embeddings")
+    rng = np.random.default_rng(1)
+    hidden, inner, vocab, positions = 24, 48, 10, 8  # 24 = 12 heads of 2
+
+    def tensor(*shape: int) -> np.ndarray:
+        return rng.normal(scale=0.5, size=shape).astype(np.float32)
+
+    weights = {
+        "embeddings.word_embeddings.weight": tensor(vocab, hidden),
+        "embeddings.position_embeddings.weight": tensor(positions, hidden),
+        "embeddings.token_type_embeddings.weight": tensor(2, hidden),
+        "embeddings.LayerNorm.weight": np.ones(hidden, np.float32),
+        "embeddings.LayerNorm.bias": np.zeros(hidden, np.float32),
+    }
+    for i in range(build.LAYERS):
+        p = f"encoder.layer.{i}"
+        for name, (rows, cols) in {
+            "attention.self.query": (hidden, hidden), "attention.self.key": (hidden, hidden),
+            "attention.self.value": (hidden, hidden), "attention.output.dense": (hidden, hidden),
+            "intermediate.dense": (inner, hidden), "output.dense": (hidden, inner),
+        }.items():  # fmt: skip
+            weights[f"{p}.{name}.weight"], weights[f"{p}.{name}.bias"] = (
+                tensor(rows, cols),
+                tensor(rows),
+            )
+        for norm in ("attention.output.LayerNorm", "output.LayerNorm"):
+            weights[f"{p}.{norm}.weight"] = np.ones(hidden, np.float32)
+            weights[f"{p}.{norm}.bias"] = np.zeros(hidden, np.float32)
+    short, long = np.array([[1, 4, 2]]), np.array([[1, 5, 6, 7, 2]])
+    alone = build.bert_mean_pooled(short, weights)[0]
+    padded = np.array([[1, 4, 2, 0, 0], [1, 5, 6, 7, 2]])
+    batch = build.bert_mean_pooled(padded, weights, np.array([3, 5]))
+    assert np.allclose(batch[0], alone, atol=1e-5)
+    assert np.allclose(batch[1], build.bert_mean_pooled(long, weights)[0], atol=1e-5)
+    # Without the mask the pads would change the short text's vector.
+    assert not np.allclose(build.bert_mean_pooled(padded, weights)[0], alone, atol=1e-3)
+
+
 def test_build_refuses_other_weights(tmp_path: Path) -> None:
     (tmp_path / "model.safetensors").write_bytes(b"not the model")
     (tmp_path / "vocab.txt").write_text("[PAD]\n", encoding="utf-8")

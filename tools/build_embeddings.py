@@ -112,8 +112,11 @@ def linear(x: np.ndarray, w: dict[str, np.ndarray], name: str) -> np.ndarray:
     return flat.reshape(*x.shape[:-1], -1)
 
 
-def bert_layer(x: np.ndarray, w: dict[str, np.ndarray], i: int) -> np.ndarray:
-    """One encoder layer (no padding mask: every sequence here has the same length)."""
+def bert_layer(
+    x: np.ndarray, w: dict[str, np.ndarray], i: int, padding: np.ndarray | None = None
+) -> np.ndarray:
+    """One encoder layer. `padding` (batch x length, 1 for a pad) keeps attention off the
+    pads of shorter sequences; the distillation needs none (every sequence is 3 long)."""
     p = f"encoder.layer.{i}"
     batch, length, hidden = x.shape
     head = hidden // HEADS
@@ -124,6 +127,8 @@ def bert_layer(x: np.ndarray, w: dict[str, np.ndarray], i: int) -> np.ndarray:
 
     q, k, v = heads("query"), heads("key"), heads("value")
     scores = q @ k.transpose(0, 1, 3, 2) / np.float32(np.sqrt(head))
+    if padding is not None:
+        scores -= np.float32(1e9) * padding[:, None, None, :]
     scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
     scores /= scores.sum(axis=-1, keepdims=True)
     context = (scores @ v).transpose(0, 2, 1, 3).reshape(batch, length, hidden)
@@ -137,9 +142,15 @@ def bert_layer(x: np.ndarray, w: dict[str, np.ndarray], i: int) -> np.ndarray:
     return layer_norm(x + out, w[f"{p}.output.LayerNorm.weight"], w[f"{p}.output.LayerNorm.bias"])
 
 
-def bert_mean_pooled(ids: np.ndarray, w: dict[str, np.ndarray]) -> np.ndarray:
-    """Mean of BERT's last hidden state over all positions, for equal-length id rows."""
+def bert_mean_pooled(
+    ids: np.ndarray, w: dict[str, np.ndarray], lengths: np.ndarray | None = None
+) -> np.ndarray:
+    """Mean of BERT's last hidden state over each row's positions: all of them, or the
+    first `lengths[row]` of id rows padded to one length."""
     length = ids.shape[1]
+    padding = None
+    if lengths is not None:
+        padding = (np.arange(length)[None, :] >= lengths[:, None]).astype(np.float32)
     x = (
         w["embeddings.word_embeddings.weight"][ids]
         + w["embeddings.position_embeddings.weight"][:length]
@@ -147,8 +158,11 @@ def bert_mean_pooled(ids: np.ndarray, w: dict[str, np.ndarray]) -> np.ndarray:
     )
     x = layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
     for i in range(LAYERS):
-        x = bert_layer(x, w, i)
-    return x.mean(axis=1)
+        x = bert_layer(x, w, i, padding)
+    if padding is None:
+        return x.mean(axis=1)
+    kept = 1.0 - padding
+    return (x * kept[:, :, None]).sum(axis=1) / kept.sum(axis=1, keepdims=True)
 
 
 def token_vectors(ids: list[int], cls: int, sep: int, w: dict[str, np.ndarray]) -> np.ndarray:
