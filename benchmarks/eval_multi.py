@@ -175,6 +175,7 @@ ABLATIONS: dict[str, dict[str, object]] = {
     "without meaning (static embeddings)": {"semantic_weight": 0.0},
     "without answering on a lead": {"answer_on_lead": False},
     "without the Chinese dictionary": {"chinese_dictionary": False},
+    "without the Chinese headlines": {"headline_credit": 0.0},
     "without the name rule": {"names_must_appear": False},
     "without the fact rule (how much, when, age, founder...)": {"facts_must_appear": False},
     "without the real-word guard on spelling": {"real_word_guard": False},

@@ -53,6 +53,7 @@ class Library:
             self._passages.values(),
             config=config,
             glossary=self.glossary,
+            headlines={a.id: a.headline for a in self.articles},
         )
 
     @property

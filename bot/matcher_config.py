@@ -97,6 +97,13 @@ class MatcherConfig:
 
     # Chinese questions reach English passages through CC-CEDICT's glosses.
     chinese_dictionary: bool = True
+    # A Chinese question's word found in an article's (Chinese) headline earns each of that
+    # article's passages this share of its credit, as if the passage had the word: the
+    # headline holds the names and terms the dictionary lacks or glosses poorly. 0: off.
+    # On the tune questions with 200 distractors, 0.75 answered 3 more right and ranked the
+    # right passage first 3 more times, with no more wrong or off-topic answers; 0.5 one
+    # more right; 1.0 one more right than 0.75, one more wrong and one off-topic answered.
+    headline_credit: float = 0.75
     # A single Chinese character left alone by jieba (讲, 走, 上) has too many senses to
     # look for: it is skipped (+4 Chinese answered right of 30 tune questions).
     skip_single_characters: bool = True

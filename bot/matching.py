@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
@@ -155,6 +155,9 @@ class _QueryTerm:
     credit: float  # 1 for an exact term, the typo credit for a corrected one, 0 for unknown
     synonyms: tuple[str, ...] = ()  # indexed terms of its synonyms, at the synonym credit
     expansion: _Expansion | None = None  # what the glossary says the word stands for
+    # A Chinese word's articles whose (Chinese) headline has it, as first-passage indices:
+    # their passages earn the headline credit for it.
+    headline: np.ndarray | None = None
 
 
 @dataclass
@@ -197,7 +200,9 @@ class Matcher:
         config: MatcherConfig | None = None,
         glossary: Glossary | None = None,
         thesaurus: Thesaurus | None = None,
+        headlines: Mapping[str, str] | None = None,
     ) -> None:
+        """`headlines`: each article's headline by article id (those in Chinese are read)."""
         self.config = config or MatcherConfig()
         self.glossary = glossary or Glossary()
         self.thesaurus = thesaurus if thesaurus is not None else bundled_thesaurus()
@@ -259,6 +264,11 @@ class Matcher:
         }
         self._semantic = (
             SemanticIndex([p.text for p in self.passages]) if self.config.semantic_weight else None
+        )
+        self._headlines = _HeadlineIndex(
+            (self._article_span[article_id], headline)
+            for article_id, headline in (headlines or {}).items()
+            if article_id in self._article_span
         )
         prepare_chinese()  # jieba's dictionary: 0.2 s here rather than on a reader's question
         glossary_words = {w for alias in self.glossary.aliases for w in alias.split()}
@@ -374,9 +384,9 @@ class Matcher:
             return []
         coverage = np.zeros(len(self.passages), dtype=np.float64)
         for q in query:
-            if q.synonyms or q.expansion:
-                # A passage earns the best of the word's credit, a synonym's and that of the
-                # glossary term it stands for, once.
+            if q.synonyms or q.expansion or q.headline is not None:
+                # A passage earns the best of the word's credit, a synonym's, that of the
+                # glossary term it stands for and its article's headline's, once.
                 credit = np.zeros(len(self.passages), dtype=np.float64)
                 for synonym in q.synonyms:
                     credit[self._postings[synonym]] = self.config.synonym_credit
@@ -385,6 +395,10 @@ class Matcher:
                 if q.expansion is not None:
                     expanded = self.config.expansion_credit * self._expansion_credit(q.expansion)
                     np.maximum(credit, expanded, out=credit)
+                if q.headline is not None:
+                    for first, end in self._headlines.spans(q.headline):
+                        np.maximum(credit[first:end], self.config.headline_credit,
+                                   out=credit[first:end])  # fmt: skip
                 coverage += q.weight * credit
             elif q.credit:
                 # A term's postings hold each passage once, so plain fancy-index += is exact.
@@ -626,6 +640,13 @@ class Matcher:
             np.maximum(best, share, out=best)
         return best
 
+    def _headline_articles(self, word: str) -> np.ndarray | None:
+        """The articles whose Chinese headline has this Chinese word of a question (None for
+        any other word, or when the credit is off)."""
+        if not self.config.headline_credit or len(word) < 2 or not CJK_RE.match(word):
+            return None
+        return self._headlines.having(word)
+
     def _indexed_synonyms(self, term: str) -> tuple[str, ...]:
         """The terms of `term`'s synonyms that some passage has."""
         return tuple(t for t in self.thesaurus.term_synonyms.get(term, ()) if t in self._idf)
@@ -649,16 +670,17 @@ class Matcher:
                 query.setdefault(
                     term, _QueryTerm(term, self._idf[term], credit, synonyms, expansion)
                 )
+            headline = self._headline_articles(word)
             if not known and expansion is not None:
                 # The index does not know the reader's word ("capex", "阿里云"), the glossary
                 # does: it weighs what its term weighs, as one unit however many bigrams.
-                query.setdefault(word, _QueryTerm(word, expansion.weight, 0.0, (), expansion))
+                query.setdefault(
+                    word, _QueryTerm(word, expansion.weight, 0.0, (), expansion, headline)
+                )
             elif not known:
                 synonyms = tuple(t for w in word_terms(word) for t in self._indexed_synonyms(w))
-                query.setdefault(
-                    word,
-                    _QueryTerm(word, self.config.unknown_weight * self._max_idf, 0.0, synonyms),
-                )
+                weight = self.config.unknown_weight * self._max_idf
+                query.setdefault(word, _QueryTerm(word, weight, 0.0, synonyms, None, headline))
         for term_of_glossary in reading.bare:
             expansion = self._expansion(term_of_glossary)
             if expansion is None:
@@ -666,6 +688,50 @@ class Matcher:
             for term in expansion.terms:
                 query.setdefault(term, _QueryTerm(term, self._idf[term], 0.0, (), expansion))
         return list(query.values())
+
+
+class _HeadlineIndex:
+    """The articles' Chinese headlines, found by the words in them.
+
+    A digest's headline is the article's own Chinese (外卖大战升级…)
+    while its passages are English: a Chinese question's word that the dictionary glosses
+    poorly or not at all (a name such as 美团 or 宁德时代, an abbreviation such as 国补) is
+    still found, as written, in the headline of the article it is about. A word is looked
+    for as a substring (the headline and the question may be segmented differently) among
+    the headlines that have all its character bigrams.
+    """
+
+    def __init__(self, headlines: Iterable[tuple[tuple[int, int], str]]) -> None:
+        self._spans: list[tuple[int, int]] = []  # each headline's article: passage span
+        self._texts: list[str] = []  # in Simplified characters
+        self._by_bigram: dict[str, list[int]] = defaultdict(list)
+        for span, headline in headlines:
+            if not CJK_RE.search(headline):
+                continue
+            text = to_simplified(headline)
+            number = len(self._texts)
+            self._spans.append(span)
+            self._texts.append(text)
+            for bigram in {text[i : i + 2] for i in range(len(text) - 1)}:
+                self._by_bigram[bigram].append(number)
+        self._found: dict[str, np.ndarray | None] = {}
+
+    def having(self, word: str) -> np.ndarray | None:
+        """The headlines (numbers, sorted) that have `word`; None when none has it."""
+        if word not in self._found:
+            if len(self._found) > 10_000:  # questions are endless; their words repeat
+                self._found.clear()
+            lists: list[list[int]] = [
+                self._by_bigram.get(word[i : i + 2], []) for i in range(len(word) - 1)
+            ]
+            candidates = set(lists[0]).intersection(*lists[1:]) if lists else set()
+            found = sorted(n for n in candidates if word in self._texts[n])
+            self._found[word] = np.array(found, dtype=np.int32) if found else None
+        return self._found[word]
+
+    def spans(self, numbers: np.ndarray) -> list[tuple[int, int]]:
+        """The passage spans of these headlines' articles."""
+        return [self._spans[n] for n in numbers.tolist()]
 
 
 def blend(

@@ -158,3 +158,34 @@ def test_a_chinese_question_reads_capitalised_glosses_whole() -> None:
     matcher = Matcher([Passage("a", 1, "", "Taobao sells clothes to shoppers in China.")])
     # CC-CEDICT writes names capitalised ("Taobao", "China"): read as "aobao" before.
     assert {"taobao", "china"} <= set(matcher.question_words("淘宝在中国大陆卖什么"))
+
+
+def test_a_chinese_word_the_dictionary_lacks_is_found_in_an_articles_headline() -> None:
+    """宇树 (Unitree) is in no dictionary: the article's own Chinese headline has it."""
+    from dataclasses import replace
+
+    from bot.content import Passage
+    from bot.matcher_config import MatcherConfig
+    from bot.matching import Matcher
+
+    assert not glosses("宇树")
+    passages = [
+        Passage("robots", 1, "", "Unitree sold 5,500 humanoid robots last year."),
+        Passage("robots", 2, "", "Its joints cost about half of each machine."),
+        Passage("drinks", 1, "", "Mixue sold 9 billion cups of tea drinks last year."),
+    ]
+    headlines = {"robots": "宇树科技：人形机器人出货量领先", "drinks": "蜜雪冰城：茶饮卖出90亿杯"}
+    question = "宇樹去年賣了多少台"  # Traditional, as a reader in Taiwan or Hong Kong types it
+    found = Matcher(passages, headlines=headlines).search(question)
+    assert found[0].passage.id == "robots#1"
+    without = Matcher(passages, MatcherConfig(headline_credit=0.0), headlines=headlines)
+    scores = {s.passage.id: s.score for s in without.search(question)}
+    assert scores["robots#1"] < found[0].score
+    # The other article's passage, whose headline lacks the word, scores as before.
+    assert {s.passage.id: s.score for s in found}["drinks#1"] == scores["drinks#1"]
+    # Only a Chinese headline is read, and only for a Chinese word of two characters or more.
+    english = Matcher(passages, headlines={"robots": "Unitree's robots", "drinks": "Mixue"})
+    assert english.search(question)[0].score == without.search(question)[0].score
+    one_character = replace(MatcherConfig(), skip_single_characters=False)
+    single = Matcher(passages, one_character, headlines={"robots": "树", "drinks": "茶"})
+    assert single._headline_articles("树") is None
