@@ -302,6 +302,7 @@ def test_every_test_digests_source_has_a_name(tmp_path: Path) -> None:
         "Bei Jing Shang Bao": "Beijing Business Today",
         "Hua Xia Shi Bao": "China Times",
         "Zhong Guo Jing Ying Bao": "China Business Journal",
+        "Zhong Guo Yin Hang Bao Xian Bao": "China Banking and Insurance News",
     }
     for article in library.articles:
         assert article.source_info is not None
