@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import insort
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -256,6 +257,7 @@ class Matcher:
         # ("China") to answer a question that names it.
         articles = np.array(article_of, dtype=np.int32)
         self._article_of = articles
+        self._is_core = np.array([p.number == 0 for p in self.passages], dtype=bool)
         self._expansions: dict[str, _Expansion | None] = {}
         self._articles_of_term: dict[str, np.ndarray] = {}
         self._name_articles = {
@@ -376,9 +378,11 @@ class Matcher:
         limit: int,
         prefer_article: str | None,
         bar: float = 0.0,
+        within: float | None = None,
     ) -> list[ScoredPassage]:
         """`search` for an already read question; passages that would score below `bar`
-        may be left out."""
+        may be left out. With `within`, every passage that may score within that much of
+        the best is kept as well, beyond the `limit` best."""
         total_weight = sum(q.weight for q in query)
         if not total_weight or not self.passages:
             return []
@@ -426,39 +430,65 @@ class Matcher:
                 preferred = first + top_indices(coverage[first:end], 3)
                 candidates = np.union1d(candidates, preferred)
         question_text = utils.default_process(" ".join(reading.text_words))
-        # Plain floats: arithmetic and round() on numpy scalars cost several times more.
-        covered = (coverage[candidates] / total_weight).tolist()
-        meanings: list[float | None] = (
-            semantic.cosines(meaning, candidates).tolist()
+        config = self.config
+        shares = coverage[candidates] / total_weight
+        cosines = (
+            semantic.cosines(meaning, candidates).astype(np.float64)
             if semantic is not None and meaning is not None
-            else [None] * len(covered)
+            else None
         )
-        # The fuzzy ratios are the costly part: a candidate whose score could not reach the
-        # caller's bar, nor the `limit` best whatever its ratios, is not worth them.
-        fuzzy_most = self.config.token_set_weight + self.config.partial_weight
-        kept = []
-        lows = []
-        for index, share, cosine in zip(candidates.tolist(), covered, meanings, strict=True):
-            if share <= 0 and (cosine is None or cosine < self.config.semantic_floor):
-                continue
-            core = self.passages[index].number == 0
-            low = _final(self.config.coverage_weight * share, cosine, core, self.config)
-            high = _final(
-                self.config.coverage_weight * share + fuzzy_most, cosine, core, self.config
-            )
-            kept.append((index, share, cosine, high))
-            lows.append(low)
-        lows.sort(reverse=True)
-        cut = max(bar, lows[limit - 1] if len(lows) >= limit else 0.0) - 1e-4
+        # A candidate with none of the question's words and a meaning under the floor is
+        # nothing like it.
+        alike = shares > 0
+        if cosines is not None:
+            alike |= cosines >= config.semantic_floor
+        candidates, shares = candidates[alike], shares[alike]
+        cosines = cosines[alike] if cosines is not None else None
+        # The fuzzy ratios are the costly part: each candidate's score is bounded first
+        # (ratios of 0 and of 100), and one whose bound cannot reach the caller's bar, nor
+        # the `limit` best, is not worth them.
+        core = self._is_core[candidates]
+        lexical = config.coverage_weight * shares
+        lows = np.sort(_finals(lexical, cosines, core, config))[::-1]
+        fuzzy_most = config.token_set_weight + config.partial_weight
+        highs = _finals(lexical + fuzzy_most, cosines, core, config)
+        # Among the `limit` best a bullet may still move above its core viewpoint (within
+        # the specific margin), so every cut leaves room for it.
+        margin = config.specific_margin
+        top_cut = float(lows[limit - 1]) - margin if len(lows) >= limit else 0.0
+        if within is not None and len(lows):
+            top_cut = min(top_cut, float(lows[0]) - within)
+        cut = max(bar, top_cut) - 1e-4
+        # Best bound first, so that the scores found so far tighten the cut: once a
+        # candidate's bound can reach neither the `limit` best scores nor (with `within`)
+        # the best's neighbourhood, no later candidate can either. Plain floats from here:
+        # arithmetic and round() on numpy scalars cost several times more.
+        order = np.argsort(-highs, kind="stable")
+        kept = zip(
+            candidates[order].tolist(),
+            shares[order].tolist(),
+            cosines[order].tolist() if cosines is not None else [None] * len(order),
+            highs[order].tolist(),
+            strict=True,
+        )
         scored = []
+        found: list[float] = []  # the scores so far, ascending
         for index, share, cosine, high in kept:
-            if high < cut:
-                continue
+            if len(found) >= limit:
+                reach = found[-limit] - margin
+                if within is not None:
+                    reach = min(reach, found[-1] - within)
+                if high < max(cut, reach - 1e-4):
+                    break
+            elif high < cut:
+                break
             passage = self.passages[index]
             score = blend(share, question_text, self._content[index], passage, cosine, self.config)
             scored.append(ScoredPassage(passage, score))
+            insort(found, score)
         scored.sort(key=lambda s: (-s.score, s.passage.article_id, s.passage.number))
-        return _specific_first(scored, self.config.specific_margin)[:limit]
+        ranked = _specific_first(scored, self.config.specific_margin)
+        return ranked if within is not None else ranked[:limit]
 
     def _meaning(self, reading: _Reading) -> np.ndarray | None:
         """The question's unit vector (None: meaning is off, or no word of it is known)."""
@@ -477,13 +507,19 @@ class Matcher:
         """
         reading = self._read(question)
         query = self._query_terms(reading)
+        # What the decision reads: the three best (the suggestions), every passage within
+        # the tie margin of the best (alike passages of other articles) and the runner-up
+        # when within the lead margin (a lead answers); a passage that cannot be any of
+        # these is never put through the fuzzy ratios (a third of a question's time).
+        config = self.config
         ranked = self._rank(
             reading,
             query,
             article_id,
-            self.config.rerank_candidates,
+            3,
             prefer_article,
-            self.config.suggest_threshold,
+            config.suggest_threshold,
+            within=max(config.tie_margin, config.lead_margin) + 1e-3,
         )
         plausible = [s for s in ranked if s.score >= self.config.suggest_threshold]
         if not plausible:
@@ -774,6 +810,22 @@ def _final(lexical: float, meaning: float | None, core: bool, config: MatcherCon
     if core:
         score *= config.core_viewpoint_factor
     return min(score, 1.0)
+
+
+def _finals(
+    lexical: np.ndarray, meaning: np.ndarray | None, core: np.ndarray, config: MatcherConfig
+) -> np.ndarray:
+    """`_final` of many candidates at once (the same arithmetic, elementwise)."""
+    score = lexical
+    if meaning is not None:
+        closeness = (meaning - config.semantic_floor) / (
+            config.semantic_ceiling - config.semantic_floor
+        )
+        weight = config.semantic_weight
+        mixed = (1 - weight) * score + weight * np.clip(closeness, 0.0, 1.0)
+        score = np.maximum(score, mixed)
+    score = np.where(core, score * config.core_viewpoint_factor, score)
+    return np.minimum(score, 1.0)
 
 
 def _reader_names(question: str) -> list[str]:

@@ -348,3 +348,38 @@ def test_a_core_viewpoint_does_not_answer_how_much() -> None:
     assert not _has_the_fact_asked(question, core)  # it sums up: the figure is in a bullet
     assert _has_the_fact_asked(question, bullet)
     assert _has_the_fact_asked("What is the article about?", core)
+
+
+def test_a_decision_reads_the_same_passages_as_a_full_ranking(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`match` puts through the fuzzy ratios only the passages its decision reads (the
+    three best, and those within the lead margin of the best); those it reads score and
+    rank as in a ranking of every candidate."""
+    import shutil
+
+    from benchmarks.evaluation import load_questions
+    from bot.config import Settings
+    from bot.library import load_library
+    from tests.conftest import ROOT, SEEDS
+
+    for folder in (SEEDS, ROOT / "tests" / "data" / "articles"):
+        for path in folder.iterdir():
+            if path.is_file():
+                shutil.copy(path, tmp_path / path.name)
+    matcher = load_library(Settings(seeds_dir=tmp_path))[0].matcher
+    config = matcher.config
+    within = max(config.tie_margin, config.lead_margin) + 1e-3
+    questions = load_questions(ROOT / "tests" / "data" / "eval_multi.jsonl")
+    pruned_somewhere = False
+    for question in (q.question for q in questions if q.split == "tune5"):
+        reading = matcher._read(question)
+        query = matcher._query_terms(reading)
+        full = matcher._rank(reading, query, None, 10_000, None)
+        kept = matcher._rank(reading, query, None, 3, None, config.suggest_threshold, within)
+        plausible = [s for s in full if s.score >= config.suggest_threshold]
+        read = [s for s in kept if s.score >= config.suggest_threshold]
+        assert read[:3] == plausible[:3], question
+        if plausible:
+            near = [s for s in plausible if s.score >= plausible[0].score - within + 1e-3]
+            assert set(near) <= set(read), question
+        pruned_somewhere |= len(read) < len(plausible)
+    assert pruned_somewhere  # the pruning is exercised, not only allowed
