@@ -464,28 +464,54 @@ class Matcher:
         # the best's neighbourhood, no later candidate can either. Plain floats from here:
         # arithmetic and round() on numpy scalars cost several times more.
         order = np.argsort(-highs, kind="stable")
-        kept = zip(
-            candidates[order].tolist(),
-            shares[order].tolist(),
-            cosines[order].tolist() if cosines is not None else [None] * len(order),
-            highs[order].tolist(),
-            strict=True,
+        kept = list(
+            zip(
+                candidates[order].tolist(),
+                shares[order].tolist(),
+                cosines[order].tolist() if cosines is not None else [None] * len(order),
+                highs[order].tolist(),
+                strict=True,
+            )
         )
-        scored = []
+        scored: list[ScoredPassage] = []
         found: list[float] = []  # the scores so far, ascending
-        for index, share, cosine, high in kept:
+        unscored = []
+        for position, (index, share, cosine, high) in enumerate(kept):
+            needed = cut
             if len(found) >= limit:
                 reach = found[-limit] - margin
                 if within is not None:
                     reach = min(reach, found[-1] - within)
-                if high < max(cut, reach - 1e-4):
-                    break
-            elif high < cut:
+                needed = max(cut, reach - 1e-4)
+            if high < needed:
+                unscored.extend(kept[position:])
                 break
             passage = self.passages[index]
-            score = blend(share, question_text, self._content[index], passage, cosine, self.config)
+            content = self._content[index]
+            if within is None:
+                score = blend(share, question_text, content, passage, cosine, config)
+            else:
+                # A decision needs no score that stays under what it reads.
+                is_core = passage.number == 0
+                reached = _blend_reaching(
+                    share, question_text, content, is_core, cosine, config, needed
+                )
+                if reached is None:
+                    unscored.append(kept[position])
+                    continue
+                score = reached
             scored.append(ScoredPassage(passage, score))
             insort(found, score)
+        # A bullet that may score within the specific margin of its article's core
+        # viewpoint moves the core below it, even from under the cut: scored too.
+        cores = {s.passage.article_id: s.score for s in scored if s.passage.number == 0}
+        for index, share, cosine, high in unscored if cores else ():
+            passage = self.passages[index]
+            core_score = cores.get(passage.article_id)
+            if passage.number and core_score is not None and high >= core_score - margin - 1e-4:
+                content = self._content[index]
+                score = blend(share, question_text, content, passage, cosine, config)
+                scored.append(ScoredPassage(passage, score))
         scored.sort(key=lambda s: (-s.score, s.passage.article_id, s.passage.number))
         ranked = _specific_first(scored, self.config.specific_margin)
         return ranked if within is not None else ranked[:limit]
@@ -781,13 +807,35 @@ def blend(
     """A candidate's final score in [0, 1]: its coverage share (of the question's term
     weight) blended with two fuzzy ratios of the processed question and passage texts, and
     (when given) raised towards the cosine of their meanings (see `_final`)."""
+    core = passage.number == 0
+    score = _blend_reaching(coverage, question_text, content, core, meaning, config, None)
+    assert score is not None  # nothing to reach: always scored
+    return score
+
+
+def _blend_reaching(
+    coverage: float,
+    question_text: str,
+    content: str,
+    core: bool,
+    meaning: float | None,
+    config: MatcherConfig | None,
+    needed: float | None,
+) -> float | None:
+    """`blend`, or None as soon as the score is sure to stay under `needed`: the partial
+    ratio, the costlier of the two, is then never computed."""
     config = config or MatcherConfig()
     lexical = (
         config.coverage_weight * coverage
         + config.token_set_weight * fuzz.token_set_ratio(question_text, content) / 100
-        + config.partial_weight * fuzz.partial_ratio(question_text, content) / 100
     )
-    return round(_final(lexical, meaning, passage.number == 0, config), 4)
+    if (
+        needed is not None
+        and _final(lexical + config.partial_weight, meaning, core, config) < needed
+    ):
+        return None
+    lexical += config.partial_weight * fuzz.partial_ratio(question_text, content) / 100
+    return round(_final(lexical, meaning, core, config), 4)
 
 
 def _final(lexical: float, meaning: float | None, core: bool, config: MatcherConfig) -> float:

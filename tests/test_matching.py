@@ -370,7 +370,7 @@ def test_a_decision_reads_the_same_passages_as_a_full_ranking(tmp_path) -> None:
     within = max(config.tie_margin, config.lead_margin) + 1e-3
     questions = load_questions(ROOT / "tests" / "data" / "eval_multi.jsonl")
     pruned_somewhere = False
-    for question in (q.question for q in questions if q.split == "tune5"):
+    for question in (q.question for q in questions):
         reading = matcher._read(question)
         query = matcher._query_terms(reading)
         full = matcher._rank(reading, query, None, 10_000, None)
@@ -379,7 +379,8 @@ def test_a_decision_reads_the_same_passages_as_a_full_ranking(tmp_path) -> None:
         read = [s for s in kept if s.score >= config.suggest_threshold]
         assert read[:3] == plausible[:3], question
         if plausible:
-            near = [s for s in plausible if s.score >= plausible[0].score - within + 1e-3]
+            best = max(s.score for s in plausible)  # a core viewpoint may rank below it
+            near = [s for s in plausible if s.score >= best - within + 1e-3]
             assert set(near) <= set(read), question
         pruned_somewhere |= len(read) < len(plausible)
     assert pruned_somewhere  # the pruning is exercised, not only allowed
