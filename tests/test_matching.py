@@ -9,7 +9,7 @@ from bot.content import Passage
 from bot.glossary import Glossary
 from bot.library import Library
 from bot.matcher_config import MatcherConfig
-from bot.matching import Matcher
+from bot.matching import Matcher, MatchResult, ScoredPassage
 from bot.text import normalise, terms
 from bot.thesaurus import Thesaurus, parse_thesaurus
 from tests.conftest import SEED_ID
@@ -383,4 +383,50 @@ def test_a_decision_reads_the_same_passages_as_a_full_ranking(tmp_path) -> None:
             near = [s for s in plausible if s.score >= best - within + 1e-3]
             assert set(near) <= set(read), question
         pruned_somewhere |= len(read) < len(plausible)
+        # And the decision is the one a ranking of every candidate gives.
+        assert matcher.match(question) == decision_on_every_candidate(matcher, question)
     assert pruned_somewhere  # the pruning is exercised, not only allowed
+
+
+@pytest.mark.needs_shared
+def test_a_decision_among_distractors_is_that_of_a_full_ranking(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Among look-alike synthetic articles, where most candidates are left unscored, the
+    decision is still the one a ranking of every candidate gives (a bullet just under the
+    cut still moves its core viewpoint below it, as in "Who makes Cambricon's chips...")."""
+    import shutil
+    import subprocess
+    import sys
+
+    from benchmarks.evaluation import load_questions
+    from bot.config import Settings
+    from bot.library import load_library
+    from tests.conftest import ROOT, SEEDS, SHARED
+
+    subprocess.run(
+        [sys.executable, str(SHARED / "tools" / "make_corpus.py"), str(tmp_path),
+         "--articles", "200", "--seed", "1"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    data = ROOT / "tests" / "data"
+    for folder in (SEEDS, data / "articles", *(data / f"articles_round{n}" for n in range(6, 12))):
+        for path in folder.iterdir():
+            if path.is_file() and not path.name.startswith("README"):
+                shutil.copy(path, tmp_path / path.name)
+    matcher = load_library(Settings(seeds_dir=tmp_path))[0].matcher
+    for question in (q.question for q in load_questions(data / "eval_tune6.jsonl")):
+        assert matcher.match(question) == decision_on_every_candidate(matcher, question), question
+
+
+def decision_on_every_candidate(matcher: Matcher, question: str) -> MatchResult:
+    """`matcher.match` with no candidate left unscored: what its pruning must equal."""
+
+    def every_candidate(*args: object, **_pruning: object) -> list[ScoredPassage]:
+        reading, query, article, _limit, prefer = args[:5]
+        return Matcher._rank(matcher, reading, query, article, 10_000, prefer)  # type: ignore[arg-type]
+
+    matcher._rank = every_candidate  # type: ignore[method-assign]
+    try:
+        return matcher.match(question)
+    finally:
+        del matcher._rank  # the class's method again
