@@ -178,6 +178,9 @@ ABLATIONS: dict[str, dict[str, object]] = {
     "without the Chinese headlines": {"headline_credit": 0.0},
     "without the name rule": {"names_must_appear": False},
     "without the fact rule (how much, when, age, founder...)": {"facts_must_appear": False},
+    "without the thing asked (how many followers, whose revenue)": {
+        "thing_asked_must_appear": False
+    },
     "without the real-word guard on spelling": {"real_word_guard": False},
     "without typo correction": {"typo_correction": False},
 }

@@ -83,6 +83,9 @@ class MatcherConfig:
     # suggested; so is one with no number for "how much" or no date for "when".
     names_must_appear: bool = True
     facts_must_appear: bool = True
+    # And one asking the amount or value of something ("how many followers", "what was its
+    # revenue") is only suggested from a passage that never names it (bot.matching).
+    thing_asked_must_appear: bool = True
 
     # Unknown words are corrected to the nearest indexed word; real English words never are.
     typo_correction: bool = True

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from bisect import insort
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -61,6 +62,13 @@ _MONEY_RE = re.compile(
     r"[$¥€£]|\b(?:yuan|rmb|cny|usd|dollars?|euros?|pounds?|hk\$)\b|元|美元|人民币"
 )
 _WHEN_RE = re.compile(r"\bwhen\b|什么时候|何时|哪年|哪一年|几月")
+# What a question asks the amount or the value of: "how many followers", "what was Hesai's
+# revenue", "what is the price of ...". Read on the lower-cased question, possessive kept.
+_THING_ASKED_RES = (
+    re.compile(r"\bhow many ([a-z][a-z\-]+)"),
+    re.compile(r"^\W*what (?:is|was|are|were)\b[^?]*?'s ([a-z][a-z\-]+)"),
+    re.compile(r"^\W*what (?:is|was|are|were) (?:the )?([a-z][a-z\-]+) (?:of|for|in|at)\b"),
+)
 _DATE_RE = re.compile(
     r"\b(?:1[89]|20)\d\d\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|"
     r"\bq[1-4]\b|quarter|\b(?:year|month|week)s?\b|since|ago|\d+\s*[年月日]|季度"
@@ -562,7 +570,7 @@ class Matcher:
         sure = (
             self._scores_enough(best, ranked, reading)
             and (not self.config.names_must_appear or self._mentions_names(best, query, reading))
-            and (not self.config.facts_must_appear or _has_the_fact_asked(question, best.passage))
+            and (not self.config.facts_must_appear or self._says_the_fact(question, reading, best))
         )
         if sure and not ambiguous:
             return MatchResult(Outcome.ANSWERED, tuple(plausible[:3]))
@@ -593,8 +601,8 @@ class Matcher:
                     scored, query, reading
                 ):
                     continue
-                if self.config.facts_must_appear and not _has_the_fact_asked(
-                    question, scored.passage
+                if self.config.facts_must_appear and not self._says_the_fact(
+                    question, reading, scored
                 ):
                     continue
                 found.append(scored)
@@ -625,6 +633,42 @@ class Matcher:
         if reading.chinese and self.config.chinese_dictionary:
             return self.config.answer_threshold - self.config.chinese_bar_offset
         return self.config.answer_threshold
+
+    def _says_the_fact(self, question: str, reading: _Reading, scored: ScoredPassage) -> bool:
+        """The facts rule: the kind of fact asked (`_has_the_fact_asked`), and what it is a
+        fact about (`_names_the_thing_asked`)."""
+        passage = scored.passage
+        return _has_the_fact_asked(question, passage) and (
+            not self.config.thing_asked_must_appear
+            or self._names_the_thing_asked(question, reading, passage)
+        )
+
+    def _names_the_thing_asked(self, question: str, reading: _Reading, passage: Passage) -> bool:
+        """Whether the passage names what the question asks the amount or value of.
+
+        "How many followers does Luo Yonghao have?" is not answered by a passage on Luo
+        Yonghao's sales, nor "What was Hesai's revenue?" by one on Hesai's shipments,
+        however much else each shares with the question: a passage says an amount of what
+        it names. Its own word counts (typo corrected), a synonym, or the glossary's term.
+        """
+        things = _things_asked(question)
+        if not things:
+            return True
+        have = _terms_in(passage.text)
+        for word in things:
+            word = self.speller.correction(word) or word
+            terms = word_terms(word)
+            if any(t in have for t in terms):
+                continue
+            if any(s in have for t in terms for s in self.thesaurus.term_synonyms.get(t, ())):
+                continue
+            # The glossary's term, by its head (English compounds end in it): "LLM" stands
+            # for "AI models", named as "large models".
+            term_words = words(reading.stands_for.get(word, ""))
+            if term_words and any(t in have for t in word_terms(term_words[-1])):
+                continue
+            return False
+        return True
 
     def _mentions_names(
         self, scored: ScoredPassage, query: list[_QueryTerm], reading: _Reading
@@ -932,6 +976,20 @@ def _has_the_fact_asked(question: str, passage: Passage) -> bool:
     if asked.when and not _DATE_RE.search(text):
         return False
     return all(held.search(text) for held in asked.held)
+
+
+@lru_cache(maxsize=256)
+def _things_asked(question: str) -> tuple[str, ...]:
+    """The content words a question asks the amount or value of (`_THING_ASKED_RES`)."""
+    lowered = unicodedata.normalize("NFKC", question).lower().replace("\u2019", "'")
+    found = (m.group(1) for pattern in _THING_ASKED_RES if (m := pattern.search(lowered)))
+    return tuple(dict.fromkeys(w for w in found if len(w) > 2 and w not in STOPWORDS))
+
+
+@lru_cache(maxsize=1024)
+def _terms_in(text: str) -> frozenset[str]:
+    """The index terms of a passage's words."""
+    return frozenset(t for w in words(normalise(text)) for t in word_terms(w))
 
 
 def _specific_first(ranked: list[ScoredPassage], margin: float) -> list[ScoredPassage]:

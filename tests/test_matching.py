@@ -430,3 +430,40 @@ def decision_on_every_candidate(matcher: Matcher, question: str) -> MatchResult:
         return matcher.match(question)
     finally:
         del matcher._rank  # the class's method again
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "named"),
+    [
+        ("How many followers does Luo Yonghao have?", "Luo Yonghao sold 100 million yuan.", False),
+        ("how many custmers does it serve", "It serves 4 million customers.", True),  # a typo
+        ("How many clients does it serve?", "It serves 4 million customers.", True),  # synonym
+        ("What was Hesai's revenue last quarter?", "Hesai shipped 352,000 units.", False),
+        ("What was Hesai's revenue last quarter?", "Hesai's revenue rose 50%.", True),
+        ("What is the price of the battery?", "The battery stores 175 Wh/kg.", False),
+        ("What is OPPO's LLM called?", "OPPO runs its own large models.", True),  # glossary
+        ("Why did Hesai grow so fast?", "Hesai shipped 352,000 units.", True),  # nothing asked
+    ],
+)
+def test_a_passage_says_an_amount_only_of_what_it_names(
+    question: str, text: str, named: bool
+) -> None:
+    glossary = Glossary({"llm": "ai models"})
+    passages = [
+        Passage("a", 1, "", text),
+        Passage("b", 1, "", "Followers, clients, revenue, prices and models elsewhere."),
+    ]
+    matcher = Matcher(passages, glossary=glossary)
+    reading = matcher._read(question)
+    assert matcher._names_the_thing_asked(question, reading, passages[0]) is named
+
+
+def test_the_thing_asked_keeps_an_answer_to_a_suggestion() -> None:
+    passages = [
+        Passage("a", 1, "", "Luo Yonghao's livestream on Douyin sold goods worth 50 million yuan."),
+        Passage("b", 1, "", "Meituan's riders delivered 100 million orders in a day."),
+    ]
+    question = "How many followers does Luo Yonghao have on Douyin?"
+    without = Matcher(passages, MatcherConfig(thing_asked_must_appear=False)).match(question)
+    assert without.outcome is Outcome.ANSWERED
+    assert Matcher(passages).match(question).outcome is Outcome.SUGGESTED
