@@ -62,6 +62,9 @@ _MONEY_RE = re.compile(
     r"[$¥€£]|\b(?:yuan|rmb|cny|usd|dollars?|euros?|pounds?|hk\$)\b|元|美元|人民币"
 )
 _WHEN_RE = re.compile(r"\bwhen\b|什么时候|何时|哪年|哪一年|几月")
+# Counted things too general to be named as asked: "how many people use it" is answered by
+# a passage counting users, "how many units" by one counting phones.
+_GENERIC_THINGS = frozenset({"people", "persons", "person", "times", "ones", "things", "units"})
 # What a question asks the amount or the value of: "how many followers", "what was Hesai's
 # revenue", "what is the price of ...". Read on the lower-cased question, possessive kept.
 _THING_ASKED_RES = (
@@ -983,7 +986,11 @@ def _things_asked(question: str) -> tuple[str, ...]:
     """The content words a question asks the amount or value of (`_THING_ASKED_RES`)."""
     lowered = unicodedata.normalize("NFKC", question).lower().replace("\u2019", "'")
     found = (m.group(1) for pattern in _THING_ASKED_RES if (m := pattern.search(lowered)))
-    return tuple(dict.fromkeys(w for w in found if len(w) > 2 and w not in STOPWORDS))
+    return tuple(
+        dict.fromkeys(
+            w for w in found if len(w) > 2 and w not in STOPWORDS and w not in _GENERIC_THINGS
+        )
+    )
 
 
 @lru_cache(maxsize=1024)
