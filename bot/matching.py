@@ -660,6 +660,8 @@ class Matcher:
         have = _terms_in(passage.text)
         for word in things:
             word = self.speller.correction(word) or word
+            if word in _GENERIC_THINGS:  # "peple", corrected
+                continue
             terms = word_terms(word)
             if any(t in have for t in terms):
                 continue

@@ -444,6 +444,7 @@ def decision_on_every_candidate(matcher: Matcher, question: str) -> MatchResult:
         ("What is OPPO's LLM called?", "OPPO runs its own large models.", True),  # glossary
         ("Why did Hesai grow so fast?", "Hesai shipped 352,000 units.", True),  # nothing asked
         ("How many people use the app?", "It has 210 million monthly users.", True),  # generic
+        ("how many peple use the app", "It has 210 million monthly users.", True),  # generic typo
     ],
 )
 def test_a_passage_says_an_amount_only_of_what_it_names(
