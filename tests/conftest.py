@@ -31,6 +31,20 @@ SEED_ID = "000_4859508c0bdee28a"
 SHARED = ROOT.parent / "shared"
 
 
+def synthetic_corpus(folder: Path, articles: int) -> Path:
+    """`articles` synthetic digests (../shared/tools/make_corpus.py, seed 1) in `folder`:
+    the look-alike distractors of the evaluations. Tests that call it are needs_shared."""
+    import subprocess
+
+    subprocess.run(
+        [sys.executable, str(SHARED / "tools" / "make_corpus.py"), str(folder),
+         "--articles", str(articles), "--seed", "1"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return folder
+
+
 def hermetic_environment(**env: str) -> dict[str, str]:
     """A subprocess environment built from scratch: only what a test sets counts.
 

@@ -394,20 +394,13 @@ def test_a_decision_among_distractors_is_that_of_a_full_ranking(tmp_path) -> Non
     decision is still the one a ranking of every candidate gives (a bullet just under the
     cut still moves its core viewpoint below it, as in "Who makes Cambricon's chips...")."""
     import shutil
-    import subprocess
-    import sys
 
     from benchmarks.evaluation import load_questions
     from bot.config import Settings
     from bot.library import load_library
-    from tests.conftest import ROOT, SEEDS, SHARED
+    from tests.conftest import ROOT, SEEDS, synthetic_corpus
 
-    subprocess.run(
-        [sys.executable, str(SHARED / "tools" / "make_corpus.py"), str(tmp_path),
-         "--articles", "200", "--seed", "1"],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
+    synthetic_corpus(tmp_path, 200)
     data = ROOT / "tests" / "data"
     for folder in (SEEDS, data / "articles", *(data / f"articles_round{n}" for n in range(6, 12))):
         for path in folder.iterdir():
