@@ -220,7 +220,7 @@ def main() -> None:
     parser.add_argument(
         "--round",
         type=int,
-        choices=(6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        choices=(6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16),
         help="a blind round instead: tests/data/eval_roundN.jsonl, with its digests and those "
         "of the rounds before it (tests/data/articles_round6, articles_round7, ...)",
     )

@@ -66,11 +66,29 @@ _WHEN_RE = re.compile(r"\bwhen\b|什么时候|何时|哪年|哪一年|几月")
 # a passage counting users, "how many units" by one counting phones.
 _GENERIC_THINGS = frozenset({"people", "persons", "person", "times", "ones", "things", "units"})
 # What a question asks the amount or the value of: "how many followers", "what was Hesai's
-# revenue", "what is the price of ...". Read on the lower-cased question, possessive kept.
-_THING_ASKED_RES = (
-    re.compile(r"\bhow many ([a-z][a-z\-]+)"),
-    re.compile(r"^\W*what (?:is|was|are|were)\b[^?]*?'s ([a-z][a-z\-]+)"),
-    re.compile(r"^\W*what (?:is|was|are|were) (?:the )?([a-z][a-z\-]+) (?:of|for|in|at)\b"),
+# revenue", "what is the price of ...": the words after "how many" or a possessive, up to a
+# verb or preposition, whose last is the thing (English noun phrases end in their head:
+# "how many small businesses", "Hesai's second-quarter revenue"). Read on the lower-cased
+# question, possessive kept.
+_PHRASE_END = (
+    r"(?=\s+(?:does|do|did|is|are|was|were|has|have|had|will|would|can|could|called|named|"
+    r"of|in|at|on|for|per|last|this|from|to|now|today|currently|worth)\b"
+)
+# "how many N [verb]": the phrase ends at a verb or preposition; when none is known
+# ("how many people use it"), the first word is the thing.
+_HOW_MANY_PHRASE_RE = re.compile(
+    r"\bhow many ((?:[a-z][a-z\-]*\s+){0,3}?[a-z][a-z\-]*)" + _PHRASE_END + ")"
+)
+_HOW_MANY_WORD_RE = re.compile(r"\bhow many ([a-z][a-z\-]*)")
+# "what is X's N": a possessive's phrase may also end the question.
+_POSSESSIVE_THING_RE = re.compile(
+    r"^\W*what (?:is|was|are|were)\b[^?]*?'s ((?:[a-z][a-z\-]*\s+){0,3}?[a-z][a-z\-]*)"
+    + _PHRASE_END
+    + r"|\s*[?.!,]|\s*$)"
+)
+# "what is the N of ...".
+_THING_OF_RE = re.compile(
+    r"^\W*what (?:is|was|are|were) (?:the )?([a-z][a-z\-]+) (?:of|for|in|at)\b"
 )
 _DATE_RE = re.compile(
     r"\b(?:1[89]|20)\d\d\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|"
@@ -657,7 +675,10 @@ class Matcher:
         things = _things_asked(question)
         if not things:
             return True
-        have = _terms_in(passage.text)
+        # As indexed: a core viewpoint is also found by its section's name.
+        have = _terms_in(
+            f"{CORE_VIEWPOINT} {passage.text}" if passage.number == 0 else passage.text
+        )
         for word in things:
             word = self.speller.correction(word) or word
             if word in _GENERIC_THINGS:  # "peple", corrected
@@ -985,9 +1006,14 @@ def _has_the_fact_asked(question: str, passage: Passage) -> bool:
 
 @lru_cache(maxsize=256)
 def _things_asked(question: str) -> tuple[str, ...]:
-    """The content words a question asks the amount or value of (`_THING_ASKED_RES`)."""
+    """The content words a question asks the amount or value of: each phrase's last word."""
     lowered = unicodedata.normalize("NFKC", question).lower().replace("\u2019", "'")
-    found = (m.group(1) for pattern in _THING_ASKED_RES if (m := pattern.search(lowered)))
+    matches = (
+        _HOW_MANY_PHRASE_RE.search(lowered) or _HOW_MANY_WORD_RE.search(lowered),
+        _POSSESSIVE_THING_RE.search(lowered),
+        _THING_OF_RE.search(lowered),
+    )
+    found = [m.group(1).split()[-1] for m in matches if m]
     return tuple(
         dict.fromkeys(
             w for w in found if len(w) > 2 and w not in STOPWORDS and w not in _GENERIC_THINGS

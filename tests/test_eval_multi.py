@@ -74,7 +74,7 @@ def test_held_out_targets_with_200_distractors(tmp_path: Path) -> None:
     assert every.off_topic_answered / every.off_topic <= 0.02 + tolerance
 
 
-@pytest.mark.parametrize("number", [6, 7, 8, 9, 10, 11, 12, 13, 14, 15])
+@pytest.mark.parametrize("number", [6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16])
 def test_blind_rounds_are_well_formed_and_kept_blind(number: int) -> None:
     """A blind round waits for the matcher change it measures: here only its shape is
     checked (its digests and those of the rounds before it are loaded beside the others)."""

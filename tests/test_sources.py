@@ -303,6 +303,7 @@ def test_every_test_digests_source_has_a_name(tmp_path: Path) -> None:
         "Hua Xia Shi Bao": "China Times",
         "Zhong Guo Jing Ying Bao": "China Business Journal",
         "Zhong Guo Yin Hang Bao Xian Bao": "China Banking and Insurance News",
+        "Xian Dai Wu Liu Bao": "Modern Logistics News",
     }
     for article in library.articles:
         assert article.source_info is not None
