@@ -252,12 +252,7 @@ class Matcher:
             first, _ = self._article_span.get(passage.article_id, (index, index))
             self._article_span[passage.article_id] = (first, index + 1)
             article_of.append(first)
-            text = passage.text
-            if passage.number == 0:
-                # "summary", "main point" and the like reach the core viewpoint through the
-                # glossary, which maps them to its section title.
-                text = f"{CORE_VIEWPOINT} {text}"
-            passage_words = words(normalise(text))
+            passage_words = words(normalise(_indexed_text(passage)))
             # rapidfuzz 3 does no preprocessing by itself: do it once here, not per question.
             self._content.append(utils.default_process(" ".join(passage_words)))
             distinct = set(passage_words)
@@ -591,7 +586,10 @@ class Matcher:
         sure = (
             self._scores_enough(best, ranked, reading)
             and (not self.config.names_must_appear or self._mentions_names(best, query, reading))
-            and (not self.config.facts_must_appear or self._says_the_fact(question, reading, best))
+            and (
+                not self.config.facts_must_appear
+                or self._says_the_fact(question, reading, best.passage)
+            )
         )
         if sure and not ambiguous:
             return MatchResult(Outcome.ANSWERED, tuple(plausible[:3]))
@@ -623,7 +621,7 @@ class Matcher:
                 ):
                     continue
                 if self.config.facts_must_appear and not self._says_the_fact(
-                    question, reading, scored
+                    question, reading, scored.passage
                 ):
                     continue
                 found.append(scored)
@@ -655,10 +653,9 @@ class Matcher:
             return self.config.answer_threshold - self.config.chinese_bar_offset
         return self.config.answer_threshold
 
-    def _says_the_fact(self, question: str, reading: _Reading, scored: ScoredPassage) -> bool:
+    def _says_the_fact(self, question: str, reading: _Reading, passage: Passage) -> bool:
         """The facts rule: the kind of fact asked (`_has_the_fact_asked`), and what it is a
         fact about (`_names_the_thing_asked`)."""
-        passage = scored.passage
         return _has_the_fact_asked(question, passage) and (
             not self.config.thing_asked_must_appear
             or self._names_the_thing_asked(question, reading, passage)
@@ -675,10 +672,7 @@ class Matcher:
         things = _things_asked(question)
         if not things:
             return True
-        # As indexed: a core viewpoint is also found by its section's name.
-        have = _terms_in(
-            f"{CORE_VIEWPOINT} {passage.text}" if passage.number == 0 else passage.text
-        )
+        have = _terms_in(_indexed_text(passage))
         for word in things:
             word = self.speller.correction(word) or word
             if word in _GENERIC_THINGS:  # "peple", corrected
@@ -1019,6 +1013,13 @@ def _things_asked(question: str) -> tuple[str, ...]:
             w for w in found if len(w) > 2 and w not in STOPWORDS and w not in _GENERIC_THINGS
         )
     )
+
+
+def _indexed_text(passage: Passage) -> str:
+    """The text a passage is indexed by: a core viewpoint's with its section's name, so
+    that "summary", "main point" and the like (which the glossary maps to that name) reach
+    it."""
+    return f"{CORE_VIEWPOINT} {passage.text}" if passage.number == 0 else passage.text
 
 
 @lru_cache(maxsize=1024)
