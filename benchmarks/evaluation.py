@@ -42,6 +42,11 @@ class Tally:
     # The right passage is a bullet, and its article's core viewpoint (the general
     # restatement) ranked first instead: what the "specific beats general" rule prevents.
     core_over_bullet: int = 0
+    # The right passage among the first three (what a reader is shown as suggestions), and
+    # the right article first: how far a better decision alone, or a better choice within
+    # the article, could go.
+    in_first_three: int = 0
+    article_first: int = 0
     off_topic: int = 0
     off_topic_answered: int = 0
     off_topic_suggested: int = 0
@@ -56,6 +61,8 @@ class Tally:
         self.ranked_first += bool(passage_ids) and passage_ids[0] == question.expected
         article, _, number = question.expected.rpartition("#")
         self.core_over_bullet += number != "0" and passage_ids[:1] == [f"{article}#0"]
+        self.in_first_three += question.expected in passage_ids[:3]
+        self.article_first += bool(passage_ids) and passage_ids[0].rpartition("#")[0] == article
         if outcome == "answered":
             right = bool(passage_ids) and passage_ids[0] == question.expected
             self.answered_right += right

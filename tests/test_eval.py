@@ -85,4 +85,6 @@ def test_the_tally_counts_ranking_apart_from_the_outcome() -> None:
     t.add(question(None), "suggested", ["a#1"])
     assert (t.answerable, t.answered_right, t.answered_wrong) == (5, 1, 1)
     assert (t.suggested_right, t.ranked_first) == (1, 3)
+    # a#1 among the first three four times; article a first four times (not for []).
+    assert (t.in_first_three, t.article_first) == (4, 4)
     assert (t.off_topic, t.off_topic_answered, t.off_topic_suggested) == (1, 0, 1)

@@ -117,3 +117,18 @@ def test_off_topic_questions_about_the_ten_articles_stay_refused(tmp_path: Path)
     # dividend and share-price facts), 28 of 50 right, 3 wrong.
     assert t.off_topic == 70 and t.off_topic_answered <= 20
     assert t.answered_right >= 26 and t.answered_wrong <= 4
+
+
+def test_every_blind_round_is_in_the_all_rounds_report() -> None:
+    """benchmarks/eval_rounds.py reports every round: a new round's file must be added."""
+    from benchmarks.eval_rounds import ROUNDS, round_questions
+
+    files = {
+        int(path.stem.removeprefix("eval_round"))
+        for path in (ROOT / "tests" / "data").glob("eval_round*.jsonl")
+    }
+    assert set(ROUNDS) == {5} | files
+    questions, folders = round_questions(5)
+    assert len(questions) == 70 and folders == ()
+    questions, folders = round_questions(max(files))
+    assert len(questions) == 100 and len(folders) == max(files) - 5
