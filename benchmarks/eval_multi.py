@@ -48,6 +48,19 @@ QUESTIONS = ROOT / "tests" / "data" / "eval_multi.jsonl"
 ARTICLES = ROOT / "tests" / "data" / "articles"
 MAKE_CORPUS = ROOT.parent / "shared" / "tools" / "make_corpus.py"
 EXTRA: tuple[Path, ...] = ()  # more article folders (--round)
+DATA = ROOT / "tests" / "data"
+# The blind rounds written so far (tests/data/eval_roundN.jsonl), 6 on.
+BLIND_ROUNDS = tuple(
+    sorted(int(path.stem.removeprefix("eval_round")) for path in DATA.glob("eval_round*.jsonl"))
+)
+
+
+def round_data(number: int) -> tuple[Path, tuple[Path, ...]]:
+    """A blind round's questions, and its digests' folders with those of the rounds before
+    it (tests/data/articles_round6 ... articles_roundN)."""
+    folders = tuple(DATA / f"articles_round{n}" for n in range(6, number + 1))
+    return DATA / f"eval_round{number}.jsonl", folders
+
 
 SUBSETS: dict[str, Callable[[EvalQuestion], bool]] = {
     "all": lambda q: True,
@@ -220,7 +233,7 @@ def main() -> None:
     parser.add_argument(
         "--round",
         type=int,
-        choices=(6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16),
+        choices=BLIND_ROUNDS,
         help="a blind round instead: tests/data/eval_roundN.jsonl, with its digests and those "
         "of the rounds before it (tests/data/articles_round6, articles_round7, ...)",
     )
@@ -235,12 +248,9 @@ def main() -> None:
     global QUESTIONS, EXTRA
     blind_round = 6 if args.round6 else (11 if args.tune6 else args.round)
     if blind_round:
-        QUESTIONS = ROOT / "tests" / "data" / f"eval_round{blind_round}.jsonl"
-        EXTRA = tuple(
-            ROOT / "tests" / "data" / f"articles_round{n}" for n in range(6, blind_round + 1)
-        )
+        QUESTIONS, EXTRA = round_data(blind_round)
     if args.tune6:
-        QUESTIONS = ROOT / "tests" / "data" / "eval_tune6.jsonl"
+        QUESTIONS = DATA / "eval_tune6.jsonl"
     questions = load_questions(QUESTIONS)
     subsets = args.subsets or list(SUBSETS)
     held = sum(q.split.startswith("heldout") for q in questions)

@@ -1,4 +1,4 @@
-"""Every blind round at once: the held-out figures of rounds 5 to 16, by language.
+"""Every blind round at once: the held-out figures of rounds 5 on, by language.
 
     .venv/bin/python benchmarks/eval_rounds.py                 # 200 distractors, ~1 minute
     .venv/bin/python benchmarks/eval_rounds.py --articles 0
@@ -25,19 +25,17 @@ sys.path.insert(0, str(ROOT))
 from benchmarks import eval_multi  # noqa: E402
 from benchmarks.evaluation import EvalQuestion, Tally, evaluate, load_questions  # noqa: E402
 
-DATA = ROOT / "tests" / "data"
-ROUNDS = range(5, 17)
+ROUNDS = (5, *eval_multi.BLIND_ROUNDS)
 LANGUAGES = {"all": None, "English": "en", "Chinese": "zh"}
 
 
 def round_questions(number: int) -> tuple[list[EvalQuestion], tuple[Path, ...]]:
     """A round's held-out questions, and the article folders beyond the first four."""
     if number == 5:
-        questions = load_questions(DATA / "eval_multi.jsonl")
+        questions = load_questions(eval_multi.DATA / "eval_multi.jsonl")
         return [q for q in questions if q.split == "heldout5"], ()
-    questions = load_questions(DATA / f"eval_round{number}.jsonl")
-    folders = tuple(DATA / f"articles_round{n}" for n in range(6, number + 1))
-    return [q for q in questions if q.split.startswith("heldout")], folders
+    path, folders = eval_multi.round_data(number)
+    return [q for q in load_questions(path) if q.split.startswith("heldout")], folders
 
 
 def in_language(lang: str | None) -> Callable[[EvalQuestion], bool]:
@@ -69,7 +67,7 @@ def share(part: int, whole: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, default=200, help="synthetic distractors")
-    parser.add_argument("--rounds", type=int, nargs="*", default=list(ROUNDS))
+    parser.add_argument("--rounds", type=int, nargs="*", choices=ROUNDS, default=list(ROUNDS))
     args = parser.parse_args()
     print(
         f"Held-out questions, {args.articles:,} distractors. Each cell: answered right / "
