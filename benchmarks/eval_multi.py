@@ -47,7 +47,6 @@ from bot.library import load_library, matcher_config  # noqa: E402
 QUESTIONS = ROOT / "tests" / "data" / "eval_multi.jsonl"
 ARTICLES = ROOT / "tests" / "data" / "articles"
 MAKE_CORPUS = ROOT.parent / "shared" / "tools" / "make_corpus.py"
-EXTRA: tuple[Path, ...] = ()  # more article folders (--round)
 DATA = ROOT / "tests" / "data"
 # The blind rounds written so far (tests/data/eval_roundN.jsonl), 6 on.
 BLIND_ROUNDS = tuple(
@@ -83,8 +82,9 @@ SUBSETS: dict[str, Callable[[EvalQuestion], bool]] = {
 }
 
 
-def corpus(folder: Path, distractors: int) -> Path:
-    """The seed, the new digests and `distractors` synthetic articles in `folder`."""
+def corpus(folder: Path, distractors: int, extra: tuple[Path, ...] = ()) -> Path:
+    """The seed, the new digests, the `extra` folders' digests and `distractors` synthetic
+    articles in `folder`."""
     if distractors:
         subprocess.run(
             [sys.executable, str(MAKE_CORPUS), str(folder), "--articles", str(distractors),
@@ -93,7 +93,7 @@ def corpus(folder: Path, distractors: int) -> Path:
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
     folder.mkdir(parents=True, exist_ok=True)
-    for source in (ROOT / "seeds", ARTICLES, *EXTRA):
+    for source in (ROOT / "seeds", ARTICLES, *extra):
         for path in source.iterdir():
             if path.is_file() and not path.name.startswith("README"):
                 (folder / path.name).write_bytes(path.read_bytes())
@@ -199,7 +199,7 @@ ABLATIONS: dict[str, dict[str, object]] = {
 }
 
 
-def ablation(distractors: int, questions: list[EvalQuestion]) -> None:
+def ablation(distractors: int, questions: list[EvalQuestion], extra: tuple[Path, ...]) -> None:
     """Each new part switched off in turn, over the same corpus and questions."""
     print(f"\n## What each part earns, {distractors:,} distractors\n")
     print(
@@ -208,7 +208,7 @@ def ablation(distractors: int, questions: list[EvalQuestion]) -> None:
     )
     print("|---|---|---|")
     with tempfile.TemporaryDirectory() as folder:
-        seeds_dir = corpus(Path(folder) / "corpus", distractors)
+        seeds_dir = corpus(Path(folder) / "corpus", distractors, extra)
         for name, changes in ABLATIONS.items():
             t = evaluate(ours(seeds_dir, changes), questions, SUBSETS)
             tune, held = t["tune"], t["held-out"]
@@ -245,23 +245,23 @@ def main() -> None:
         "answerable, for tuning), over the digests of every round",
     )
     args = parser.parse_args()
-    global QUESTIONS, EXTRA
     blind_round = 6 if args.round6 else (11 if args.tune6 else args.round)
+    questions_path, extra = QUESTIONS, ()
     if blind_round:
-        QUESTIONS, EXTRA = round_data(blind_round)
+        questions_path, extra = round_data(blind_round)
     if args.tune6:
-        QUESTIONS = DATA / "eval_tune6.jsonl"
-    questions = load_questions(QUESTIONS)
+        questions_path = DATA / "eval_tune6.jsonl"
+    questions = load_questions(questions_path)
     subsets = args.subsets or list(SUBSETS)
     held = sum(q.split.startswith("heldout") for q in questions)
     print(f"# {len(questions)} questions ({held} held out) over the seed and {ARTICLES.name}/")
     if args.ablation:
         for distractors in args.articles:
-            ablation(distractors, questions)
+            ablation(distractors, questions, extra)
         return
     for distractors in args.articles:
         with tempfile.TemporaryDirectory() as folder:
-            seeds_dir = corpus(Path(folder) / "corpus", distractors)
+            seeds_dir = corpus(Path(folder) / "corpus", distractors, extra)
             started = time.perf_counter()
             results = {"ours": evaluate(ours(seeds_dir), questions, SUBSETS)}
             took = time.perf_counter() - started

@@ -45,10 +45,10 @@ def in_language(lang: str | None) -> Callable[[EvalQuestion], bool]:
 
 def measure(number: int, distractors: int) -> dict[str, Tally]:
     """One round's tallies, by language."""
-    questions, eval_multi.EXTRA = round_questions(number)
+    questions, extra = round_questions(number)
     subsets = {name: in_language(lang) for name, lang in LANGUAGES.items()}
     with tempfile.TemporaryDirectory() as folder:
-        seeds_dir = eval_multi.corpus(Path(folder) / "corpus", distractors)
+        seeds_dir = eval_multi.corpus(Path(folder) / "corpus", distractors, extra)
         return evaluate(eval_multi.ours(seeds_dir), questions, subsets)
 
 

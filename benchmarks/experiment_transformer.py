@@ -137,10 +137,9 @@ def tune_sets(folder: Path) -> list[tuple[str, Path, list[EvalQuestion]]]:
     seed_tune = [q for q in load_questions(data / "eval_questions.jsonl") if q.split == "tune"]
     multi_tune = [q for q in load_questions(data / "eval_multi.jsonl") if q.split == "tune5"]
     tune6 = load_questions(data / "eval_tune6.jsonl")
-    eval_multi.EXTRA = ()
     multi = eval_multi.corpus(folder / "multi", 200)
-    eval_multi.EXTRA = tuple(data / f"articles_round{n}" for n in range(6, 12))
-    every = eval_multi.corpus(folder / "tune6", 200)
+    _, tune6_folders = eval_multi.round_data(11)  # tune6 is over the digests of rounds 6-11
+    every = eval_multi.corpus(folder / "tune6", 200, tune6_folders)
     return [
         ("seed", ROOT / "seeds", seed_tune),
         ("tune5", multi, multi_tune),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.eval_multi import BLIND_ROUNDS
+from benchmarks.eval_multi import BLIND_ROUNDS, round_data
 from benchmarks.evaluation import Tally, evaluate, library_method, load_questions
 from bot.config import Settings
 from bot.library import load_library
@@ -81,9 +81,9 @@ def test_blind_rounds_are_well_formed_and_kept_blind(number: int) -> None:
     checked (its digests and those of the rounds before it are loaded beside the others)."""
     from bot.parsing import load_folder
 
-    data = ROOT / "tests" / "data"
-    questions = load_questions(data / f"eval_round{number}.jsonl")
-    folders = [SEEDS, ARTICLES, *(data / f"articles_round{n}" for n in range(6, number + 1))]
+    path, extra = round_data(number)
+    questions = load_questions(path)
+    folders = [SEEDS, ARTICLES, *extra]
     passages = {
         p.id
         for folder in folders
@@ -102,7 +102,7 @@ def test_off_topic_questions_about_the_ten_articles_stay_refused(tmp_path: Path)
     from bot.parsing import load_folder
 
     data = ROOT / "tests" / "data"
-    folders = [SEEDS, ARTICLES, *(data / f"articles_round{n}" for n in range(6, 12))]
+    folders = [SEEDS, ARTICLES, *round_data(11)[1]]  # tune6: the digests of rounds 6-11
     for folder in folders:
         for path in folder.iterdir():
             if path.is_file() and not path.name.startswith("README"):

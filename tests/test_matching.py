@@ -395,6 +395,7 @@ def test_a_decision_among_distractors_is_that_of_a_full_ranking(tmp_path) -> Non
     cut still moves its core viewpoint below it, as in "Who makes Cambricon's chips...")."""
     import shutil
 
+    from benchmarks.eval_multi import round_data
     from benchmarks.evaluation import load_questions
     from bot.config import Settings
     from bot.library import load_library
@@ -402,7 +403,7 @@ def test_a_decision_among_distractors_is_that_of_a_full_ranking(tmp_path) -> Non
 
     synthetic_corpus(tmp_path, 200)
     data = ROOT / "tests" / "data"
-    for folder in (SEEDS, data / "articles", *(data / f"articles_round{n}" for n in range(6, 12))):
+    for folder in (SEEDS, data / "articles", *round_data(11)[1]):  # tune6's digests
         for path in folder.iterdir():
             if path.is_file() and not path.name.startswith("README"):
                 shutil.copy(path, tmp_path / path.name)
